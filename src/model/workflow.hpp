@@ -1,0 +1,220 @@
+#pragma once
+// The workflow as plain values (spec: ../shared/spec/workflow-format.md). No I/O here: the
+// loader fills these from YAML, the engine reads them. Maps of the file keep the file's order
+// as vectors of pairs. Every value that came from the file carries its Mark for diagnostics.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace wfo {
+
+/// A place in the workflow file; 1-based line and column, 0 when unknown.
+struct Mark {
+  int line = 0;
+  int column = 0;
+};
+
+/// A string from the file that may hold `${{ expr }}` substitutions (spec: Expressions).
+struct Template {
+  std::string text;
+  Mark mark;  ///< where the string starts in the file
+};
+
+/// Ordered name -> template pairs, as `env:` and `with:` are written.
+using TemplateMap = std::vector<std::pair<std::string, Template>>;
+
+/// How failures are retried (spec: Retry and backoff).
+enum class Backoff { fixed, linear, exponential };
+/// How a backoff delay is randomised (spec: Retry and backoff).
+enum class Jitter { none, full, equal };
+
+/// A retry policy. `max_attempts` counts every attempt, the first included.
+struct RetryPolicy {
+  int max_attempts = 1;
+  Backoff backoff = Backoff::fixed;
+  std::chrono::milliseconds delay{0};
+  double factor = 2.0;
+  std::optional<std::chrono::milliseconds> max_delay;
+  Jitter jitter = Jitter::none;
+  std::vector<int> on_exit_codes;    ///< retry only on these exit codes
+  std::vector<std::string> on_output;  ///< retry only when the output matches one (ECMAScript)
+  std::optional<bool> on_timeout;    ///< retry a timed-out attempt; unset means true
+  Mark mark;
+};
+
+/// A command template: `shell` runs through `/bin/sh -c`; `argv` runs without a shell.
+struct CommandSpec {
+  enum class Form { shell, argv };
+  Form form = Form::shell;
+  std::vector<Template> parts;  ///< shell: exactly one; argv: one per argument (non-empty)
+  Mark mark;
+};
+
+/// A run input (spec: params). Values are strings.
+struct ParamSpec {
+  std::string name;
+  std::optional<std::string> default_value;
+  std::string description;
+  std::vector<std::string> enum_values;  ///< allowed values; empty means any
+  bool required = false;
+  bool secret = false;
+  Mark mark;
+};
+
+/// A declared output of a task (spec: Outputs and handoffs).
+struct OutputSpec {
+  std::string name;
+  bool required = false;
+  std::optional<std::string> pattern;  ///< ECMAScript regex searched in the value
+  Mark mark;
+};
+
+/// An input a person gives with `wfo approve --input k=v`.
+struct GateInputSpec {
+  std::string name;
+  bool required = false;
+  std::vector<std::string> enum_values;
+  std::optional<std::string> pattern;
+  std::string description;
+  Mark mark;
+};
+
+/// Where a gate stands relative to its task's command (spec: Approval gates).
+enum class GateWhen { before, after, on_failure };
+/// What a gate's timeout decides.
+enum class GateOnTimeout { reject, approve };
+
+/// A human checkpoint on a task (spec: Approval gates).
+struct ApprovalSpec {
+  GateWhen when = GateWhen::before;
+  std::optional<Template> message;
+  std::vector<std::string> approvers;  ///< OS user names; empty: anyone
+  int min_approvals = 1;
+  bool prevent_self_approval = false;
+  std::optional<std::chrono::milliseconds> timeout;
+  GateOnTimeout on_timeout = GateOnTimeout::reject;
+  std::vector<GateInputSpec> inputs;
+  Mark mark;
+};
+
+/// What runs once after a task's retries are spent (spec: Tasks, `fallback`).
+struct FallbackSpec {
+  std::optional<Template> run;
+  std::string agent;
+  TemplateMap with;
+  Mark mark;
+};
+
+/// A matrix fan-out: axes in file order, values as strings (spec: Tasks, `matrix`).
+struct MatrixSpec {
+  std::vector<std::pair<std::string, std::vector<std::string>>> axes;
+  std::vector<std::vector<std::pair<std::string, std::string>>> include;
+  std::vector<std::vector<std::pair<std::string, std::string>>> exclude;
+  Mark mark;
+};
+
+/// Re-run a task until an expression holds (spec: Tasks, `repeat`).
+struct RepeatSpec {
+  Template until;
+  int max = 1;
+  std::chrono::milliseconds interval{0};
+  Mark mark;
+};
+
+/// A circuit breaker on an agent (spec: Agents).
+struct CircuitBreakerSpec {
+  int failures = 0;
+  std::chrono::milliseconds cooldown{0};
+  Mark mark;
+};
+
+/// A node of the DAG as written in the file (spec: Tasks).
+struct TaskSpec {
+  std::string id;
+  Mark mark;  ///< the task's key
+  std::vector<std::string> needs;
+  std::vector<Mark> need_marks;  ///< parallel to `needs`
+  std::optional<Template> if_expr;
+  std::optional<Template> run;  ///< a shell command
+  std::string agent;            ///< an agent name; empty when none
+  Mark agent_mark;
+  std::string uses;  ///< a sub-workflow path; empty when none
+  Mark uses_mark;
+  TemplateMap with;
+  TemplateMap env;
+  std::optional<std::string> workdir;
+  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<RetryPolicy> retry;
+  std::vector<OutputSpec> outputs;
+  bool continue_on_error = false;
+  std::optional<FallbackSpec> fallback;
+  std::optional<Template> compensate;
+  std::optional<ApprovalSpec> approval;
+  std::optional<MatrixSpec> matrix;
+  std::optional<int> max_parallel;
+  bool fail_fast = true;
+  std::optional<Template> for_each;
+  std::optional<RepeatSpec> repeat;
+  int priority = 0;
+};
+
+/// A named command template with defaults (spec: Agents).
+struct AgentSpec {
+  std::string name;
+  Mark mark;
+  CommandSpec command;
+  TemplateMap env;
+  std::optional<std::string> workdir;
+  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<RetryPolicy> retry;
+  std::optional<int> max_parallel;
+  std::optional<CircuitBreakerSpec> circuit_breaker;
+};
+
+/// Run-level handlers, each a shell command (spec: hooks).
+struct HooksSpec {
+  std::optional<Template> on_success;
+  std::optional<Template> on_failure;
+  std::optional<Template> on_cancel;
+  std::optional<Template> on_waiting;
+  std::optional<Template> on_exit;
+};
+
+/// What applies to every task unless it says otherwise (spec: defaults).
+struct DefaultsSpec {
+  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<RetryPolicy> retry;
+};
+
+/// How durable each commit is (performance issue; docs/reliability.md).
+enum class Durability { normal, full };
+
+/// A whole workflow file.
+struct Workflow {
+  int version = 1;
+  std::string name;  ///< default: the file's stem
+  std::string description;
+  std::string file;        ///< the path as given, for messages
+  std::string source_dir;  ///< absolute folder of the file: the default workdir
+  std::vector<ParamSpec> params;
+  TemplateMap env;
+  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<int> max_parallel;
+  DefaultsSpec defaults;
+  std::vector<AgentSpec> agents;
+  std::vector<TaskSpec> tasks;  ///< in file order
+  HooksSpec hooks;
+  std::optional<Durability> durability;
+
+  /// Returns the agent named `name`, or nullptr. O(agents).
+  const AgentSpec* find_agent(std::string_view name) const {
+    for (const auto& a : agents)
+      if (a.name == name) return &a;
+    return nullptr;
+  }
+};
+
+}  // namespace wfo

@@ -1,0 +1,25 @@
+#pragma once
+// Small string helpers; no dependency on anything in wfo.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wfo {
+
+/// Levenshtein distance between `a` and `b`, for did-you-mean hints. O(|a|*|b|).
+size_t edit_distance(std::string_view a, std::string_view b);
+
+/// Returns the candidate closest to `word` within a distance of max(2, |word|/3), or empty.
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
+
+/// Joins `parts` with `sep`.
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+
+/// Returns true when `id` is a valid task id: one or more of [A-Za-z0-9_-] (spec: Tasks).
+bool is_valid_task_id(std::string_view id);
+
+/// Upper-cases `name` and replaces every non-alphanumeric by `_` (for WFO_INPUT_<NAME>).
+std::string env_name(std::string_view name);
+
+}  // namespace wfo
