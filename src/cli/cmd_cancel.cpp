@@ -1,0 +1,59 @@
+// `wfo cancel ID`: stops a run. A driven run is asked through the database (its driver
+// notices within a second and terminates its attempts); a parked run is cancelled here.
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "cli/exit_status.hpp"
+
+namespace wfo::cli {
+namespace {
+
+int cancel(const GlobalOptions& g, const std::string& run_id) {
+  auto store = open_store(g, false);
+  if (!store) return report(store.error());
+  auto record = (*store)->load_run_record(run_id);
+  if (!record) return report(record.error());
+  if (record->status == RunStatus::succeeded || record->status == RunStatus::cancelled)
+    return report(Error{ErrorKind::usage,
+                        "run " + run_id + " has already " + std::string(to_string(record->status)),
+                        {}, 0, 0, {}});
+  if (auto ok = (*store)->request_cancel(run_id); !ok) return report(ok.error());
+  auto lock = DriverLock::acquire(state_dir(state_path(g)), run_id);
+  if (!lock) {
+    std::fprintf(stderr, "wfo: asked the driver of run %s to cancel it\n", run_id.c_str());
+    return k_exit_succeeded;
+  }
+  // Nobody drives it: cancel it here, as a driver would, in one commit.
+  auto snapshot = (*store)->load_run(run_id);
+  if (!snapshot) return report(snapshot.error());
+  Transition t;
+  SystemTime now = system_now();
+  RunRecord run = snapshot->run;
+  run.status = RunStatus::cancelled;
+  run.reason = "cancelled by " + current_user();
+  run.ended_at = now;
+  t.run = run;
+  for (TaskRecord task : snapshot->tasks) {
+    if (is_final(task.status)) continue;
+    task.status = TaskStatus::cancelled;
+    task.reason = run.reason;
+    task.ended_at = now;
+    t.tasks.push_back(task);
+  }
+  t.events.push_back(Event{now, "", 0, "run_cancelled", run.reason});
+  t.sync = Sync::durable;
+  if (auto ok = (*store)->commit(run_id, t); !ok) return report(ok.error());
+  std::fprintf(stderr, "wfo: run %s cancelled\n", run_id.c_str());
+  return k_exit_succeeded;
+}
+
+}  // namespace
+
+void register_cancel(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  auto run_id = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("cancel", "Stop a run; running attempts are terminated");
+  cmd->add_option("id", *run_id, "The run's id")->required();
+  cmd->callback([&g, run_id, exit_code] { *exit_code = cancel(g, *run_id); });
+}
+
+}  // namespace wfo::cli

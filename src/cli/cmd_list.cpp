@@ -1,0 +1,66 @@
+// `wfo list [--status S] [--json]`: runs, newest first.
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "cli/exit_status.hpp"
+#include "util/duration.hpp"
+
+namespace wfo::cli {
+namespace {
+
+struct ListOptions {
+  std::string status;
+  bool json = false;
+  int limit = 1000;
+};
+
+int list(const GlobalOptions& g, const ListOptions& o) {
+  std::optional<RunStatus> filter;
+  if (!o.status.empty()) {
+    filter = parse_run_status(o.status);
+    if (!filter)
+      return report(Error{ErrorKind::usage, "unknown run status '" + o.status + "'", {}, 0, 0,
+                          "use running, waiting_approval, succeeded, failed, cancelled or "
+                          "interrupted"});
+  }
+  auto store = open_store(g, false);
+  if (!store) {
+    // No database yet means no runs: an empty list, not an error.
+    if (store.error().message.starts_with("no state database")) {
+      if (o.json) print_json(nlohmann::json::array());
+      return k_exit_succeeded;
+    }
+    return report(store.error());
+  }
+  auto runs = (*store)->list_runs(filter, o.limit);
+  if (!runs) return report(runs.error());
+  if (o.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : *runs) out.push_back(run_summary_json(r));
+    print_json(out);
+    return k_exit_succeeded;
+  }
+  std::printf("%-32s %-18s %-24s %-10s %s\n", "ID", "STATUS", "STARTED", "DURATION", "WORKFLOW");
+  for (const auto& r : *runs) {
+    std::string duration = r.ended_at ? format_duration(*r.ended_at - r.started_at) : "-";
+    std::printf("%-32s %-18s %-24s %-10s %s\n", r.id.c_str(),
+                std::string(to_string(r.status)).c_str(), format_rfc3339(r.started_at).c_str(),
+                duration.c_str(), r.workflow.c_str());
+    if (r.status == RunStatus::failed && !r.reason.empty())
+      std::printf("    %s\n", r.reason.c_str());
+  }
+  return k_exit_succeeded;
+}
+
+}  // namespace
+
+void register_list(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  auto o = std::make_shared<ListOptions>();
+  auto* cmd = app.add_subcommand("list", "List runs, newest first");
+  cmd->add_option("--status", o->status, "Only runs with this status");
+  cmd->add_option("--limit", o->limit, "At most this many runs")->check(CLI::PositiveNumber);
+  cmd->add_flag("--json", o->json, "Print an array of runs as JSON");
+  cmd->callback([&g, o, exit_code] { *exit_code = list(g, *o); });
+}
+
+}  // namespace wfo::cli

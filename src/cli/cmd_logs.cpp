@@ -1,0 +1,69 @@
+// `wfo logs ID [TASK] [--attempt N]`: an attempt's output (default: every task's last one).
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "cli/exit_status.hpp"
+#include "util/file.hpp"
+
+namespace wfo::cli {
+namespace {
+
+struct LogsOptions {
+  std::string run_id;
+  std::string task;
+  std::optional<int> attempt;
+};
+
+void copy_file(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rbe");
+  if (!f) return;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) std::fwrite(buf, 1, n, stdout);
+  std::fclose(f);
+}
+
+int logs(const GlobalOptions& g, const LogsOptions& o) {
+  auto store = open_store(g, false);
+  if (!store) return report(store.error());
+  auto snapshot = (*store)->load_run(o.run_id);
+  if (!snapshot) return report(snapshot.error());
+  bool found_task = o.task.empty();
+  for (const TaskRecord& t : snapshot->tasks) {
+    if (!o.task.empty() && t.id != o.task) continue;
+    found_task = true;
+    if (t.attempts.empty()) continue;
+    const AttemptRecord* chosen = &t.attempts.back();
+    if (o.attempt) {
+      chosen = nullptr;
+      for (const auto& a : t.attempts)
+        if (a.number == *o.attempt) chosen = &a;
+      if (!chosen)
+        return report(Error{ErrorKind::usage,
+                            "task '" + t.id + "' has no attempt " + std::to_string(*o.attempt), {},
+                            0, 0,
+                            "it has " + std::to_string(t.attempts.size()) + " attempt(s)"});
+    }
+    if (o.task.empty()) std::printf("==> %s (attempt %d) <==\n", t.id.c_str(), chosen->number);
+    std::fflush(stdout);
+    copy_file(chosen->log_path);
+  }
+  if (!found_task)
+    return report(Error{ErrorKind::usage, "run " + o.run_id + " has no task '" + o.task + "'", {},
+                        0, 0, "see its tasks with 'wfo status " + o.run_id + "'"});
+  std::fflush(stdout);
+  return k_exit_succeeded;
+}
+
+}  // namespace
+
+void register_logs(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  auto o = std::make_shared<LogsOptions>();
+  auto* cmd = app.add_subcommand("logs", "Print an attempt's output");
+  cmd->add_option("id", o->run_id, "The run's id")->required();
+  cmd->add_option("task", o->task, "The task (default: every task that ran)");
+  cmd->add_option("--attempt", o->attempt, "The attempt number (default: the last)");
+  cmd->callback([&g, o, exit_code] { *exit_code = logs(g, *o); });
+}
+
+}  // namespace wfo::cli

@@ -1,0 +1,57 @@
+// `wfo resume ID [--wait] [-j N] [--json]`: continues an interrupted, failed, parked or
+// cancelled run from the workflow text it started with; succeeded tasks are kept.
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "cli/drive.hpp"
+#include "cli/exit_status.hpp"
+
+namespace wfo::cli {
+namespace {
+
+struct ResumeOptions {
+  std::string run_id;
+  std::optional<int> jobs;
+  bool wait = false;
+  bool json = false;
+  std::string durability;
+};
+
+int resume(const GlobalOptions& g, const ResumeOptions& o) {
+  auto store = open_store(g, false);
+  if (!store) return report(store.error());
+  // An unknown id is a usage error; check it before the id names a lock file.
+  if (auto rec = (*store)->load_run_record(o.run_id); !rec) return report(rec.error());
+  auto lock = DriverLock::acquire(state_dir(state_path(g)), o.run_id);
+  if (!lock) return report(lock.error());
+  auto snapshot = (*store)->load_run(o.run_id);
+  if (!snapshot) return report(snapshot.error());
+  if (snapshot->run.status == RunStatus::succeeded) {
+    std::fprintf(stderr, "wfo: run %s has already succeeded; nothing to resume\n", o.run_id.c_str());
+    if (o.json) print_json(run_json(*snapshot, true));
+    return k_exit_succeeded;
+  }
+  auto loaded = load_text(snapshot->run.workflow_text, snapshot->run.workflow_file,
+                          snapshot->run.source_dir);
+  if (!loaded) return report(loaded.error(), snapshot->run.workflow_text);
+  if (o.jobs && *o.jobs < 1)
+    return report(Error{ErrorKind::usage, "-j must be at least 1", {}, 0, 0, {}});
+  DriveRequest request{o.jobs, o.wait, o.json, o.durability, !g.state.empty()};
+  return drive_run(g, **store, *loaded, std::move(*snapshot), request);
+}
+
+}  // namespace
+
+void register_resume(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  auto o = std::make_shared<ResumeOptions>();
+  auto* cmd = app.add_subcommand("resume", "Continue an interrupted, failed or approved run");
+  cmd->add_option("id", o->run_id, "The run's id")->required();
+  cmd->add_option("-j,--jobs", o->jobs, "Attempts at once (default: as the run started)");
+  cmd->add_flag("--wait", o->wait, "At a gate, wait for a decision instead of exiting 3");
+  cmd->add_flag("--json", o->json, "Print the run as JSON on stdout at the end");
+  cmd->add_option("--durability", o->durability, "normal (default) or full: fsync every commit")
+      ->check(CLI::IsMember({"normal", "full"}));
+  cmd->callback([&g, o, exit_code] { *exit_code = resume(g, *o); });
+}
+
+}  // namespace wfo::cli

@@ -1,0 +1,34 @@
+// `wfo validate FILE`: checks a workflow without running it.
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "cli/exit_status.hpp"
+#include "util/file.hpp"
+
+namespace wfo::cli {
+namespace {
+
+int validate(const std::string& file) {
+  auto text = read_file(file);
+  if (!text) {
+    Error e = text.error();
+    e.kind = ErrorKind::usage;
+    return report(e);
+  }
+  std::string dir = std::filesystem::absolute(file).parent_path().lexically_normal().string();
+  auto loaded = load_text(*text, file, dir);
+  if (!loaded) return report(loaded.error(), *text);
+  std::fprintf(stderr, "%s: ok (%zu tasks)\n", file.c_str(), loaded->plan.workflow->tasks.size());
+  return k_exit_succeeded;
+}
+
+}  // namespace
+
+void register_validate(CLI::App& app, GlobalOptions&, int* exit_code) {
+  auto file = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("validate", "Check a workflow file without running it");
+  cmd->add_option("file", *file, "The workflow file")->required();
+  cmd->callback([file, exit_code] { *exit_code = validate(*file); });
+}
+
+}  // namespace wfo::cli

@@ -1,0 +1,21 @@
+#pragma once
+// One registration function per subcommand (one file each, STYLE.md). Each adds its
+// subcommand to `app` with a callback that stores the exit code in `*exit_code`.
+
+#include <CLI/CLI.hpp>
+
+#include "cli/common.hpp"
+
+namespace wfo::cli {
+
+void register_run(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_resume(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_approve(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_status(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_list(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_logs(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_cancel(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_validate(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_graph(CLI::App& app, GlobalOptions& g, int* exit_code);
+
+}  // namespace wfo::cli

@@ -1,0 +1,218 @@
+#include "cli/common.hpp"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include "cli/exit_status.hpp"
+#include "loader/loader.hpp"
+#include "util/diagnostic.hpp"
+#include "util/file.hpp"
+#include "util/time.hpp"
+
+namespace wfo::cli {
+
+std::string state_path(const GlobalOptions& g) {
+  std::string path = g.state;
+  if (path.empty()) {
+    const char* env = std::getenv("WFO_STATE");
+    path = env && *env ? env : ".wfo/state.db";
+  }
+  return std::filesystem::absolute(path).lexically_normal().string();
+}
+
+std::string state_dir(const std::string& db_path) {
+  return std::filesystem::path(db_path).parent_path().string();
+}
+
+Result<std::unique_ptr<SqliteRunStore>> open_store(const GlobalOptions& g, bool create) {
+  return SqliteRunStore::open(state_path(g), create);
+}
+
+std::string current_user() {
+  uid_t uid = ::geteuid();
+  struct passwd pw {};
+  struct passwd* result = nullptr;
+  char buf[4096];
+  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result) return result->pw_name;
+  return "uid:" + std::to_string(uid);
+}
+
+Result<LoadedWorkflow> load_text(std::string text, const std::string& file,
+                                 const std::string& source_dir) {
+  auto workflow = load_workflow(text, file, source_dir);
+  if (!workflow) return std::unexpected(workflow.error());
+  auto plan = compile(std::move(*workflow));
+  if (!plan) return std::unexpected(plan.error());
+  return LoadedWorkflow{std::move(text), std::move(*plan)};
+}
+
+Result<LoadedWorkflow> load_file(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) {
+    Error e = text.error();
+    e.kind = ErrorKind::usage;
+    e.hint = "check the path of the workflow file";
+    return std::unexpected(e);
+  }
+  std::string dir = std::filesystem::absolute(path).parent_path().lexically_normal().string();
+  return load_text(std::move(*text), path, dir);
+}
+
+int report(const Error& error, std::string_view source) {
+  std::string out;
+  if (error.file.empty()) {
+    out = "wfo: error: " + error.message + "\n";
+    if (!error.hint.empty()) out += "  " + error.hint + "\n";
+  } else {
+    out = format_diagnostic(error, source);
+  }
+  std::fputs(out.c_str(), stderr);
+  return exit_code_for(error.kind);
+}
+
+Result<DriverLock> DriverLock::acquire(const std::string& state_dir, const std::string& run_id) {
+  std::string dir = state_dir + "/runs";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::string path = dir + "/" + run_id + ".lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return fail(ErrorKind::state, "cannot open lock '" + path + "': " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char holder[256] = {0};
+    ssize_t n = ::pread(fd, holder, sizeof holder - 1, 0);
+    ::close(fd);
+    std::string who = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "another process";
+    while (!who.empty() && who.back() == '\n') who.pop_back();
+    return fail(ErrorKind::state, "run " + run_id + " is being driven by " + who,
+                "wait for it to finish, or stop it with 'wfo cancel " + run_id + "'");
+  }
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  std::string me = "pid " + std::to_string(::getpid()) + " on host " + host + "\n";
+  if (::ftruncate(fd, 0) == 0) {
+    ssize_t ignored = ::pwrite(fd, me.data(), me.size(), 0);
+    (void)ignored;
+  }
+  return DriverLock(fd);
+}
+
+DriverLock::~DriverLock() {
+  if (m_fd >= 0) ::close(m_fd);
+}
+
+std::string new_run_id() {
+  SystemTime now = system_now();
+  std::string t = format_rfc3339(now);  // 2026-11-22T10:00:00.123Z
+  std::string compact = t.substr(0, 4) + t.substr(5, 2) + t.substr(8, 2) + "-" + t.substr(11, 2) +
+                        t.substr(14, 2) + t.substr(17, 2);
+  std::random_device rd;
+  char suffix[8];
+  std::snprintf(suffix, sizeof suffix, "%04x", rd() & 0xffff);
+  return "r-" + compact + "-" + suffix;
+}
+
+namespace {
+
+nlohmann::json time_or_null(const std::optional<SystemTime>& t) {
+  return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json();
+}
+
+nlohmann::json attempt_json(const AttemptRecord& a) {
+  nlohmann::json j = {
+      {"number", a.number},
+      {"status", std::string(to_string(a.status))},
+      {"exit_code", a.exit_code ? nlohmann::json(*a.exit_code) : nlohmann::json()},
+      {"signal", a.signal ? nlohmann::json(a.signal) : nlohmann::json()},
+      {"started_at", format_rfc3339(a.started_at)},
+      {"ended_at", time_or_null(a.ended_at)},
+      {"duration_ms",
+       a.ended_at ? nlohmann::json((*a.ended_at - a.started_at).count()) : nlohmann::json()},
+      {"delay_ms", a.delay_ms},
+      {"delay_reason", a.delay_reason},
+      {"reason", a.reason},
+      {"log", a.log_path},
+      {"pid", a.pid},
+      {"cpu_user_ms", a.usage.cpu_user_ms},
+      {"cpu_system_ms", a.usage.cpu_system_ms},
+      {"max_rss_kb", a.usage.max_rss_kb},
+      {"outputs", a.outputs},
+  };
+  if (a.kind != AttemptKind::main)
+    j["kind"] = a.kind == AttemptKind::fallback ? "fallback" : "compensate";
+  return j;
+}
+
+nlohmann::json gate_json(const GateRecord& g) {
+  nlohmann::json approvals = nlohmann::json::array();
+  for (const auto& d : g.decisions)
+    approvals.push_back({{"user", d.user},
+                         {"decision", d.approve ? "approve" : "reject"},
+                         {"at", format_rfc3339(d.at)},
+                         {"comment", d.comment},
+                         {"inputs", d.inputs}});
+  return {{"when", g.when},
+          {"status", std::string(to_string(g.status))},
+          {"message", g.message},
+          {"approvers", g.approvers},
+          {"min_approvals", g.min_approvals},
+          {"deadline", time_or_null(g.deadline)},
+          {"decided_by", g.decided_by ? nlohmann::json(*g.decided_by) : nlohmann::json()},
+          {"decided_at", time_or_null(g.decided_at)},
+          {"comment", g.comment.empty() ? nlohmann::json() : nlohmann::json(g.comment)},
+          {"approvals", approvals}};
+}
+
+}  // namespace
+
+nlohmann::json run_summary_json(const RunRecord& run) {
+  return {{"id", run.id},
+          {"workflow", run.workflow},
+          {"workflow_file", run.workflow_file},
+          {"status", std::string(to_string(run.status))},
+          {"started_at", format_rfc3339(run.started_at)},
+          {"ended_at", time_or_null(run.ended_at)},
+          {"started_by", run.started_by},
+          {"reason", run.reason.empty() ? nlohmann::json() : nlohmann::json(run.reason)},
+          {"params", run.params}};
+}
+
+nlohmann::json run_json(const RunSnapshot& s, bool with_tasks) {
+  nlohmann::json j = run_summary_json(s.run);
+  if (!with_tasks) return j;
+  nlohmann::json tasks = nlohmann::json::array();
+  for (const TaskRecord& t : s.tasks) {
+    nlohmann::json task = {{"id", t.id}, {"status", std::string(to_string(t.status))}};
+    nlohmann::json outputs = nlohmann::json::object();
+    nlohmann::json attempts = nlohmann::json::array();
+    for (const auto& a : t.attempts) {
+      attempts.push_back(attempt_json(a));
+      if (a.status == AttemptStatus::succeeded && a.kind != AttemptKind::compensate)
+        outputs = a.outputs;
+    }
+    task["outputs"] = outputs;
+    task["reason"] = t.reason.empty() ? nlohmann::json() : nlohmann::json(t.reason);
+    task["next_attempt_at"] = time_or_null(t.next_attempt_at);
+    task["attempts"] = attempts;
+    for (const auto& g : s.gates)
+      if (g.task_id == t.id) task["gate"] = gate_json(g);
+    tasks.push_back(std::move(task));
+  }
+  j["tasks"] = std::move(tasks);
+  return j;
+}
+
+void print_json(const nlohmann::json& j) {
+  std::string s = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  s += '\n';
+  std::fwrite(s.data(), 1, s.size(), stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace wfo::cli

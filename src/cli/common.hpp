@@ -1,0 +1,80 @@
+#pragma once
+// What the subcommands share: where the state lives, who the user is, loading a workflow
+// with diagnostics, the driver lock, and the JSON shapes of the spec.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/plan.hpp"
+#include "engine/ports.hpp"
+#include "store/sqlite_run_store.hpp"
+#include "util/error.hpp"
+
+namespace wfo::cli {
+
+/// Options every subcommand takes.
+struct GlobalOptions {
+  std::string state;  ///< --state; empty: $WFO_STATE, else .wfo/state.db
+  bool json = false;  ///< --json where the subcommand has it
+};
+
+/// Resolves the state database path (spec: `--state PATH`, else `$WFO_STATE`, else
+/// `.wfo/state.db` under the current directory), made absolute.
+std::string state_path(const GlobalOptions& g);
+/// The folder that holds the database, logs and locks.
+std::string state_dir(const std::string& db_path);
+
+/// Opens the store; prints nothing. Errors: see SqliteRunStore::open.
+Result<std::unique_ptr<SqliteRunStore>> open_store(const GlobalOptions& g, bool create);
+
+/// The OS user of this process (getpwuid(geteuid())); never an environment variable
+/// (spec: Approval gates). Falls back to `uid:<n>` when the uid has no name.
+std::string current_user();
+
+/// A loaded and compiled workflow with the text it came from.
+struct LoadedWorkflow {
+  std::string text;
+  Plan plan;
+};
+
+/// Loads `text` as workflow `file` and compiles it. Errors carry file:line:col.
+Result<LoadedWorkflow> load_text(std::string text, const std::string& file,
+                                 const std::string& source_dir);
+/// Reads and loads the workflow file at `path`.
+Result<LoadedWorkflow> load_file(const std::string& path);
+
+/// Prints `error` to stderr as `wfo: error: ...` or, with a place, as a diagnostic with the
+/// source line and a caret (`source` is the file's text when known). Returns the exit code.
+int report(const Error& error, std::string_view source = {});
+
+/// An exclusive lock on one run, held by its driver (flock(2) on state_dir/runs/<id>.lock,
+/// released by the kernel when the process dies, so a dead driver never blocks a resume).
+class DriverLock {
+ public:
+  /// Takes the lock without waiting. Errors (ErrorKind::state): held by a live process:
+  /// `run r-x is being driven by pid 123 on host h` with a hint.
+  static Result<DriverLock> acquire(const std::string& state_dir, const std::string& run_id);
+  DriverLock(DriverLock&& o) noexcept : m_fd(o.m_fd) { o.m_fd = -1; }
+  DriverLock& operator=(DriverLock&&) = delete;
+  ~DriverLock();
+
+ private:
+  explicit DriverLock(int fd) : m_fd(fd) {}
+  int m_fd = -1;
+};
+
+/// A new run id: `r-YYYYMMDD-HHMMSS-xxxx` (UTC time and 4 random hex digits).
+std::string new_run_id();
+
+/// The run as the spec's JSON (Machine-readable output); `with_tasks` adds `tasks`.
+nlohmann::json run_json(const RunSnapshot& snapshot, bool with_tasks);
+/// A run record alone (for `wfo list --json`).
+nlohmann::json run_summary_json(const RunRecord& run);
+
+/// Prints JSON to stdout (indented) followed by a newline.
+void print_json(const nlohmann::json& j);
+
+}  // namespace wfo::cli

@@ -1,0 +1,110 @@
+#include "cli/drive.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <random>
+
+#include "cli/exit_status.hpp"
+#include "cli/progress.hpp"
+#include "engine/engine.hpp"
+#include "engine/local_launcher.hpp"
+
+namespace wfo::cli {
+namespace {
+
+class SystemClock final : public Clock {
+ public:
+  SteadyTime steady_now() override { return std::chrono::steady_clock::now(); }
+  SystemTime system_now() override { return wfo::system_now(); }
+};
+
+class SystemRandom final : public Random {
+ public:
+  double uniform() override { return std::uniform_real_distribution<double>(0.0, 1.0)(m_gen); }
+
+ private:
+  std::mt19937_64 m_gen{std::random_device{}()};
+};
+
+std::string shell_quote(const std::string& s) {
+  bool plain = !s.empty() && s.find_first_not_of(
+                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./=:") ==
+                                 std::string::npos;
+  if (plain) return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+void print_gates(const GlobalOptions& g, const RunSnapshot& s, const DriveRequest& request) {
+  std::string state = request.explicit_state ? " --state " + shell_quote(state_path(g)) : "";
+  for (const auto& gate : s.gates) {
+    if (gate.status != GateStatus::waiting) continue;
+    std::fprintf(stderr, "wfo: run %s is waiting for approval of task '%s': %s\n", s.run.id.c_str(),
+                 gate.task_id.c_str(), gate.message.c_str());
+    if (!gate.approvers.empty()) {
+      std::string who;
+      for (const auto& a : gate.approvers) who += (who.empty() ? "" : ", ") + a;
+      std::fprintf(stderr, "  approvers: %s\n", who.c_str());
+    }
+    std::fprintf(stderr, "  approve: wfo approve %s --task %s%s\n", s.run.id.c_str(),
+                 shell_quote(gate.task_id).c_str(), state.c_str());
+    std::fprintf(stderr, "  reject:  wfo reject %s --task %s%s\n", s.run.id.c_str(),
+                 shell_quote(gate.task_id).c_str(), state.c_str());
+    std::fprintf(stderr, "  then:    wfo resume %s%s\n", s.run.id.c_str(), state.c_str());
+  }
+}
+
+}  // namespace
+
+int drive_run(const GlobalOptions& g, SqliteRunStore& store, const LoadedWorkflow& loaded,
+              RunSnapshot snapshot, const DriveRequest& request) {
+  const Workflow& wf = *loaded.plan.workflow;
+  EngineOptions options;
+  options.state_dir = state_dir(state_path(g));
+  options.max_parallel = snapshot.run.max_parallel;
+  if (request.jobs) options.max_parallel = *request.jobs;
+  bool full = request.durability == "full" ||
+              (request.durability.empty() && wf.durability == Durability::full);
+  options.sync = full ? Sync::durable : Sync::normal;
+  options.workflow_file = snapshot.run.workflow_file;
+  options.user = current_user();
+  options.wait_for_gates = request.wait;
+  std::string run_id = snapshot.run.id;
+
+  SystemClock clock;
+  SystemRandom random;
+  LocalLauncher launcher;
+  ProgressPrinter progress;
+  Engine engine(loaded.plan, store, launcher, clock, random, progress, options);
+  auto outcome = engine.drive(std::move(snapshot));
+  if (!outcome) return report(outcome.error());
+  auto final_state = store.load_run(run_id);
+  if (!final_state) return report(final_state.error());
+  if (request.json) print_json(run_json(*final_state, true));
+  switch (*outcome) {
+    case DriveOutcome::succeeded:
+      std::fprintf(stderr, "wfo: run %s succeeded\n", run_id.c_str());
+      return k_exit_succeeded;
+    case DriveOutcome::failed:
+      std::fprintf(stderr, "wfo: run %s failed: %s\n", run_id.c_str(),
+                   final_state->run.reason.c_str());
+      std::fprintf(stderr, "  inspect: wfo status %s; fix, then: wfo resume %s\n", run_id.c_str(),
+                   run_id.c_str());
+      return k_exit_failed;
+    case DriveOutcome::waiting_approval:
+      print_gates(g, *final_state, request);
+      return k_exit_waiting_approval;
+    case DriveOutcome::cancelled:
+      std::fprintf(stderr, "wfo: run %s cancelled\n", run_id.c_str());
+      return k_exit_cancelled;
+    case DriveOutcome::interrupted:
+      std::fprintf(stderr, "wfo: run %s interrupted; continue with: wfo resume %s\n",
+                   run_id.c_str(), run_id.c_str());
+      return k_exit_interrupted;
+  }
+  return k_exit_failed;
+}
+
+}  // namespace wfo::cli

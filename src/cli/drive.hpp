@@ -1,0 +1,25 @@
+#pragma once
+// Driving a run, shared by `wfo run` and `wfo resume`.
+
+#include <optional>
+#include <string>
+
+#include "cli/common.hpp"
+
+namespace wfo::cli {
+
+/// How `wfo run` / `wfo resume` were asked to drive.
+struct DriveRequest {
+  std::optional<int> jobs;   ///< -j
+  bool wait = false;         ///< --wait
+  bool json = false;         ///< --json
+  std::string durability;    ///< --durability: "", normal, full
+  bool explicit_state = false;  ///< --state was given (repeated in printed commands)
+};
+
+/// Drives `snapshot` of `loaded` with the lock held, prints the outcome (and the approve
+/// commands when parked), and returns the exit code (spec: Exit codes).
+int drive_run(const GlobalOptions& g, SqliteRunStore& store, const LoadedWorkflow& loaded,
+              RunSnapshot snapshot, const DriveRequest& request);
+
+}  // namespace wfo::cli

@@ -1,0 +1,52 @@
+// wfo's entry point: parses the command line (CLI11) and calls one subcommand. Signals are
+// blocked here, before any child exists, and only ever unblocked inside ppoll (STYLE.md).
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/exit_status.hpp"
+#include "process/process.hpp"
+#include "store/sqlite_run_store.hpp"
+
+#ifndef WFO_VERSION
+#define WFO_VERSION "0.0.0"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace wfo;
+  process::SignalGuard signals;
+  CLI::App app{"wfo: run workflows of tasks as a DAG, durably, with retries and approval gates",
+               "wfo"};
+  app.set_version_flag("--version", std::string("wfo ") + WFO_VERSION + " (state schema " +
+                                        std::to_string(k_schema_version) + ")");
+  app.require_subcommand(1);
+  app.fallthrough();
+  cli::GlobalOptions g;
+  app.add_option("--state", g.state, "State database (default: $WFO_STATE, else .wfo/state.db)");
+  int exit_code = k_exit_succeeded;
+  cli::register_run(app, g, &exit_code);
+  cli::register_resume(app, g, &exit_code);
+  cli::register_approve(app, g, &exit_code);
+  cli::register_status(app, g, &exit_code);
+  cli::register_list(app, g, &exit_code);
+  cli::register_logs(app, g, &exit_code);
+  cli::register_cancel(app, g, &exit_code);
+  cli::register_validate(app, g, &exit_code);
+  cli::register_graph(app, g, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    if (!what.empty()) what[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(what[0])));
+    std::fprintf(stderr, "wfo: error: %s\n  run 'wfo --help' for usage\n", what.c_str());
+    return k_exit_usage;
+  }
+  return exit_code;
+}

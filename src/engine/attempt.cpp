@@ -1,0 +1,227 @@
+// Preparing attempts: the command rendered (expressions reach a shell only through
+// environment variables, spec: Expressions), the environment, the per-attempt files, and
+// the launch with its commit. Also opening gates, whose message is rendered the same way.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "engine/engine_impl.hpp"
+#include "util/file.hpp"
+#include "util/strings.hpp"
+
+namespace wfo {
+
+std::string read_tail(const std::string& path, size_t max_bytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  struct stat st {};
+  std::string out;
+  if (::fstat(fd, &st) == 0) {
+    off_t start = st.st_size > static_cast<off_t>(max_bytes) ? st.st_size - static_cast<off_t>(max_bytes) : 0;
+    out.resize(static_cast<size_t>(st.st_size - start));
+    size_t done = 0;
+    while (done < out.size()) {
+      ssize_t n = ::pread(fd, out.data() + done, out.size() - done, start + static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    out.resize(done);
+  }
+  ::close(fd);
+  return out;
+}
+
+std::string Engine::Impl::file_stem(uint32_t i, int attempt_number) const {
+  // Task ids are [A-Za-z0-9_-] but matrix instances add `[k=v]`: keep file names plain.
+  std::string stem;
+  for (char c : id(i)) stem += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+  return run_dir + "/" + stem + "." + std::to_string(attempt_number);
+}
+
+expr::StatusFlags Engine::Impl::flags_for(uint32_t i) const {
+  expr::StatusFlags flags;
+  flags.cancelled = stop == StopMode::cancel;
+  for (uint32_t n : plan.dag.needs(i)) {
+    const TaskRun& need = tasks[n];
+    bool ok = need.status == TaskStatus::succeeded ||
+              (need.status == TaskStatus::failed && plan.tasks[n].spec->continue_on_error);
+    if (!ok) flags.success = false;
+    if (need.status == TaskStatus::failed && !plan.tasks[n].spec->continue_on_error)
+      flags.failure = true;
+  }
+  if (flags.cancelled) flags.success = false;
+  return flags;
+}
+
+nlohmann::json Engine::Impl::context_for(uint32_t i) const {
+  nlohmann::json ctx = nlohmann::json::object();
+  ctx["params"] = run.params;
+  ctx["run"] = {{"id", run.id}};
+  nlohmann::json env = nlohmann::json::object();
+  for (const auto& [k, v] : plan.workflow->env) env[k] = v.text;
+  ctx["env"] = std::move(env);
+  nlohmann::json tasks_ctx = nlohmann::json::object();
+  for (uint32_t n : plan.tasks[i].referenced_tasks) {
+    const TaskRun& t = tasks[n];
+    // A task that continued on error reads as succeeded to its dependents (GitHub Actions).
+    TaskStatus shown = t.status == TaskStatus::failed && plan.tasks[n].spec->continue_on_error
+                           ? TaskStatus::succeeded
+                           : t.status;
+    tasks_ctx[id(n)] = {{"status", std::string(to_string(shown))},
+                        {"outputs", t.outputs},
+                        {"exit_code", t.exit_code ? nlohmann::json(*t.exit_code) : nlohmann::json()}};
+  }
+  ctx["tasks"] = std::move(tasks_ctx);
+  return ctx;
+}
+
+Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number) {
+  const CompiledTask& task = plan.tasks[i];
+  TaskRun& t = tasks[i];
+  nlohmann::json ctx = context_for(i);
+  expr::StatusFlags flags = flags_for(i);
+  std::map<std::string, std::string> env = base_env;
+  for (const auto& [key, value] : task.env) {
+    auto v = value.parsed.render(ctx, flags);
+    if (!v) return std::unexpected(v.error());
+    env[key] = *v;
+  }
+  nlohmann::json inputs = nlohmann::json::object();
+  for (const auto& [key, value] : task.with) {
+    auto v = value.parsed.render(ctx, flags);
+    if (!v) return std::unexpected(v.error());
+    inputs[key] = *v;
+    env["WFO_INPUT_" + env_name(key)] = *v;
+  }
+  ctx["inputs"] = inputs;
+  std::string stem = file_stem(i, attempt_number);
+  t.output_path = stem + ".out";
+  if (auto ok = write_file_atomic(t.output_path, ""); !ok) return std::unexpected(ok.error());
+  if (task.agent) {
+    std::string inputs_path = stem + ".inputs.json";
+    if (auto ok = write_file_atomic(inputs_path, inputs.dump()); !ok) return std::unexpected(ok.error());
+    env["WFO_INPUTS"] = inputs_path;
+  }
+  LaunchRequest req;
+  int next_expr = 1;
+  auto shell = [&](const CompiledTemplate& tmpl) -> Result<void> {
+    auto r = tmpl.parsed.render_shell(ctx, flags, &next_expr);
+    if (!r) return std::unexpected(r.error());
+    for (auto& [k, v] : r->env) env[k] = v;
+    req.argv = {"/bin/sh", "-c", r->script};
+    return {};
+  };
+  if (task.run) {
+    if (auto ok = shell(*task.run); !ok) return std::unexpected(ok.error());
+  } else if (task.command_form == CommandSpec::Form::shell && !task.command.empty()) {
+    if (auto ok = shell(task.command[0]); !ok) return std::unexpected(ok.error());
+  } else {
+    for (const auto& part : task.command) {
+      auto v = part.parsed.render(ctx, flags);
+      if (!v) return std::unexpected(v.error());
+      req.argv.push_back(*v);
+    }
+  }
+  env["WFO_RUN_ID"] = run.id;
+  env["WFO_TASK_ID"] = id(i);
+  env["WFO_ATTEMPT"] = std::to_string(attempt_number);
+  env["WFO_WORKFLOW"] = options.workflow_file;
+  env["WFO_IDEMPOTENCY_KEY"] = run.id + "/" + id(i);
+  env["WFO_OUTPUT"] = t.output_path;
+  req.env.reserve(env.size());
+  for (const auto& [k, v] : env) req.env.push_back(k + "=" + v);
+  req.workdir = task.workdir;
+  req.log_path = stem + ".log";
+  return req;
+}
+
+Result<void> Engine::Impl::launch(uint32_t i) {
+  TaskRun& t = tasks[i];
+  const CompiledTask& task = plan.tasks[i];
+  int number = t.attempts + 1;
+  if (number == 1 || run_dir.empty() || !std::filesystem::exists(run_dir)) {
+    std::error_code ec;
+    std::filesystem::create_directories(run_dir, ec);
+  }
+  t.attempts = number;
+  AttemptRecord& a = t.attempt;
+  a = AttemptRecord{};
+  a.task_id = id(i);
+  a.number = number;
+  a.started_at = clock.system_now();
+  a.delay_ms = t.next_delay_ms;
+  a.delay_reason = t.next_delay_reason;
+  t.next_delay_ms = 0;
+  t.next_delay_reason.clear();
+  t.retry_at_system.reset();
+  t.timed_out = false;
+  auto request = build_request(i, number);
+  Result<Launcher::Started> started =
+      request ? launcher.start(*request) : std::unexpected(request.error());
+  a.log_path = request ? request->log_path : file_stem(i, number) + ".log";
+  if (!started) {
+    // Nothing ran: record the attempt as failed at once, and let the retry policy decide.
+    a.ended_at = a.started_at;
+    Transition tr;
+    t.status = TaskStatus::running;
+    tr.tasks.push_back(task_record(i));
+    tr.attempts.push_back(a);
+    if (auto ok = commit(std::move(tr)); !ok) return ok;
+    return finish_attempt_failed(i, AttemptStatus::failed, started.error().message, "");
+  }
+  a.handle = started->handle;
+  a.pid = started->pid;
+  t.running = true;
+  t.token = started->token;
+  t.started_steady = clock.steady_now();
+  t.deadline.reset();
+  if (task.timeout && task.timeout->count() > 0) t.deadline = t.started_steady + *task.timeout;
+  running_by_token[t.token] = i;
+  if (task.agent && task.agent->max_parallel) ++agent_running[task.agent->name];
+  t.status = TaskStatus::running;
+  Transition tr;
+  tr.tasks.push_back(task_record(i));
+  tr.attempts.push_back(a);
+  std::string detail = "attempt " + std::to_string(number);
+  if (a.delay_ms > 0) detail += " after " + std::to_string(a.delay_ms) + "ms (" + a.delay_reason + ")";
+  tr.events.push_back(event("task_started", i, detail, number));
+  return commit(std::move(tr));
+}
+
+Result<GateRecord> Engine::Impl::open_gate(uint32_t i, const std::string& when) {
+  const CompiledTask& task = plan.tasks[i];
+  const ApprovalSpec& spec = *task.spec->approval;
+  GateRecord g;
+  g.task_id = id(i);
+  g.when = when;
+  g.status = GateStatus::waiting;
+  if (task.approval_message) {
+    auto m = task.approval_message->parsed.render(context_for(i), flags_for(i));
+    if (!m) return std::unexpected(m.error());
+    g.message = *m;
+  } else {
+    g.message = "approve task '" + id(i) + "'?";
+  }
+  g.approvers = spec.approvers;
+  g.min_approvals = spec.min_approvals;
+  g.prevent_self_approval = spec.prevent_self_approval;
+  g.created_at = clock.system_now();
+  if (spec.timeout) g.deadline = g.created_at + *spec.timeout;
+  g.on_timeout = spec.on_timeout == GateOnTimeout::approve ? "approve" : "reject";
+  auto prev = gates.find(g.task_id);
+  if (prev != gates.end()) g.round = prev->second.round + 1;
+  TaskRun& t = tasks[i];
+  t.status = TaskStatus::waiting_approval;
+  Transition tr;
+  tr.gates.push_back(g);
+  tr.tasks.push_back(task_record(i));
+  tr.events.push_back(event("gate_waiting", i, g.message));
+  if (auto ok = commit(std::move(tr)); !ok) return std::unexpected(ok.error());
+  gates[g.task_id] = g;
+  return g;
+}
+
+}  // namespace wfo

@@ -1,0 +1,554 @@
+// The drive loop, as ninja's Builder: start what can start, then reap. See engine_impl.hpp
+// for the invariants. Every Transition commits before the engine acts on what it records.
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+
+#include "engine/backoff.hpp"
+#include "engine/engine_impl.hpp"
+#include "engine/outputs.hpp"
+#include "util/duration.hpp"
+
+namespace wfo {
+
+Engine::Engine(const Plan& plan, RunStore& store, Launcher& launcher, Clock& clock,
+               Random& random, Observer& observer, EngineOptions options)
+    : m_impl(std::make_unique<Impl>(plan, store, launcher, clock, random, observer,
+                                    std::move(options))) {}
+Engine::~Engine() = default;
+
+Result<DriveOutcome> Engine::drive(RunSnapshot snapshot) { return m_impl->drive(std::move(snapshot)); }
+
+Result<void> Engine::Impl::commit(Transition t) {
+  if (t.sync == Sync::normal) t.sync = options.sync;
+  if (auto ok = store.commit(run.id, t); !ok) return ok;
+  for (const auto& e : t.events) observer.on_event(e);
+  return {};
+}
+
+Event Engine::Impl::event(std::string_view kind, uint32_t task, std::string detail, int attempt) {
+  return Event{clock.system_now(), task == UINT32_MAX ? std::string() : id(task), attempt,
+               std::string(kind), std::move(detail)};
+}
+
+TaskRecord Engine::Impl::task_record(uint32_t i) const {
+  const TaskRun& t = tasks[i];
+  TaskRecord r;
+  r.id = id(i);
+  r.status = t.status;
+  r.budget_base = t.budget_base;
+  r.reason = t.reason;
+  r.ended_at = t.ended_at;
+  r.next_attempt_at = t.retry_at_system;
+  r.finish_seq = t.finish_seq;
+  return r;
+}
+
+void Engine::Impl::load(const RunSnapshot& snapshot) {
+  run = snapshot.run;
+  tasks.assign(plan.tasks.size(), TaskRun{});
+  for (const TaskRecord& rec : snapshot.tasks) {
+    auto index = plan.find(rec.id);
+    if (!index) continue;
+    TaskRun& t = tasks[*index];
+    t.status = rec.status;
+    t.budget_base = rec.budget_base;
+    t.reason = rec.reason;
+    t.ended_at = rec.ended_at;
+    t.finish_seq = rec.finish_seq;
+    finish_seq = std::max(finish_seq, rec.finish_seq);
+    for (const AttemptRecord& a : rec.attempts) {
+      t.attempts = std::max(t.attempts, a.number);
+      if (a.kind != AttemptKind::main || a.number <= t.budget_base) continue;
+      if (a.status == AttemptStatus::failed || a.status == AttemptStatus::timed_out) ++t.failures;
+      if (a.status == AttemptStatus::succeeded) {
+        t.outputs = a.outputs;
+        t.exit_code = a.exit_code;
+      } else if (a.exit_code) {
+        t.exit_code = a.exit_code;
+      }
+    }
+  }
+  for (const GateRecord& g : snapshot.gates) gates[g.task_id] = g;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    base_env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  run_dir = options.state_dir + "/runs/" + run.id;
+}
+
+// Puts a loaded run back into a drivable state, in one commit: attempts a dead driver left
+// `running` become `interrupted` (after their processes are gone), unfinished tasks become
+// pending, and when the run had failed or was cancelled, its failed tasks get a fresh budget
+// and everything they blocked is pending again.
+Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
+  Transition t;
+  std::vector<std::string> handles;
+  for (const TaskRecord& rec : snapshot.tasks)
+    for (const AttemptRecord& a : rec.attempts)
+      if (a.status == AttemptStatus::running) {
+        handles.push_back(a.handle);
+        AttemptRecord done = a;
+        done.status = AttemptStatus::interrupted;
+        done.ended_at = clock.system_now();
+        done.reason = "its driver stopped";
+        t.attempts.push_back(done);
+      }
+  launcher.recover(run.id, handles);
+  bool rerun_failed = snapshot.run.status == RunStatus::failed ||
+                      snapshot.run.status == RunStatus::cancelled;
+  std::vector<uint8_t> reset(tasks.size(), 0);
+  for (uint32_t node : plan.dag.topological_order()) {
+    TaskRun& task = tasks[node];
+    bool need_reset = false;
+    for (uint32_t n : plan.dag.needs(node)) need_reset = need_reset || reset[n];
+    bool again = task.status == TaskStatus::running || task.status == TaskStatus::retrying ||
+                 (rerun_failed && (task.status == TaskStatus::failed ||
+                                   task.status == TaskStatus::cancelled)) ||
+                 (need_reset && (task.status == TaskStatus::skipped ||
+                                 task.status == TaskStatus::cancelled));
+    if (task.status == TaskStatus::failed && rerun_failed) {
+      task.budget_base = task.attempts;
+      task.failures = 0;
+    }
+    if (!again) continue;
+    reset[node] = 1;
+    task.status = TaskStatus::pending;
+    task.reason.clear();
+    task.ended_at.reset();
+    t.tasks.push_back(task_record(node));
+  }
+  run.status = RunStatus::running;
+  run.ended_at.reset();
+  run.reason.clear();
+  run.cancel_requested = false;
+  t.run = run;
+  t.events.push_back(event("run_resumed", UINT32_MAX, "by " + options.user));
+  return commit(std::move(t));
+}
+
+Result<DriveOutcome> Engine::Impl::drive(RunSnapshot snapshot) {
+  load(snapshot);
+  bool resumed = std::any_of(snapshot.tasks.begin(), snapshot.tasks.end(), [](const auto& r) {
+    return r.status != TaskStatus::pending || !r.attempts.empty();
+  }) || snapshot.run.status != RunStatus::running;
+  if (resumed) {
+    if (auto ok = recover_and_reset(snapshot); !ok) return std::unexpected(ok.error());
+  } else {
+    Transition t;
+    t.events.push_back(event("run_started", UINT32_MAX, "by " + options.user));
+    if (auto ok = commit(std::move(t)); !ok) return std::unexpected(ok.error());
+  }
+  if (run.deadline) {
+    auto left = *run.deadline - clock.system_now();
+    run_deadline = clock.steady_now() + std::chrono::duration_cast<std::chrono::milliseconds>(left);
+  }
+  for (uint32_t i = 0; i < tasks.size(); ++i)
+    for (uint32_t n : plan.dag.needs(i))
+      if (!is_final(tasks[n].status)) ++tasks[i].waiting_needs;
+  for (uint32_t i : plan.dag.topological_order())
+    if (!is_final(tasks[i].status) && tasks[i].waiting_needs == 0)
+      if (auto ok = resolve(i); !ok) return std::unexpected(ok.error());
+
+  for (;;) {
+    if (auto ok = check_external(); !ok) return std::unexpected(ok.error());
+    check_deadlines();
+    if (stop == StopMode::none)
+      if (auto ok = start_ready(); !ok) return std::unexpected(ok.error());
+    if (running_by_token.empty()) {
+      if (stop != StopMode::none) return finish_stopped();
+      bool gate_waiting = std::any_of(tasks.begin(), tasks.end(), [](const TaskRun& t) {
+        return t.status == TaskStatus::waiting_approval;
+      });
+      if (retry_timers.empty() && ready.empty() && !(gate_waiting && options.wait_for_gates))
+        return finish_run();
+    }
+    Launcher::Events events = launcher.wait(next_wake());
+    if (events.signal) begin_stop(StopMode::interrupt);
+    for (const auto& ended : events.ended)
+      if (auto ok = on_ended(ended); !ok) return std::unexpected(ok.error());
+    SteadyTime now = clock.steady_now();
+    while (!retry_timers.empty() && retry_timers.begin()->first <= now) {
+      uint32_t i = retry_timers.begin()->second;
+      retry_timers.erase(retry_timers.begin());
+      tasks[i].retry_at.reset();
+      if (stop == StopMode::none) ready.push(i, plan.tasks[i].spec->priority, i);
+    }
+  }
+}
+
+SteadyTime Engine::Impl::next_wake() const {
+  // Wake at least once a second to notice `wfo cancel` and decisions from other processes.
+  SteadyTime wake = clock.steady_now() + std::chrono::seconds(1);
+  if (!retry_timers.empty()) wake = std::min(wake, retry_timers.begin()->first);
+  if (run_deadline) wake = std::min(wake, *run_deadline);
+  for (const auto& [token, i] : running_by_token)
+    if (tasks[i].deadline) wake = std::min(wake, *tasks[i].deadline);
+  return wake;
+}
+
+// Called once per drive when every need of task `i` is final: decides skip, gate or start.
+Result<void> Engine::Impl::resolve(uint32_t i) {
+  TaskRun& t = tasks[i];
+  const CompiledTask& task = plan.tasks[i];
+  t.resolved = true;
+  if (t.status == TaskStatus::waiting_approval || t.status == TaskStatus::succeeded) {
+    if (t.status == TaskStatus::waiting_approval) {
+      auto g = gates.find(id(i));
+      if (g != gates.end() && g->second.status != GateStatus::waiting) return apply_gate(g->second);
+    }
+    return {};
+  }
+  std::string skipped_need;
+  for (uint32_t n : plan.dag.needs(i))
+    if (tasks[n].status == TaskStatus::skipped) skipped_need = id(n);
+  expr::StatusFlags flags = flags_for(i);
+  bool go = flags.success;
+  std::string reason;
+  if (!skipped_need.empty() && !task.if_uses_status) {
+    go = false;
+    reason = "need '" + skipped_need + "' was skipped";
+  } else if (task.if_expr) {
+    const auto& parts = task.if_expr->parsed.parts();
+    // A lone expression is evaluated for truthiness; mixed text is a non-empty string.
+    Result<expr::Value> v = expr::Value();
+    if (parts.size() == 1 && parts[0].expression) {
+      v = parts[0].expression->evaluate(context_for(i), flags);
+    } else {
+      auto text = task.if_expr->parsed.render(context_for(i), flags);
+      if (text) v = expr::Value(*text);
+      else v = std::unexpected(text.error());
+    }
+    if (!v) return finish_task(i, TaskStatus::failed, "if: " + v.error().message);
+    go = expr::truthy(*v);
+    if (!go) reason = "if: " + task.if_expr->source + " was false";
+  } else if (!go) {
+    for (uint32_t n : plan.dag.needs(i))
+      if (tasks[n].status != TaskStatus::succeeded) {
+        reason = "need '" + id(n) + "' " + std::string(to_string(tasks[n].status));
+        break;
+      }
+  }
+  if (!go) return finish_task(i, TaskStatus::skipped, reason);
+  const auto& approval = task.spec->approval;
+  if (approval && approval->when == GateWhen::before) {
+    auto g = gates.find(id(i));
+    if (g == gates.end()) {
+      auto gate = open_gate(i, "before");
+      if (!gate) return finish_task(i, TaskStatus::failed, gate.error().message);
+      return {};
+    }
+    if (g->second.status == GateStatus::waiting) {
+      t.status = TaskStatus::waiting_approval;
+      return {};
+    }
+    if (g->second.status == GateStatus::rejected)
+      return apply_gate(g->second);
+    // approved: fall through and run (or succeed at once for a pure gate).
+  }
+  bool pure_gate = !task.run && !task.agent && task.spec->uses.empty();
+  if (pure_gate) return finish_task(i, TaskStatus::succeeded, "approved");
+  ready.push(i, task.spec->priority, i);
+  return {};
+}
+
+Result<void> Engine::Impl::release_dependents(uint32_t i) {
+  for (uint32_t d : plan.dag.dependents(i)) {
+    if (tasks[d].waiting_needs > 0 && --tasks[d].waiting_needs == 0 && !is_final(tasks[d].status))
+      if (stop == StopMode::none)
+        if (auto ok = resolve(d); !ok) return ok;
+  }
+  return {};
+}
+
+Result<void> Engine::Impl::start_ready() {
+  while (!ready.empty() && static_cast<int>(running_by_token.size()) < options.max_parallel) {
+    uint32_t i = ready.top();
+    ready.pop();
+    const CompiledTask& task = plan.tasks[i];
+    if (task.agent && task.agent->max_parallel &&
+        agent_running[task.agent->name] >= *task.agent->max_parallel) {
+      agent_waiting[task.agent->name].push_back(i);  // requeued when the pool frees a slot
+      continue;
+    }
+    if (auto ok = launch(i); !ok) return ok;
+  }
+  return {};
+}
+
+Result<void> Engine::Impl::finish_task(uint32_t i, TaskStatus status, std::string reason,
+                                       std::vector<Event> events) {
+  TaskRun& t = tasks[i];
+  t.status = status;
+  t.reason = std::move(reason);
+  t.ended_at = clock.system_now();
+  if (status == TaskStatus::succeeded) t.finish_seq = ++finish_seq;
+  Transition tr;
+  tr.tasks.push_back(task_record(i));
+  tr.events = std::move(events);
+  std::string kind = "task_" + std::string(to_string(status));
+  tr.events.push_back(event(kind, i, t.reason, t.attempts));
+  if (auto ok = commit(std::move(tr)); !ok) return ok;
+  return release_dependents(i);
+}
+
+Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
+  auto it = running_by_token.find(ended.token);
+  if (it == running_by_token.end()) return {};
+  uint32_t i = it->second;
+  running_by_token.erase(it);
+  TaskRun& t = tasks[i];
+  const CompiledTask& task = plan.tasks[i];
+  t.running = false;
+  if (task.agent && task.agent->max_parallel) {
+    --agent_running[task.agent->name];
+    auto& waiting = agent_waiting[task.agent->name];
+    if (!waiting.empty()) {
+      uint32_t next = waiting.front();
+      waiting.erase(waiting.begin());
+      ready.push(next, plan.tasks[next].spec->priority, next);
+    }
+  }
+  AttemptRecord& a = t.attempt;
+  a.ended_at = clock.system_now();
+  a.exit_code = ended.signal ? std::nullopt : std::optional<int>(ended.exit_code);
+  a.signal = ended.signal;
+  a.usage = ended.usage;
+  t.exit_code = a.exit_code;
+  if (stop == StopMode::interrupt) {
+    a.status = AttemptStatus::interrupted;
+    a.reason = "wfo was interrupted";
+    t.status = TaskStatus::pending;
+    Transition tr;
+    tr.attempts.push_back(a);
+    tr.tasks.push_back(task_record(i));
+    tr.events.push_back(event("attempt_interrupted", i, a.reason, a.number));
+    return commit(std::move(tr));
+  }
+  if (stop == StopMode::cancel || stop == StopMode::run_timeout) {
+    a.status = stop == StopMode::cancel ? AttemptStatus::cancelled : AttemptStatus::timed_out;
+    a.reason = stop == StopMode::cancel ? "run cancelled" : run.reason;
+    Transition tr;
+    tr.attempts.push_back(a);
+    tr.events.push_back(event("attempt_" + std::string(to_string(a.status)), i, a.reason, a.number));
+    if (auto ok = commit(std::move(tr)); !ok) return ok;
+    return finish_task(i, stop == StopMode::cancel ? TaskStatus::cancelled : TaskStatus::failed,
+                       a.reason);
+  }
+  std::string tail;
+  if (t.timed_out)
+    return finish_attempt_failed(i, AttemptStatus::timed_out,
+                                 "timed out after " + format_duration_spec(*task.timeout),
+                                 read_tail(a.log_path, 1 << 20));
+  if (ended.signal || ended.exit_code != 0)
+    return finish_attempt_failed(i, AttemptStatus::failed,
+                                 describe_exit(ended.exit_code, ended.signal),
+                                 read_tail(a.log_path, 1 << 20));
+  auto text = read_tail(t.output_path, 64 << 20);
+  auto outputs = parse_outputs(text);
+  if (outputs) {
+    if (auto ok = validate_outputs(*outputs, task.spec->outputs); !ok)
+      return finish_attempt_failed(i, AttemptStatus::failed, ok.error().message, "");
+  } else {
+    return finish_attempt_failed(i, AttemptStatus::failed, outputs.error().message, "");
+  }
+  a.status = AttemptStatus::succeeded;
+  a.reason.clear();
+  a.outputs = *outputs;
+  t.outputs = *outputs;
+  Transition tr;
+  tr.attempts.push_back(a);
+  const auto& approval = task.spec->approval;
+  if (approval && approval->when == GateWhen::after) {
+    Transition attempt_done;
+    attempt_done.attempts.push_back(a);
+    attempt_done.events.push_back(event("attempt_succeeded", i, "", a.number));
+    if (auto ok = commit(std::move(attempt_done)); !ok) return ok;
+    auto gate = open_gate(i, "after");
+    if (!gate) return finish_task(i, TaskStatus::failed, gate.error().message);
+    return {};
+  }
+  std::vector<Event> events{event("attempt_succeeded", i, "", a.number)};
+  Transition attempt_done;
+  attempt_done.attempts.push_back(a);
+  // Attempt and task success go in one commit: the task's success is durable before any
+  // dependent is resolved.
+  t.status = TaskStatus::succeeded;
+  t.reason.clear();
+  t.ended_at = a.ended_at;
+  t.finish_seq = ++finish_seq;
+  attempt_done.tasks.push_back(task_record(i));
+  attempt_done.events = std::move(events);
+  attempt_done.events.push_back(
+      event("task_succeeded", i, "in " + format_duration(*a.ended_at - a.started_at), a.number));
+  if (auto ok = commit(std::move(attempt_done)); !ok) return ok;
+  return release_dependents(i);
+}
+
+Result<void> Engine::Impl::finish_attempt_failed(uint32_t i, AttemptStatus status,
+                                                 std::string reason,
+                                                 const std::string& output_tail) {
+  TaskRun& t = tasks[i];
+  const CompiledTask& task = plan.tasks[i];
+  AttemptRecord& a = t.attempt;
+  a.status = status;
+  a.reason = reason;
+  ++t.failures;
+  FailureFacts facts{a.exit_code, status == AttemptStatus::timed_out, output_tail};
+  std::string why = t.failures < task.retry.max_attempts ? retry_reason(task.retry, facts) : "";
+  Transition tr;
+  tr.attempts.push_back(a);
+  tr.events.push_back(event("attempt_" + std::string(to_string(status)), i, reason, a.number));
+  if (!why.empty()) {
+    auto delay = backoff_delay(task.retry, t.failures, random);
+    t.status = TaskStatus::retrying;
+    t.reason = reason;
+    t.next_delay_ms = delay.count();
+    t.next_delay_reason = why;
+    t.retry_at = clock.steady_now() + delay;
+    t.retry_at_system = clock.system_now() + delay;
+    tr.tasks.push_back(task_record(i));
+    tr.events.push_back(event("task_retrying", i,
+                              "in " + format_duration(delay) + " (attempt " +
+                                  std::to_string(t.failures + 1) + "/" +
+                                  std::to_string(task.retry.max_attempts) + "): " + why,
+                              a.number));
+    if (auto ok = commit(std::move(tr)); !ok) return ok;
+    retry_timers.emplace(*t.retry_at, i);
+    return {};
+  }
+  if (auto ok = commit(std::move(tr)); !ok) return ok;
+  std::string final_reason = reason;
+  if (task.retry.max_attempts > 1)
+    final_reason += " (attempt " + std::to_string(t.failures) + "/" +
+                    std::to_string(task.retry.max_attempts) + ")";
+  return finish_task(i, TaskStatus::failed, final_reason);
+}
+
+void Engine::Impl::check_deadlines() {
+  SteadyTime now = clock.steady_now();
+  if (stop == StopMode::none && run_deadline && now >= *run_deadline) {
+    run.reason = "run timed out after " +
+                 format_duration_spec(plan.workflow->timeout.value_or(std::chrono::milliseconds{0}));
+    begin_stop(StopMode::run_timeout);
+  }
+  for (const auto& [token, i] : running_by_token) {
+    TaskRun& t = tasks[i];
+    if (t.deadline && now >= *t.deadline && !t.timed_out) {
+      t.timed_out = true;
+      launcher.cancel(token, options.kill_grace);
+    }
+  }
+}
+
+void Engine::Impl::begin_stop(StopMode mode) {
+  if (stop != StopMode::none) return;
+  stop = mode;
+  for (const auto& [token, i] : running_by_token) launcher.cancel(token, options.kill_grace);
+  retry_timers.clear();
+  while (!ready.empty()) ready.pop();
+}
+
+Result<void> Engine::Impl::check_external() {
+  auto changes = store.poll_external(run.id);
+  if (!changes) return std::unexpected(changes.error());
+  if (!*changes) return {};
+  if ((*changes)->cancel_requested && stop == StopMode::none) begin_stop(StopMode::cancel);
+  for (const GateRecord& g : (*changes)->gates) {
+    auto it = gates.find(g.task_id);
+    bool was_waiting = it != gates.end() && it->second.status == GateStatus::waiting;
+    gates[g.task_id] = g;
+    if (was_waiting && g.status != GateStatus::waiting && stop == StopMode::none)
+      if (auto ok = apply_gate(g); !ok) return ok;
+  }
+  return {};
+}
+
+// A gate of task `gate.task_id` was decided: go on accordingly.
+Result<void> Engine::Impl::apply_gate(const GateRecord& gate) {
+  auto index = plan.find(gate.task_id);
+  if (!index) return {};
+  uint32_t i = *index;
+  TaskRun& t = tasks[i];
+  if (t.status != TaskStatus::waiting_approval) return {};
+  std::string who = gate.decided_by.value_or("?");
+  std::string comment = gate.comment.empty() ? "" : ": " + gate.comment;
+  if (gate.status == GateStatus::rejected)
+    return finish_task(i, TaskStatus::failed, "gate rejected by " + who + comment);
+  if (gate.when == "after") return finish_task(i, TaskStatus::succeeded, "approved by " + who);
+  t.status = TaskStatus::pending;
+  if (!t.resolved || t.waiting_needs > 0) return {};
+  const CompiledTask& task = plan.tasks[i];
+  bool pure_gate = !task.run && !task.agent && task.spec->uses.empty();
+  if (pure_gate) return finish_task(i, TaskStatus::succeeded, "approved by " + who + comment);
+  ready.push(i, task.spec->priority, i);
+  return {};
+}
+
+Result<DriveOutcome> Engine::Impl::finish_run() {
+  bool failed = false, waiting = false;
+  std::vector<std::string> failed_ids;
+  for (uint32_t i = 0; i < tasks.size(); ++i) {
+    if (tasks[i].status == TaskStatus::failed && !plan.tasks[i].spec->continue_on_error) {
+      failed = true;
+      failed_ids.push_back(id(i));
+    }
+    if (tasks[i].status == TaskStatus::waiting_approval) waiting = true;
+  }
+  run.status = failed ? RunStatus::failed : waiting ? RunStatus::waiting_approval
+                                                    : RunStatus::succeeded;
+  if (failed) run.reason = "task failed: " + failed_ids.front();
+  else run.reason.clear();
+  if (run.status != RunStatus::waiting_approval) run.ended_at = clock.system_now();
+  Transition t;
+  t.run = run;
+  t.sync = Sync::durable;  // a run's final state is always synced (docs/reliability.md)
+  t.events.push_back(event("run_" + std::string(to_string(run.status)), UINT32_MAX, run.reason));
+  if (auto ok = commit(std::move(t)); !ok) return std::unexpected(ok.error());
+  return failed ? DriveOutcome::failed
+                : waiting ? DriveOutcome::waiting_approval : DriveOutcome::succeeded;
+}
+
+Result<DriveOutcome> Engine::Impl::finish_stopped() {
+  Transition t;
+  if (stop == StopMode::interrupt) {
+    run.status = RunStatus::interrupted;
+    run.reason = "interrupted by a signal";
+  } else {
+    run.status = stop == StopMode::cancel ? RunStatus::cancelled : RunStatus::failed;
+    if (stop == StopMode::cancel) run.reason = "cancelled";
+    for (uint32_t i = 0; i < tasks.size(); ++i) {
+      if (is_final(tasks[i].status)) continue;
+      tasks[i].status = TaskStatus::cancelled;
+      tasks[i].reason = run.reason;
+      tasks[i].ended_at = clock.system_now();
+      t.tasks.push_back(task_record(i));
+    }
+    run.ended_at = clock.system_now();
+  }
+  t.run = run;
+  t.sync = Sync::durable;
+  t.events.push_back(event("run_" + std::string(to_string(run.status)), UINT32_MAX, run.reason));
+  if (auto ok = commit(std::move(t)); !ok) return std::unexpected(ok.error());
+  switch (stop) {
+    case StopMode::interrupt:
+      return DriveOutcome::interrupted;
+    case StopMode::cancel:
+      return DriveOutcome::cancelled;
+    default:
+      return DriveOutcome::failed;
+  }
+}
+
+std::string describe_exit(int exit_code, int signal) {
+  if (signal) {
+    const char* name = sigabbrev_np(signal);
+    return "killed by signal " + std::to_string(signal) +
+           (name ? " (SIG" + std::string(name) + ")" : "");
+  }
+  return "exit code " + std::to_string(exit_code);
+}
+
+}  // namespace wfo

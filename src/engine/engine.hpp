@@ -1,0 +1,48 @@
+#pragma once
+// The Engine drives one run: it starts ready tasks through the Launcher, decides what each
+// ended attempt means (success, retry after a backoff, failure, gate), and commits every
+// state change to the RunStore before acting on it. It knows no terminal and no SQL.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "engine/plan.hpp"
+#include "engine/ports.hpp"
+
+namespace wfo {
+
+/// What the driver is allowed to do; filled by the CLI.
+struct EngineOptions {
+  std::string state_dir;  ///< absolute; logs go under state_dir/runs/<run>/
+  int max_parallel = 1;   ///< -j: attempts at once
+  std::chrono::milliseconds kill_grace{5000};  ///< SIGTERM -> SIGKILL (spec: timeout)
+  Sync sync = Sync::normal;                    ///< durability of every commit
+  std::string workflow_file;                   ///< WFO_WORKFLOW for every process
+  std::string user;                            ///< the OS user driving (for events)
+  bool wait_for_gates = false;                 ///< --wait: block instead of exiting 3
+};
+
+/// How a drive of a run ended; the CLI maps it to an exit code.
+enum class DriveOutcome { succeeded, failed, waiting_approval, cancelled, interrupted };
+
+/// Drives one run. Not thread-safe; one Engine per run per process.
+class Engine {
+ public:
+  /// `plan`, the ports and `options` must outlive the Engine.
+  Engine(const Plan& plan, RunStore& store, Launcher& launcher, Clock& clock, Random& random,
+         Observer& observer, EngineOptions options);
+  ~Engine();
+
+  /// Drives `snapshot` (a run just created, or loaded for resume) until it succeeds, fails,
+  /// parks at a gate, is cancelled or is interrupted by a signal. On resume, attempts left
+  /// running by a dead driver are stopped and recorded `interrupted`, and failed tasks get a
+  /// fresh retry budget. Errors: a store commit failed (the run stays resumable).
+  Result<DriveOutcome> drive(RunSnapshot snapshot);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace wfo

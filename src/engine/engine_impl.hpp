@@ -1,0 +1,120 @@
+#pragma once
+// Private to the engine: the state of one drive. Split from engine.cpp so that attempt
+// preparation (attempt.cpp) and the drive loop (engine.cpp) stay readable.
+//
+// Invariants:
+// - Every change to a task's status is committed (RunStore::commit) before anything acts on
+//   it; in particular a task's success is durable before any dependent is even resolved.
+// - `waiting_needs` of a task counts its needs that are not final; a task is resolved (its
+//   `if` and gate evaluated) exactly once per drive, when that count reaches zero.
+// - A task has at most one running attempt; a retry is scheduled only after the previous
+//   attempt has been reaped (the launcher kills the attempt's whole group before reaping).
+
+#include <map>
+#include <optional>
+#include <queue>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/engine.hpp"
+
+namespace wfo {
+
+/// Why the drive is winding down, if it is.
+enum class StopMode { none, interrupt, cancel, run_timeout };
+
+struct TaskRun {
+  TaskStatus status = TaskStatus::pending;
+  int attempts = 0;     ///< highest attempt number used in this run
+  int budget_base = 0;  ///< attempts before the current budget
+  int failures = 0;     ///< failed attempts within the current budget
+  uint32_t waiting_needs = 0;
+  bool resolved = false;  ///< `if` and gate evaluated in this drive
+  std::string reason;
+  std::optional<SystemTime> ended_at;
+  int64_t finish_seq = 0;
+  nlohmann::json outputs = nlohmann::json::object();
+  std::optional<int> exit_code;
+  // While an attempt runs:
+  bool running = false;
+  uint64_t token = 0;
+  std::optional<SteadyTime> deadline;
+  SteadyTime started_steady{};
+  bool timed_out = false;
+  AttemptRecord attempt;
+  std::string output_path;
+  // While waiting for a retry:
+  std::optional<SteadyTime> retry_at;
+  std::optional<SystemTime> retry_at_system;
+  int64_t next_delay_ms = 0;
+  std::string next_delay_reason;
+};
+
+struct Engine::Impl {
+  const Plan& plan;
+  RunStore& store;
+  Launcher& launcher;
+  Clock& clock;
+  Random& random;
+  Observer& observer;
+  EngineOptions options;
+
+  RunRecord run;
+  std::vector<TaskRun> tasks;
+  std::unordered_map<std::string, GateRecord> gates;  ///< by task id
+  ReadyQueue ready;
+  std::multimap<SteadyTime, uint32_t> retry_timers;
+  std::unordered_map<uint64_t, uint32_t> running_by_token;
+  std::unordered_map<std::string, int> agent_running;       ///< agent name -> attempts running
+  std::unordered_map<std::string, std::vector<uint32_t>> agent_waiting;  ///< pool full
+  std::map<std::string, std::string> base_env;  ///< wfo's environment, captured once
+  std::string run_dir;
+  int64_t finish_seq = 0;
+  StopMode stop = StopMode::none;
+  std::optional<SteadyTime> run_deadline;
+
+  Impl(const Plan& p, RunStore& s, Launcher& l, Clock& c, Random& r, Observer& o, EngineOptions opt)
+      : plan(p), store(s), launcher(l), clock(c), random(r), observer(o), options(std::move(opt)) {}
+
+  // engine.cpp: the drive
+  Result<DriveOutcome> drive(RunSnapshot snapshot);
+  void load(const RunSnapshot& snapshot);
+  Result<void> recover_and_reset(const RunSnapshot& snapshot);
+  Result<void> resolve(uint32_t i);
+  Result<void> release_dependents(uint32_t i);
+  Result<void> start_ready();
+  Result<void> on_ended(const Launcher::Ended& ended);
+  Result<void> finish_attempt_failed(uint32_t i, AttemptStatus status, std::string reason,
+                                     const std::string& output_tail);
+  Result<void> finish_task(uint32_t i, TaskStatus status, std::string reason,
+                           std::vector<Event> events = {});
+  Result<void> check_external();
+  Result<void> apply_gate(const GateRecord& gate);
+  void check_deadlines();
+  void begin_stop(StopMode mode);
+  Result<DriveOutcome> finish_run();
+  Result<DriveOutcome> finish_stopped();
+  SteadyTime next_wake() const;
+  Result<void> commit(Transition t);
+  Event event(std::string_view kind, uint32_t task, std::string detail = {}, int attempt = 0);
+  TaskRecord task_record(uint32_t i) const;
+  const std::string& id(uint32_t i) const { return plan.workflow->tasks[i].id; }
+
+  // attempt.cpp: preparing and launching attempts
+  Result<void> launch(uint32_t i);
+  nlohmann::json context_for(uint32_t i) const;
+  expr::StatusFlags flags_for(uint32_t i) const;
+  Result<LaunchRequest> build_request(uint32_t i, int attempt_number);
+  Result<GateRecord> open_gate(uint32_t i, const std::string& when);
+  std::string file_stem(uint32_t i, int attempt_number) const;
+};
+
+/// Returns the last `max_bytes` of the file at `path` (empty when unreadable).
+std::string read_tail(const std::string& path, size_t max_bytes);
+
+/// Describes how an attempt ended for people: `exit code 3`, `killed by signal 9 (SIGKILL)`.
+std::string describe_exit(int exit_code, int signal);
+
+}  // namespace wfo

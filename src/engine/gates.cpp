@@ -1,0 +1,81 @@
+#include "engine/gates.hpp"
+
+#include <algorithm>
+
+#include "util/strings.hpp"
+
+namespace wfo {
+
+Result<GateUpdate> decide_gate(const RunRecord& run, const std::vector<GateRecord>& gates,
+                               const DecisionRequest& request) {
+  const std::string verb = request.approve ? "approve" : "reject";
+  if (run.status == RunStatus::succeeded || run.status == RunStatus::failed ||
+      run.status == RunStatus::cancelled) {
+    if (std::none_of(gates.begin(), gates.end(),
+                     [](const GateRecord& g) { return g.status == GateStatus::waiting; }))
+      return fail(ErrorKind::usage, "run " + run.id + " has " + std::string(to_string(run.status)) +
+                                        "; nothing waits for a decision");
+  }
+  std::vector<const GateRecord*> waiting;
+  for (const auto& g : gates)
+    if (g.status == GateStatus::waiting) waiting.push_back(&g);
+  const GateRecord* gate = nullptr;
+  if (request.task) {
+    auto it = std::find_if(gates.begin(), gates.end(),
+                           [&](const GateRecord& g) { return g.task_id == *request.task; });
+    if (it == gates.end())
+      return fail(ErrorKind::usage, "task '" + *request.task + "' of run " + run.id +
+                                        " has no gate waiting for a decision");
+    if (it->status != GateStatus::waiting)
+      return fail(ErrorKind::usage, "the gate of task '" + *request.task + "' was already " +
+                                        std::string(to_string(it->status)) +
+                                        (it->decided_by ? " by " + *it->decided_by : ""));
+    gate = &*it;
+  } else if (waiting.empty()) {
+    return fail(ErrorKind::usage, "no gate of run " + run.id + " waits for a decision");
+  } else if (waiting.size() > 1) {
+    std::vector<std::string> ids;
+    for (auto* g : waiting) ids.push_back(g->task_id);
+    return fail(ErrorKind::usage, "several gates of run " + run.id + " wait: " + join(ids, ", "),
+                "name one with --task, e.g. 'wfo " + verb + " " + run.id + " --task " + ids[0] + "'");
+  } else {
+    gate = waiting[0];
+  }
+  if (!gate->approvers.empty() &&
+      std::find(gate->approvers.begin(), gate->approvers.end(), request.user) ==
+          gate->approvers.end())
+    return fail(ErrorKind::usage,
+                "user '" + request.user + "' may not decide the gate of task '" + gate->task_id + "'",
+                "its approvers are: " + join(gate->approvers, ", "));
+  if (request.approve && gate->prevent_self_approval && request.user == run.started_by)
+    return fail(ErrorKind::usage,
+                "user '" + request.user + "' started run " + run.id +
+                    " and may not approve it (prevent_self_approval)",
+                "ask another approver");
+  for (const auto& d : gate->decisions)
+    if (d.user == request.user)
+      return fail(ErrorKind::usage, "user '" + request.user + "' has already decided the gate of task '" +
+                                        gate->task_id + "'");
+  GateUpdate update;
+  update.gate = *gate;
+  update.decision = DecisionRecord{request.user, request.approve, request.at, request.comment, {}};
+  update.gate.decisions.push_back(update.decision);
+  int approvals = static_cast<int>(std::count_if(update.gate.decisions.begin(),
+                                                 update.gate.decisions.end(),
+                                                 [](const DecisionRecord& d) { return d.approve; }));
+  if (!request.approve || approvals >= gate->min_approvals) {
+    update.gate.status = request.approve ? GateStatus::approved : GateStatus::rejected;
+    update.gate.decided_by = request.user;
+    update.gate.decided_at = request.at;
+    update.gate.comment = request.comment;
+  }
+  std::string detail = "by " + request.user;
+  if (!request.comment.empty()) detail += ": " + request.comment;
+  if (update.gate.status == GateStatus::waiting)
+    detail += " (" + std::to_string(approvals) + "/" + std::to_string(gate->min_approvals) + ")";
+  update.event = Event{request.at, gate->task_id, 0, "gate_" + std::string(request.approve ? "approved" : "rejected"),
+                       detail};
+  return update;
+}
+
+}  // namespace wfo

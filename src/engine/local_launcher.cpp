@@ -1,0 +1,50 @@
+#include "engine/local_launcher.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+
+namespace wfo {
+
+Result<Launcher::Started> LocalLauncher::start(const LaunchRequest& request) {
+  process::SpawnRequest spawn{request.argv, request.env, request.workdir, request.log_path};
+  auto pid = m_processes.spawn(spawn);
+  if (!pid) return std::unexpected(pid.error());
+  return Started{static_cast<uint64_t>(*pid), "pgid:" + std::to_string(*pid), *pid};
+}
+
+void LocalLauncher::cancel(uint64_t token, std::chrono::milliseconds grace) {
+  m_processes.terminate(static_cast<pid_t>(token), grace);
+}
+
+Launcher::Events LocalLauncher::wait(SteadyTime deadline) {
+  process::WaitResult r = m_processes.wait(deadline);
+  Events out;
+  out.signal = r.signal;
+  out.ended.reserve(r.exits.size());
+  for (const auto& e : r.exits) {
+    AttemptUsage usage{
+        std::chrono::duration_cast<std::chrono::milliseconds>(e.usage.user).count(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(e.usage.system).count(),
+        e.usage.max_rss_kb};
+    out.ended.push_back(Ended{static_cast<uint64_t>(e.pid), e.exit_code, e.signal, usage});
+  }
+  return out;
+}
+
+void LocalLauncher::recover(const std::string& run_id, const std::vector<std::string>& handles) {
+  constexpr std::chrono::milliseconds k_grace{5000};
+  for (const auto& handle : handles) {
+    if (handle.rfind("pgid:", 0) != 0) continue;
+    pid_t pgid = static_cast<pid_t>(std::stol(handle.substr(5)));
+    if (pgid > 1 && process::group_alive(pgid)) process::terminate_foreign_group(pgid, k_grace);
+  }
+  // A driver killed between spawning an attempt and recording its handle leaves a process
+  // we cannot name by handle; its environment still carries the run id.
+  for (pid_t pid : process::find_processes_with_env("WFO_RUN_ID=" + run_id)) {
+    pid_t pgid = ::getpgid(pid);
+    if (pgid > 1 && pgid != ::getpgrp()) process::terminate_foreign_group(pgid, k_grace);
+  }
+}
+
+}  // namespace wfo

@@ -1,0 +1,75 @@
+#pragma once
+// A Plan is a loaded Workflow made ready to drive: the DAG built, every template parsed once,
+// the retry policy and timeout of each task resolved (task, then agent, then defaults).
+// compile() is also where the checks that need more than the file's structure happen.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "expr/expr.hpp"
+#include "graph/dag.hpp"
+#include "model/workflow.hpp"
+#include "util/error.hpp"
+
+namespace wfo {
+
+/// A template parsed once at load time (issue: "expressions parsed once at load").
+struct CompiledTemplate {
+  std::string source;  ///< the text as written, for messages
+  expr::ParsedTemplate parsed;
+};
+
+using CompiledTemplateMap = std::vector<std::pair<std::string, CompiledTemplate>>;
+
+/// One task of the plan, with everything resolved.
+struct CompiledTask {
+  const TaskSpec* spec = nullptr;
+  const AgentSpec* agent = nullptr;  ///< when the task runs an agent
+  std::optional<CompiledTemplate> run;       ///< `run:` (shell)
+  std::vector<CompiledTemplate> command;     ///< the agent's command parts
+  CommandSpec::Form command_form = CommandSpec::Form::shell;
+  std::optional<CompiledTemplate> if_expr;
+  CompiledTemplateMap env;   ///< workflow env, then agent env, then task env
+  CompiledTemplateMap with;  ///< agent inputs
+  std::optional<CompiledTemplate> approval_message;
+  RetryPolicy retry;  ///< resolved; max_attempts 1 when none applies
+  std::optional<std::chrono::milliseconds> timeout;
+  std::string workdir;  ///< absolute
+  bool if_uses_status = false;
+  std::vector<uint32_t> referenced_tasks;  ///< tasks whose status/outputs its templates read
+};
+
+/// A workflow ready to drive. Owns the Workflow; CompiledTask points into it.
+struct Plan {
+  std::unique_ptr<Workflow> workflow;
+  Dag dag;
+  std::vector<CompiledTask> tasks;  ///< parallel to workflow->tasks
+  std::unordered_map<std::string, uint32_t> index;  ///< task id -> index
+  std::optional<CompiledTemplate> hook_on_success, hook_on_failure, hook_on_cancel,
+      hook_on_waiting, hook_on_exit;
+
+  /// Returns the index of task `id`, or nullopt.
+  std::optional<uint32_t> find(std::string_view id) const {
+    auto it = index.find(std::string(id));
+    if (it == index.end()) return std::nullopt;
+    return it->second;
+  }
+};
+
+/// Builds the Plan of `workflow`. Errors (ErrorKind::invalid_workflow, at file:line:col):
+/// dependency cycles; expressions that do not parse; references to unknown params
+/// (`unknown param 'featur' (did you mean 'feature'?)`), to unknown tasks, or to tasks that
+/// are not upstream of the reader (`tasks.x` read by a task that does not need x).
+Result<Plan> compile(Workflow workflow);
+
+/// Checks `given` (name -> value from `-p k=v`) against the workflow's params and returns the
+/// full set, defaults filled in. Errors (ErrorKind::usage): an unknown param (did-you-mean),
+/// a missing required one (`missing required param 'ticket': pass -p ticket=VALUE`), a value
+/// outside its enum.
+Result<nlohmann::json> bind_params(const Workflow& workflow,
+                                   const std::vector<std::pair<std::string, std::string>>& given);
+
+}  // namespace wfo

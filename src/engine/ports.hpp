@@ -1,0 +1,243 @@
+#pragma once
+// The engine's ports (STYLE.md): it decides, and it reaches the world only through these.
+// Launcher runs attempts (local processes today, a batch scheduler later), RunStore
+// remembers (SQLite), Clock and Random make time and jitter injectable, Observer reports
+// to people. Tests plug fakes into all of them.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/status.hpp"
+#include "util/error.hpp"
+#include "util/time.hpp"
+
+namespace wfo {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// ---------------------------------------------------------------------------------------
+// Launcher
+
+/// One attempt's command, ready to run: no expressions left.
+struct LaunchRequest {
+  std::vector<std::string> argv;  ///< non-empty
+  std::vector<std::string> env;   ///< the whole environment, "KEY=value"
+  std::string workdir;            ///< absolute
+  std::string log_path;           ///< stdout and stderr are appended here
+};
+
+/// Resource use of an ended attempt (from wait4's rusage for local processes).
+struct AttemptUsage {
+  int64_t cpu_user_ms = 0;
+  int64_t cpu_system_ms = 0;
+  int64_t max_rss_kb = 0;
+};
+
+/// Runs attempts. Handles are opaque strings stored with the attempt (`pgid:1234` locally),
+/// so a later wfo can find what a dead one left behind; nothing in the engine assumes a pid.
+class Launcher {
+ public:
+  virtual ~Launcher() = default;
+
+  struct Started {
+    uint64_t token = 0;  ///< identifies the attempt to this launcher until it ends
+    std::string handle;  ///< external handle to store, e.g. "pgid:1234"
+    int64_t pid = 0;     ///< for the record only; 0 where there is none
+  };
+  /// Starts `request`. Errors: the command cannot be started (message says why).
+  virtual Result<Started> start(const LaunchRequest& request) = 0;
+
+  /// Stops a started attempt: asks it to end now, forces it after `grace`.
+  virtual void cancel(uint64_t token, std::chrono::milliseconds grace) = 0;
+
+  struct Ended {
+    uint64_t token = 0;
+    int exit_code = -1;  ///< -1 when killed by a signal
+    int signal = 0;
+    AttemptUsage usage;
+  };
+  struct Events {
+    std::vector<Ended> ended;
+    int signal = 0;  ///< SIGINT/SIGTERM/SIGHUP that reached wfo, else 0
+  };
+  /// Blocks until an attempt ends, a signal arrives or `deadline` passes.
+  virtual Events wait(SteadyTime deadline) = 0;
+
+  /// On resume: stops whatever survives of `handles` (attempts a dead driver left running)
+  /// and any other process still carrying `run_id`, and waits until they are gone, so two
+  /// attempts of one task never overlap. Errors: none (best effort, then logged).
+  virtual void recover(const std::string& run_id, const std::vector<std::string>& handles) = 0;
+};
+
+// ---------------------------------------------------------------------------------------
+// Clock and randomness
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual SteadyTime steady_now() = 0;
+  virtual SystemTime system_now() = 0;
+};
+
+/// A source of uniform numbers in [0, 1), for jitter.
+class Random {
+ public:
+  virtual ~Random() = default;
+  virtual double uniform() = 0;
+};
+
+// ---------------------------------------------------------------------------------------
+// Records: what the store keeps (spec: Machine-readable output)
+
+/// What kind of process an attempt ran.
+enum class AttemptKind { main, fallback, compensate, hook };
+
+struct AttemptRecord {
+  std::string task_id;
+  int number = 0;  ///< 1-based, across every drive of the run
+  AttemptKind kind = AttemptKind::main;
+  AttemptStatus status = AttemptStatus::running;
+  std::string handle;
+  int64_t pid = 0;
+  SystemTime started_at{};
+  std::optional<SystemTime> ended_at;
+  std::optional<int> exit_code;
+  int signal = 0;
+  std::string reason;  ///< why it ended as it did, e.g. `exit code 75`
+  std::string log_path;
+  int64_t delay_ms = 0;  ///< the backoff waited before it started
+  std::string delay_reason;
+  AttemptUsage usage;
+  nlohmann::json outputs = nlohmann::json::object();
+};
+
+struct TaskRecord {
+  std::string id;
+  TaskStatus status = TaskStatus::pending;
+  int budget_base = 0;  ///< attempts before the current retry budget (a resume of a failed run)
+  std::string reason;
+  std::optional<SystemTime> ended_at;
+  std::optional<SystemTime> next_attempt_at;  ///< when retrying
+  int64_t finish_seq = 0;                    ///< order of success, for compensation
+  std::vector<AttemptRecord> attempts;       ///< filled by load_run
+};
+
+struct DecisionRecord {
+  std::string user;
+  bool approve = false;
+  SystemTime at{};
+  std::string comment;
+  nlohmann::json inputs = nlohmann::json::object();
+};
+
+struct GateRecord {
+  std::string task_id;
+  std::string when;  ///< before | after | on_failure
+  GateStatus status = GateStatus::waiting;
+  std::string message;
+  std::vector<std::string> approvers;
+  int min_approvals = 1;
+  bool prevent_self_approval = false;
+  SystemTime created_at{};
+  std::optional<SystemTime> deadline;
+  std::string on_timeout = "reject";
+  int round = 1;  ///< an on_failure gate opens again after each retry
+  std::optional<std::string> decided_by;
+  std::optional<SystemTime> decided_at;
+  std::string comment;
+  std::vector<DecisionRecord> decisions;
+};
+
+struct RunRecord {
+  std::string id;
+  std::string workflow;  ///< the workflow's name
+  std::string workflow_file;
+  std::string source_dir;
+  std::string workflow_text;
+  std::string workflow_hash;
+  nlohmann::json params = nlohmann::json::object();
+  RunStatus status = RunStatus::running;
+  SystemTime started_at{};
+  std::optional<SystemTime> ended_at;
+  std::string started_by;
+  std::string reason;
+  int max_parallel = 1;
+  std::optional<SystemTime> deadline;  ///< the run's timeout as an absolute time
+  bool cancel_requested = false;
+};
+
+struct RunSnapshot {
+  RunRecord run;
+  std::vector<TaskRecord> tasks;  ///< in workflow order
+  std::vector<GateRecord> gates;
+};
+
+/// One line of the audit trail.
+struct Event {
+  SystemTime at{};
+  std::string task_id;  ///< empty for run-level events
+  int attempt = 0;
+  std::string kind;  ///< e.g. task_started, attempt_failed, gate_waiting, run_finished
+  std::string detail;
+};
+
+/// How durable a commit must be before the engine acts on it.
+enum class Sync { normal, durable };
+
+/// One state change, committed as one transaction (STYLE.md: Store).
+struct Transition {
+  std::optional<RunRecord> run;  ///< status, ended_at, reason, deadline are written
+  std::vector<TaskRecord> tasks;  ///< upserted (attempts ignored)
+  std::vector<AttemptRecord> attempts;  ///< upserted by (task_id, number)
+  std::vector<GateRecord> gates;        ///< upserted by task_id (decisions ignored)
+  std::vector<Event> events;
+  Sync sync = Sync::normal;
+};
+
+/// A gate decision to record, decided by engine/gates.hpp and written by the store in the
+/// same transaction that read the gate.
+struct GateUpdate {
+  GateRecord gate;          ///< the gate's new state
+  DecisionRecord decision;  ///< the decision to append
+  Event event;              ///< the audit line
+};
+
+/// What another process changed in a run since the driver last looked.
+struct ExternalChanges {
+  bool cancel_requested = false;
+  std::vector<GateRecord> gates;  ///< every gate of the run, with decisions
+};
+
+/// Remembers runs. Implemented by SqliteRunStore; faked in engine tests.
+class RunStore {
+ public:
+  virtual ~RunStore() = default;
+  /// Creates `snapshot.run` with its tasks (all pending). Errors: the id exists, or I/O.
+  virtual Result<void> create_run(const RunSnapshot& snapshot) = 0;
+  /// Loads a run with tasks, attempts, gates and decisions. Errors: unknown id, I/O.
+  virtual Result<RunSnapshot> load_run(const std::string& run_id) = 0;
+  /// Commits `t` for `run_id` as one transaction before returning. Errors: I/O (the engine
+  /// then stops: it never acts on a change that is not durable).
+  virtual Result<void> commit(const std::string& run_id, const Transition& t) = 0;
+  /// Cheap check for changes by other processes (`PRAGMA data_version`); nullopt when
+  /// nothing changed since the last call.
+  virtual Result<std::optional<ExternalChanges>> poll_external(const std::string& run_id) = 0;
+};
+
+// ---------------------------------------------------------------------------------------
+// Observer
+
+/// Sees every event as it is committed, for terminal and CI output. Default: nothing.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void on_event(const Event& /*event*/) {}
+};
+
+}  // namespace wfo

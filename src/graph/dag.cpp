@@ -1,0 +1,118 @@
+// Invariant: m_needs, m_dependents and m_order index tasks in the workflow's order, and
+// m_order lists every task once with each need before its dependents.
+#include "graph/dag.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace wfo {
+namespace {
+
+// Iterative DFS (a recursive one overflows on a 100,000-task chain) that returns the first
+// cycle found as node indices, first node repeated at the end; empty when acyclic.
+std::vector<uint32_t> find_cycle(const std::vector<std::vector<uint32_t>>& needs) {
+  enum : uint8_t { white, grey, black };
+  std::vector<uint8_t> color(needs.size(), white);
+  std::vector<std::pair<uint32_t, size_t>> stack;
+  for (uint32_t start = 0; start < needs.size(); ++start) {
+    if (color[start] != white) continue;
+    stack.push_back({start, 0});
+    color[start] = grey;
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (next == needs[node].size()) {
+        color[node] = black;
+        stack.pop_back();
+        continue;
+      }
+      uint32_t need = needs[node][next++];
+      if (color[need] == grey) {
+        std::vector<uint32_t> cycle;
+        auto it = std::find_if(stack.begin(), stack.end(),
+                               [&](const auto& e) { return e.first == need; });
+        for (; it != stack.end(); ++it) cycle.push_back(it->first);
+        cycle.push_back(need);
+        // The stack runs dependent -> need; print it as a need chain like ninja does.
+        return cycle;
+      }
+      if (color[need] == white) {
+        color[need] = grey;
+        stack.push_back({need, 0});
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Dag> Dag::build(const Workflow& workflow) {
+  Dag dag;
+  size_t n = workflow.tasks.size();
+  std::unordered_map<std::string_view, uint32_t> index;
+  index.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) index.emplace(workflow.tasks[i].id, i);
+  dag.m_needs.resize(n);
+  dag.m_dependents.resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    const TaskSpec& task = workflow.tasks[i];
+    for (size_t k = 0; k < task.needs.size(); ++k) {
+      auto it = index.find(task.needs[k]);
+      if (it == index.end()) {
+        Mark m = k < task.need_marks.size() ? task.need_marks[k] : task.mark;
+        return std::unexpected(Error{ErrorKind::invalid_workflow,
+                                     "task '" + task.id + "' needs unknown task '" +
+                                         task.needs[k] + "'",
+                                     workflow.file, m.line, m.column, {}});
+      }
+      auto& needs = dag.m_needs[i];
+      if (std::find(needs.begin(), needs.end(), it->second) == needs.end()) {
+        needs.push_back(it->second);
+        dag.m_dependents[it->second].push_back(i);
+      }
+    }
+  }
+  if (auto cycle = find_cycle(dag.m_needs); !cycle.empty()) {
+    std::string text = "dependency cycle: ";
+    for (size_t i = 0; i < cycle.size(); ++i) {
+      if (i) text += " -> ";
+      text += workflow.tasks[cycle[i]].id;
+    }
+    const TaskSpec& first = workflow.tasks[cycle.front()];
+    return std::unexpected(Error{ErrorKind::invalid_workflow, text, workflow.file,
+                                 first.mark.line, first.mark.column,
+                                 "remove one of these needs to break the cycle"});
+  }
+  // Kahn's algorithm with a min-heap on index keeps ties in workflow order.
+  std::vector<uint32_t> indegree(n);
+  std::priority_queue<uint32_t, std::vector<uint32_t>, std::greater<>> ready;
+  for (uint32_t i = 0; i < n; ++i) {
+    indegree[i] = static_cast<uint32_t>(dag.m_needs[i].size());
+    if (indegree[i] == 0) ready.push(i);
+  }
+  dag.m_order.reserve(n);
+  while (!ready.empty()) {
+    uint32_t node = ready.top();
+    ready.pop();
+    dag.m_order.push_back(node);
+    for (uint32_t d : dag.m_dependents[node])
+      if (--indegree[d] == 0) ready.push(d);
+  }
+  return dag;
+}
+
+bool Dag::is_upstream(size_t ancestor, size_t node) const {
+  std::vector<uint8_t> seen(size(), 0);
+  std::vector<uint32_t> stack(m_needs[node].begin(), m_needs[node].end());
+  while (!stack.empty()) {
+    uint32_t n = stack.back();
+    stack.pop_back();
+    if (n == ancestor) return true;
+    if (seen[n]) continue;
+    seen[n] = 1;
+    stack.insert(stack.end(), m_needs[n].begin(), m_needs[n].end());
+  }
+  return false;
+}
+
+}  // namespace wfo

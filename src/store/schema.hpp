@@ -1,0 +1,104 @@
+#pragma once
+// The state database's schema, version 1. Times are RFC 3339 UTC text with milliseconds
+// (sortable as text); JSON columns hold objects or arrays as text.
+
+namespace wfo::schema {
+
+inline constexpr const char* k_v1 = R"sql(
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,            -- creation order, for 'newest first'
+  workflow TEXT NOT NULL,
+  workflow_file TEXT NOT NULL,
+  source_dir TEXT NOT NULL,
+  workflow_text TEXT NOT NULL,
+  workflow_hash TEXT NOT NULL,
+  params TEXT NOT NULL,
+  status TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  started_by TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  max_parallel INTEGER NOT NULL,
+  deadline TEXT,
+  cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX runs_by_seq ON runs(seq);
+CREATE INDEX runs_by_status ON runs(status, seq);
+CREATE TABLE tasks (
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  budget_base INTEGER NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL DEFAULT '',
+  ended_at TEXT,
+  next_attempt_at TEXT,
+  finish_seq INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, task_id)
+) WITHOUT ROWID;
+CREATE TABLE attempts (
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  handle TEXT NOT NULL DEFAULT '',
+  pid INTEGER NOT NULL DEFAULT 0,
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  exit_code INTEGER,
+  signal INTEGER NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL DEFAULT '',
+  log_path TEXT NOT NULL DEFAULT '',
+  delay_ms INTEGER NOT NULL DEFAULT 0,
+  delay_reason TEXT NOT NULL DEFAULT '',
+  cpu_user_ms INTEGER NOT NULL DEFAULT 0,
+  cpu_system_ms INTEGER NOT NULL DEFAULT 0,
+  max_rss_kb INTEGER NOT NULL DEFAULT 0,
+  outputs TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (run_id, task_id, number)
+) WITHOUT ROWID;
+CREATE TABLE gates (
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  gate_when TEXT NOT NULL,
+  status TEXT NOT NULL,
+  message TEXT NOT NULL DEFAULT '',
+  approvers TEXT NOT NULL DEFAULT '[]',
+  min_approvals INTEGER NOT NULL DEFAULT 1,
+  prevent_self INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  deadline TEXT,
+  on_timeout TEXT NOT NULL DEFAULT 'reject',
+  round INTEGER NOT NULL DEFAULT 1,
+  decided_by TEXT,
+  decided_at TEXT,
+  comment TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (run_id, task_id)
+) WITHOUT ROWID;
+CREATE TABLE decisions (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  round INTEGER NOT NULL,
+  user TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  at TEXT NOT NULL,
+  comment TEXT NOT NULL DEFAULT '',
+  inputs TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX decisions_by_gate ON decisions(run_id, task_id);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL,
+  at TEXT NOT NULL,
+  task_id TEXT NOT NULL DEFAULT '',
+  attempt INTEGER NOT NULL DEFAULT 0,
+  kind TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX events_by_run ON events(run_id, id);
+)sql";
+
+}  // namespace wfo::schema

@@ -1,0 +1,574 @@
+// Invariants: every public method that writes runs in exactly one IMMEDIATE transaction
+// (SQLite::Transaction rolls back in its destructor unless committed), so a crash leaves
+// the database at a prefix of the commit history. Prepared statements are created once and
+// reset after each use. SQLiteCpp exceptions never leave this file: they become Error.
+#include "store/sqlite_run_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <filesystem>
+
+#include "store/schema.hpp"
+
+namespace wfo {
+namespace {
+
+using nlohmann::json;
+
+Error state_error(const std::string& path, const std::string& what) {
+  return Error{ErrorKind::state, "state database '" + path + "': " + what, {}, 0, 0,
+               "check the file, or point --state / WFO_STATE at another database"};
+}
+
+void bind_time(SQLite::Statement& st, int index, const std::optional<SystemTime>& t) {
+  if (t)
+    st.bind(index, format_rfc3339(*t));
+  else
+    st.bind(index);
+}
+
+std::optional<SystemTime> column_time(SQLite::Column c) {
+  if (c.isNull()) return std::nullopt;
+  return parse_rfc3339(c.getString());
+}
+
+std::string_view kind_name(AttemptKind k) {
+  switch (k) {
+    case AttemptKind::main: return "main";
+    case AttemptKind::fallback: return "fallback";
+    case AttemptKind::compensate: return "compensate";
+    case AttemptKind::hook: return "hook";
+  }
+  return "main";
+}
+
+AttemptKind parse_kind(const std::string& s) {
+  if (s == "fallback") return AttemptKind::fallback;
+  if (s == "compensate") return AttemptKind::compensate;
+  if (s == "hook") return AttemptKind::hook;
+  return AttemptKind::main;
+}
+
+json parse_json(const std::string& s, json fallback) {
+  auto v = json::parse(s, nullptr, false);
+  return v.is_discarded() ? fallback : v;
+}
+
+constexpr const char* k_run_columns =
+    "id, workflow, workflow_file, source_dir, params, status, started_at, ended_at, "
+    "started_by, reason, max_parallel, deadline, cancel_requested, workflow_hash";
+
+RunRecord read_run_row(SQLite::Statement& st) {
+  RunRecord r;
+  r.id = st.getColumn(0).getString();
+  r.workflow = st.getColumn(1).getString();
+  r.workflow_file = st.getColumn(2).getString();
+  r.source_dir = st.getColumn(3).getString();
+  r.params = parse_json(st.getColumn(4).getString(), json::object());
+  r.status = parse_run_status(st.getColumn(5).getString()).value_or(RunStatus::failed);
+  r.started_at = column_time(st.getColumn(6)).value_or(SystemTime{});
+  r.ended_at = column_time(st.getColumn(7));
+  r.started_by = st.getColumn(8).getString();
+  r.reason = st.getColumn(9).getString();
+  r.max_parallel = st.getColumn(10).getInt();
+  r.deadline = column_time(st.getColumn(11));
+  r.cancel_requested = st.getColumn(12).getInt() != 0;
+  r.workflow_hash = st.getColumn(13).getString();
+  return r;
+}
+
+// Creates the folder (0700) and an empty file (0600) first, so SQLite's own files inherit
+// the file's mode (SQLite gives -wal and -shm the database file's permissions).
+Result<void> prepare_path(const std::string& path, bool create) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) return {};
+  if (!create)
+    return std::unexpected(Error{ErrorKind::state, "no state database at '" + path + "'", {}, 0, 0,
+                                 "start a run first, or point --state / WFO_STATE at one"});
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty() && !std::filesystem::exists(dir)) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return std::unexpected(state_error(path, "cannot create its folder: " + ec.message()));
+    ::chmod(dir.c_str(), 0700);
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return std::unexpected(state_error(path, std::string("cannot create: ") + strerror(errno)));
+  ::close(fd);
+  return {};
+}
+
+}  // namespace
+
+SqliteRunStore::SqliteRunStore() = default;
+SqliteRunStore::~SqliteRunStore() = default;
+
+Result<std::unique_ptr<SqliteRunStore>> SqliteRunStore::open(const std::string& path, bool create) {
+  if (auto ok = prepare_path(path, create); !ok) return std::unexpected(ok.error());
+  std::unique_ptr<SqliteRunStore> store(new SqliteRunStore());
+  store->m_path = path;
+  try {
+    store->m_db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE);
+    store->m_db->setBusyTimeout(5000);
+    store->m_db->exec("PRAGMA journal_mode=WAL");
+    store->m_db->exec("PRAGMA synchronous=NORMAL");
+    if (auto ok = store->migrate(); !ok) return std::unexpected(ok.error());
+    store->prepare();
+  } catch (const SQLite::Exception& e) {
+    return std::unexpected(state_error(path, e.getErrorStr()));
+  }
+  return store;
+}
+
+Result<void> SqliteRunStore::migrate() {
+  int version = m_db->execAndGet("PRAGMA user_version").getInt();
+  if (version > k_schema_version)
+    return std::unexpected(Error{
+        ErrorKind::state,
+        "state database '" + m_path + "' has schema version " + std::to_string(version) +
+            "; this wfo reads version " + std::to_string(k_schema_version),
+        {}, 0, 0, "upgrade wfo, or point --state at another database"});
+  if (version == k_schema_version) return {};
+  SQLite::Transaction tx(*m_db, SQLite::TransactionBehavior::IMMEDIATE);
+  if (m_db->execAndGet("PRAGMA user_version").getInt() == 0) {
+    m_db->exec(schema::k_v1);
+    m_db->exec("PRAGMA user_version=" + std::to_string(k_schema_version));
+  }
+  tx.commit();
+  return {};
+}
+
+void SqliteRunStore::prepare() {
+  auto& db = *m_db;
+  m_update_run = std::make_unique<SQLite::Statement>(
+      db, "UPDATE runs SET status=?2, ended_at=?3, reason=?4, deadline=?5, cancel_requested=?6 "
+          "WHERE id=?1");
+  m_upsert_task = std::make_unique<SQLite::Statement>(
+      db, "INSERT INTO tasks(run_id, task_id, position, status, budget_base, reason, ended_at, "
+          "next_attempt_at, finish_seq) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) "
+          "ON CONFLICT(run_id, task_id) DO UPDATE SET status=?4, budget_base=?5, reason=?6, "
+          "ended_at=?7, next_attempt_at=?8, finish_seq=?9");
+  m_upsert_attempt = std::make_unique<SQLite::Statement>(
+      db, "INSERT INTO attempts(run_id, task_id, number, kind, status, handle, pid, started_at, "
+          "ended_at, exit_code, signal, reason, log_path, delay_ms, delay_reason, cpu_user_ms, "
+          "cpu_system_ms, max_rss_kb, outputs) "
+          "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19) "
+          "ON CONFLICT(run_id, task_id, number) DO UPDATE SET status=?5, handle=?6, pid=?7, "
+          "ended_at=?9, exit_code=?10, signal=?11, reason=?12, log_path=?13, cpu_user_ms=?16, "
+          "cpu_system_ms=?17, max_rss_kb=?18, outputs=?19");
+  m_upsert_gate = std::make_unique<SQLite::Statement>(
+      db, "INSERT INTO gates(run_id, task_id, gate_when, status, message, approvers, "
+          "min_approvals, prevent_self, created_at, deadline, on_timeout, round, decided_by, "
+          "decided_at, comment) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15) "
+          "ON CONFLICT(run_id, task_id) DO UPDATE SET gate_when=?3, status=?4, message=?5, "
+          "approvers=?6, min_approvals=?7, prevent_self=?8, created_at=?9, deadline=?10, "
+          "on_timeout=?11, round=?12, decided_by=?13, decided_at=?14, comment=?15");
+  m_insert_event = std::make_unique<SQLite::Statement>(
+      db, "INSERT INTO events(run_id, at, task_id, attempt, kind, detail) VALUES(?1,?2,?3,?4,?5,?6)");
+  m_data_version = std::make_unique<SQLite::Statement>(db, "PRAGMA data_version");
+}
+
+void SqliteRunStore::write_run(const RunRecord& r) {
+  auto& st = *m_update_run;
+  st.bind(1, r.id);
+  st.bind(2, std::string(to_string(r.status)));
+  bind_time(st, 3, r.ended_at);
+  st.bind(4, r.reason);
+  bind_time(st, 5, r.deadline);
+  st.bind(6, r.cancel_requested ? 1 : 0);
+  st.exec();
+  st.reset();
+}
+
+void SqliteRunStore::write_task(const std::string& run_id, const TaskRecord& r, int position) {
+  auto& st = *m_upsert_task;
+  st.bind(1, run_id);
+  st.bind(2, r.id);
+  st.bind(3, position);
+  st.bind(4, std::string(to_string(r.status)));
+  st.bind(5, r.budget_base);
+  st.bind(6, r.reason);
+  bind_time(st, 7, r.ended_at);
+  bind_time(st, 8, r.next_attempt_at);
+  st.bind(9, static_cast<int64_t>(r.finish_seq));
+  st.exec();
+  st.reset();
+}
+
+void SqliteRunStore::write_attempt(const std::string& run_id, const AttemptRecord& a) {
+  auto& st = *m_upsert_attempt;
+  st.bind(1, run_id);
+  st.bind(2, a.task_id);
+  st.bind(3, a.number);
+  st.bind(4, std::string(kind_name(a.kind)));
+  st.bind(5, std::string(to_string(a.status)));
+  st.bind(6, a.handle);
+  st.bind(7, static_cast<int64_t>(a.pid));
+  st.bind(8, format_rfc3339(a.started_at));
+  bind_time(st, 9, a.ended_at);
+  if (a.exit_code)
+    st.bind(10, *a.exit_code);
+  else
+    st.bind(10);
+  st.bind(11, a.signal);
+  st.bind(12, a.reason);
+  st.bind(13, a.log_path);
+  st.bind(14, static_cast<int64_t>(a.delay_ms));
+  st.bind(15, a.delay_reason);
+  st.bind(16, static_cast<int64_t>(a.usage.cpu_user_ms));
+  st.bind(17, static_cast<int64_t>(a.usage.cpu_system_ms));
+  st.bind(18, static_cast<int64_t>(a.usage.max_rss_kb));
+  st.bind(19, a.outputs.dump());
+  st.exec();
+  st.reset();
+}
+
+void SqliteRunStore::write_gate(const std::string& run_id, const GateRecord& g) {
+  auto& st = *m_upsert_gate;
+  st.bind(1, run_id);
+  st.bind(2, g.task_id);
+  st.bind(3, g.when);
+  st.bind(4, std::string(to_string(g.status)));
+  st.bind(5, g.message);
+  st.bind(6, json(g.approvers).dump());
+  st.bind(7, g.min_approvals);
+  st.bind(8, g.prevent_self_approval ? 1 : 0);
+  st.bind(9, format_rfc3339(g.created_at));
+  bind_time(st, 10, g.deadline);
+  st.bind(11, g.on_timeout);
+  st.bind(12, g.round);
+  if (g.decided_by)
+    st.bind(13, *g.decided_by);
+  else
+    st.bind(13);
+  bind_time(st, 14, g.decided_at);
+  st.bind(15, g.comment);
+  st.exec();
+  st.reset();
+}
+
+void SqliteRunStore::write_event(const std::string& run_id, const Event& e) {
+  auto& st = *m_insert_event;
+  st.bind(1, run_id);
+  st.bind(2, format_rfc3339(e.at));
+  st.bind(3, e.task_id);
+  st.bind(4, e.attempt);
+  st.bind(5, e.kind);
+  st.bind(6, e.detail);
+  st.exec();
+  st.reset();
+}
+
+Result<void> SqliteRunStore::create_run(const RunSnapshot& s) {
+  try {
+    SQLite::Transaction tx(*m_db, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement exists(*m_db, "SELECT 1 FROM runs WHERE id=?1");
+    exists.bind(1, s.run.id);
+    if (exists.executeStep())
+      return fail(ErrorKind::usage, "a run with id '" + s.run.id + "' already exists",
+                  "choose another --run-id, or resume it with 'wfo resume " + s.run.id + "'");
+    SQLite::Statement st(
+        *m_db,
+        "INSERT INTO runs(id, seq, workflow, workflow_file, source_dir, workflow_text, "
+        "workflow_hash, params, status, started_at, ended_at, started_by, reason, max_parallel, "
+        "deadline, cancel_requested) VALUES(?1, (SELECT COALESCE(MAX(seq),0)+1 FROM runs), ?2, "
+        "?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, '', ?11, ?12, 0)");
+    const RunRecord& r = s.run;
+    st.bind(1, r.id);
+    st.bind(2, r.workflow);
+    st.bind(3, r.workflow_file);
+    st.bind(4, r.source_dir);
+    st.bind(5, r.workflow_text);
+    st.bind(6, r.workflow_hash);
+    st.bind(7, r.params.dump());
+    st.bind(8, std::string(to_string(r.status)));
+    st.bind(9, format_rfc3339(r.started_at));
+    st.bind(10, r.started_by);
+    st.bind(11, r.max_parallel);
+    bind_time(st, 12, r.deadline);
+    st.exec();
+    for (size_t i = 0; i < s.tasks.size(); ++i) write_task(r.id, s.tasks[i], static_cast<int>(i));
+    tx.commit();
+  } catch (const SQLite::Exception& e) {
+    return std::unexpected(state_error(m_path, e.getErrorStr()));
+  }
+  return {};
+}
+
+Result<RunRecord> SqliteRunStore::load_run_record(const std::string& run_id) {
+  try {
+    SQLite::Statement st(*m_db, std::string("SELECT ") + k_run_columns + " FROM runs WHERE id=?1");
+    st.bind(1, run_id);
+    if (!st.executeStep())
+      return fail(ErrorKind::usage, "no run '" + run_id + "' in " + m_path,
+                  "list runs with 'wfo list'");
+    return read_run_row(st);
+  } catch (const SQLite::Exception& e) {
+    return std::unexpected(state_error(m_path, e.getErrorStr()));
+  }
+}
+
+std::vector<GateRecord> SqliteRunStore::read_gates(const std::string& run_id) {
+  std::vector<GateRecord> out;
+  SQLite::Statement st(*m_db,
+                       "SELECT task_id, gate_when, status, message, approvers, min_approvals, "
+                       "prevent_self, created_at, deadline, on_timeout, round, decided_by, "
+                       "decided_at, comment FROM gates WHERE run_id=?1");
+  st.bind(1, run_id);
+  while (st.executeStep()) {
+    GateRecord g;
+    g.task_id = st.getColumn(0).getString();
+    g.when = st.getColumn(1).getString();
+    g.status = parse_gate_status(st.getColumn(2).getString()).value_or(GateStatus::waiting);
+    g.message = st.getColumn(3).getString();
+    g.approvers = parse_json(st.getColumn(4).getString(), json::array()).get<std::vector<std::string>>();
+    g.min_approvals = st.getColumn(5).getInt();
+    g.prevent_self_approval = st.getColumn(6).getInt() != 0;
+    g.created_at = column_time(st.getColumn(7)).value_or(SystemTime{});
+    g.deadline = column_time(st.getColumn(8));
+    g.on_timeout = st.getColumn(9).getString();
+    g.round = st.getColumn(10).getInt();
+    if (!st.getColumn(11).isNull()) g.decided_by = st.getColumn(11).getString();
+    g.decided_at = column_time(st.getColumn(12));
+    g.comment = st.getColumn(13).getString();
+    out.push_back(std::move(g));
+  }
+  SQLite::Statement d(*m_db,
+                      "SELECT task_id, user, decision, at, comment, inputs, round FROM decisions "
+                      "WHERE run_id=?1 ORDER BY id");
+  d.bind(1, run_id);
+  while (d.executeStep()) {
+    std::string task = d.getColumn(0).getString();
+    for (auto& g : out) {
+      if (g.task_id != task || d.getColumn(6).getInt() != g.round) continue;
+      DecisionRecord r;
+      r.user = d.getColumn(1).getString();
+      r.approve = d.getColumn(2).getString() == "approve";
+      r.at = column_time(d.getColumn(3)).value_or(SystemTime{});
+      r.comment = d.getColumn(4).getString();
+      r.inputs = parse_json(d.getColumn(5).getString(), json::object());
+      g.decisions.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+Result<RunSnapshot> SqliteRunStore::load_run(const std::string& run_id) {
+  try {
+    RunSnapshot snap;
+    SQLite::Statement st(*m_db, std::string("SELECT ") + k_run_columns +
+                                    ", workflow_text FROM runs WHERE id=?1");
+    st.bind(1, run_id);
+    if (!st.executeStep())
+      return fail(ErrorKind::usage, "no run '" + run_id + "' in " + m_path,
+                  "list runs with 'wfo list'");
+    snap.run = read_run_row(st);
+    snap.run.workflow_text = st.getColumn(14).getString();
+    SQLite::Statement t(*m_db,
+                        "SELECT task_id, status, budget_base, reason, ended_at, next_attempt_at, "
+                        "finish_seq FROM tasks WHERE run_id=?1 ORDER BY position");
+    t.bind(1, run_id);
+    std::unordered_map<std::string, size_t> index;
+    while (t.executeStep()) {
+      TaskRecord r;
+      r.id = t.getColumn(0).getString();
+      r.status = parse_task_status(t.getColumn(1).getString()).value_or(TaskStatus::pending);
+      r.budget_base = t.getColumn(2).getInt();
+      r.reason = t.getColumn(3).getString();
+      r.ended_at = column_time(t.getColumn(4));
+      r.next_attempt_at = column_time(t.getColumn(5));
+      r.finish_seq = t.getColumn(6).getInt64();
+      index[r.id] = snap.tasks.size();
+      snap.tasks.push_back(std::move(r));
+    }
+    SQLite::Statement a(*m_db,
+                        "SELECT task_id, number, kind, status, handle, pid, started_at, ended_at, "
+                        "exit_code, signal, reason, log_path, delay_ms, delay_reason, "
+                        "cpu_user_ms, cpu_system_ms, max_rss_kb, outputs FROM attempts "
+                        "WHERE run_id=?1 ORDER BY task_id, number");
+    a.bind(1, run_id);
+    while (a.executeStep()) {
+      AttemptRecord r;
+      r.task_id = a.getColumn(0).getString();
+      r.number = a.getColumn(1).getInt();
+      r.kind = parse_kind(a.getColumn(2).getString());
+      r.status = parse_attempt_status(a.getColumn(3).getString()).value_or(AttemptStatus::failed);
+      r.handle = a.getColumn(4).getString();
+      r.pid = a.getColumn(5).getInt64();
+      r.started_at = column_time(a.getColumn(6)).value_or(SystemTime{});
+      r.ended_at = column_time(a.getColumn(7));
+      if (!a.getColumn(8).isNull()) r.exit_code = a.getColumn(8).getInt();
+      r.signal = a.getColumn(9).getInt();
+      r.reason = a.getColumn(10).getString();
+      r.log_path = a.getColumn(11).getString();
+      r.delay_ms = a.getColumn(12).getInt64();
+      r.delay_reason = a.getColumn(13).getString();
+      r.usage = {a.getColumn(14).getInt64(), a.getColumn(15).getInt64(), a.getColumn(16).getInt64()};
+      r.outputs = parse_json(a.getColumn(17).getString(), json::object());
+      auto it = index.find(r.task_id);
+      if (it != index.end()) snap.tasks[it->second].attempts.push_back(std::move(r));
+    }
+    snap.gates = read_gates(run_id);
+    return snap;
+  } catch (const SQLite::Exception& e) {
+    return std::unexpected(state_error(m_path, e.getErrorStr()));
+  }
+}
+
+Result<void> SqliteRunStore::commit(const std::string& run_id, const Transition& t) {
+  try {
+    if (t.sync == Sync::durable) m_db->exec("PRAGMA synchronous=FULL");
+    {
+      SQLite::Transaction tx(*m_db, SQLite::TransactionBehavior::IMMEDIATE);
+      if (t.run) write_run(*t.run);
+      for (const auto& task : t.tasks) write_task(run_id, task, 0);
+      for (const auto& a : t.attempts) write_attempt(run_id, a);
+      for (const auto& g : t.gates) write_gate(run_id, g);
+      for (const auto& e : t.events) write_event(run_id, e);
+      tx.commit();
+    }
+    if (t.sync == Sync::durable) m_db->exec("PRAGMA synchronous=NORMAL");
+    // Our own commits do not change data_version for us; only other connections' do.
+  } catch (const SQLite::Exception& e) {
+    m_db->tryExec("PRAGMA synchronous=NORMAL");
+    return std::unexpected(state_error(m_path, e.getErrorStr()));
+  }
+  return {};
+}
+
+Result<std::optional<ExternalChanges>> SqliteRunStore::poll_external(const std::string& run_id) {
+  try {
+    m_data_version->executeStep();
+    int64_t version = m_data_version->getColumn(0).getInt64();
+    m_data_version->reset();
+    if (version == m_last_data_version) return std::optional<ExternalChanges>{};
+    m_last_data_version = version;
+    ExternalChanges changes;
+    SQLite::Statement st(*m_db, "SELECT cancel_requested FROM runs WHERE id=?1");
+    st.bind(1, run_id);
+    if (st.executeStep()) changes.cancel_requested = st.getColumn(0).getInt() != 0;
+    changes.gates = read_gates(run_id);
+    return std::optional<ExternalChanges>{std::move(changes)};
+  } catch (const SQLite::Exception& e) {
+    return std::unexpected(state_error(m_path, e.getErrorStr()));
+  }
+}
+
+Result<std::vector<RunRecord>> SqliteRunStore::list_runs(std::optional<RunStatus> status, int limit) {
+  try {
+    std::string sql = std::string("SELECT ") + k_run_columns + " FROM runs";
+    if (status) sql += " WHERE status=?1";
+    sql += " ORDER BY seq DESC LIMIT " + std::to_string(limit);
+    SQLite::Statement st(*m_db, sql);
+    if (status) st.bind(1, std::string(to_string(*status)));
+    std::vector<RunRecord> out;
+    while (st.executeStep()) out.push_back(read_run_row(st));
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return std::unexpected(state_error(m_path, e.getErrorStr()));
+  }
+}
+
+Result<std::optional<std::string>> SqliteRunStore::latest_run_id() {
+  try {
+    SQLite::Statement st(*m_db, "SELECT id FROM runs ORDER BY seq DESC LIMIT 1");
+    if (!st.executeStep()) return std::optional<std::string>{};
+    return std::optional<std::string>{st.getColumn(0).getString()};
+  } catch (const SQLite::Exception& e) {
+    return std::unexpected(state_error(m_path, e.getErrorStr()));
+  }
+}
+
+Result<std::vector<Event>> SqliteRunStore::events(const std::string& run_id) {
+  try {
+    SQLite::Statement st(*m_db, "SELECT at, task_id, attempt, kind, detail FROM events "
+                                "WHERE run_id=?1 ORDER BY id");
+    st.bind(1, run_id);
+    std::vector<Event> out;
+    while (st.executeStep())
+      out.push_back(Event{column_time(st.getColumn(0)).value_or(SystemTime{}),
+                          st.getColumn(1).getString(), st.getColumn(2).getInt(),
+                          st.getColumn(3).getString(), st.getColumn(4).getString()});
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return std::unexpected(state_error(m_path, e.getErrorStr()));
+  }
+}
+
+Result<GateUpdate> SqliteRunStore::update_gate(
+    const std::string& run_id,
+    const std::function<Result<GateUpdate>(const RunRecord&, const std::vector<GateRecord>&)>&
+        decide) {
+  try {
+    m_db->exec("PRAGMA synchronous=FULL");  // decisions are always synced to disk
+    SQLite::Transaction tx(*m_db, SQLite::TransactionBehavior::IMMEDIATE);
+    auto run = load_run_record(run_id);
+    if (!run) {
+      m_db->exec("PRAGMA synchronous=NORMAL");
+      return std::unexpected(run.error());
+    }
+    auto update = decide(*run, read_gates(run_id));
+    if (!update) {
+      m_db->exec("PRAGMA synchronous=NORMAL");
+      return update;
+    }
+    write_gate(run_id, update->gate);
+    SQLite::Statement d(*m_db,
+                        "INSERT INTO decisions(run_id, task_id, round, user, decision, at, "
+                        "comment, inputs) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
+    d.bind(1, run_id);
+    d.bind(2, update->gate.task_id);
+    d.bind(3, update->gate.round);
+    d.bind(4, update->decision.user);
+    d.bind(5, update->decision.approve ? "approve" : "reject");
+    d.bind(6, format_rfc3339(update->decision.at));
+    d.bind(7, update->decision.comment);
+    d.bind(8, update->decision.inputs.dump());
+    d.exec();
+    write_event(run_id, update->event);
+    tx.commit();
+    m_db->exec("PRAGMA synchronous=NORMAL");
+    return update;
+  } catch (const SQLite::Exception& e) {
+    m_db->tryExec("PRAGMA synchronous=NORMAL");
+    return std::unexpected(state_error(m_path, e.getErrorStr()));
+  }
+}
+
+Result<void> SqliteRunStore::request_cancel(const std::string& run_id) {
+  try {
+    SQLite::Transaction tx(*m_db, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement st(*m_db, "UPDATE runs SET cancel_requested=1 WHERE id=?1");
+    st.bind(1, run_id);
+    st.exec();
+    write_event(run_id, Event{system_now(), "", 0, "cancel_requested", ""});
+    tx.commit();
+    return {};
+  } catch (const SQLite::Exception& e) {
+    return std::unexpected(state_error(m_path, e.getErrorStr()));
+  }
+}
+
+Result<std::vector<std::pair<RunRecord, GateRecord>>> SqliteRunStore::waiting_gates() {
+  try {
+    std::vector<std::pair<RunRecord, GateRecord>> out;
+    SQLite::Statement st(*m_db, "SELECT DISTINCT run_id FROM gates WHERE status='waiting'");
+    std::vector<std::string> ids;
+    while (st.executeStep()) ids.push_back(st.getColumn(0).getString());
+    for (const auto& id : ids) {
+      auto run = load_run_record(id);
+      if (!run) continue;
+      for (auto& g : read_gates(id))
+        if (g.status == GateStatus::waiting) out.emplace_back(*run, std::move(g));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return std::unexpected(state_error(m_path, e.getErrorStr()));
+  }
+}
+
+}  // namespace wfo

@@ -1,0 +1,82 @@
+#pragma once
+// SqliteRunStore: the RunStore on SQLite, through SQLiteCpp; the only code with SQL (STYLE.md).
+// WAL mode, synchronous=NORMAL (each commit crash-safe; Sync::durable switches one commit to
+// synchronous=FULL, an fsync: SQLite's docs, "PRAGMA synchronous"), writing transactions
+// begin IMMEDIATE, a 5 s busy timeout. The schema version is PRAGMA user_version; a newer
+// one is refused.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/ports.hpp"
+
+namespace SQLite {
+class Database;
+class Statement;
+}  // namespace SQLite
+
+namespace wfo {
+
+/// The schema version this wfo writes and reads.
+inline constexpr int k_schema_version = 1;
+
+class SqliteRunStore final : public RunStore {
+ public:
+  /// Opens (and creates when `create` is true) the database at `path`, creating its folder
+  /// 0700 and the file 0600. Errors (ErrorKind::state): not a database, corrupt, read-only
+  /// when writing is needed, schema newer than k_schema_version
+  /// (`... has schema version 3; this wfo reads version 1: upgrade wfo`), missing (create
+  /// false: `no state database at '...'`).
+  static Result<std::unique_ptr<SqliteRunStore>> open(const std::string& path, bool create);
+  ~SqliteRunStore() override;
+
+  Result<void> create_run(const RunSnapshot& snapshot) override;
+  Result<RunSnapshot> load_run(const std::string& run_id) override;
+  Result<void> commit(const std::string& run_id, const Transition& t) override;
+  Result<std::optional<ExternalChanges>> poll_external(const std::string& run_id) override;
+
+  /// Runs, newest first, without workflow text; `status` filters; at most `limit`.
+  Result<std::vector<RunRecord>> list_runs(std::optional<RunStatus> status, int limit);
+  /// The newest run's id, or nullopt when there is none.
+  Result<std::optional<std::string>> latest_run_id();
+  /// The run's record alone (no tasks). Errors: unknown id (ErrorKind::usage).
+  Result<RunRecord> load_run_record(const std::string& run_id);
+  /// The run's audit trail, oldest first.
+  Result<std::vector<Event>> events(const std::string& run_id);
+
+  /// In one IMMEDIATE transaction: loads the run and its gates, calls `decide`, and writes
+  /// what it returns (gate, decision, event). `decide`'s error is returned unchanged and
+  /// nothing is written. A decision racing a driver's commit is serialized by SQLite.
+  Result<GateUpdate> update_gate(
+      const std::string& run_id,
+      const std::function<Result<GateUpdate>(const RunRecord&, const std::vector<GateRecord>&)>&
+          decide);
+
+  /// Marks a running run's cancel request for its driver to see.
+  Result<void> request_cancel(const std::string& run_id);
+
+  /// Every waiting gate across runs, with its run.
+  Result<std::vector<std::pair<RunRecord, GateRecord>>> waiting_gates();
+
+ private:
+  SqliteRunStore();
+  Result<void> migrate();
+  void prepare();
+  std::vector<GateRecord> read_gates(const std::string& run_id);
+  void write_run(const RunRecord& r);
+  void write_task(const std::string& run_id, const TaskRecord& r, int position);
+  void write_attempt(const std::string& run_id, const AttemptRecord& a);
+  void write_gate(const std::string& run_id, const GateRecord& g);
+  void write_event(const std::string& run_id, const Event& e);
+
+  std::string m_path;
+  std::unique_ptr<SQLite::Database> m_db;
+  std::unique_ptr<SQLite::Statement> m_update_run, m_upsert_task, m_upsert_attempt, m_upsert_gate,
+      m_insert_event, m_data_version;
+  int64_t m_last_data_version = -1;
+};
+
+}  // namespace wfo
