@@ -3,6 +3,7 @@
 // posix_spawn into its own process group, stdin /dev/null, stdout and stderr appended to a
 // log file, every descriptor wfo opens close-on-exec. This layer knows commands, not tasks.
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -15,7 +16,8 @@
 
 namespace wfo::process {
 
-/// What to run. `argv[0]` is looked up in PATH of `env` when it has no slash.
+/// What to run. `argv[0]` is looked up in PATH of `env` when it has no slash ("/bin:/usr/bin"
+/// when `env` has no PATH; a relative PATH entry is taken from `workdir`, as the child sees it).
 struct SpawnRequest {
   std::vector<std::string> argv;  ///< non-empty
   std::vector<std::string> env;   ///< the child's whole environment, each "KEY=value"
@@ -46,16 +48,25 @@ struct WaitResult {
 
 /// Blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD for the life of the object and installs
 /// handlers that only set a flag; they are unblocked only inside ppoll(2) (STYLE.md).
-/// Create one, early in main, before any thread or child. Restores mask and handlers.
+/// SIGPIPE is ignored (a write to a closed pipe fails with EPIPE instead); children get all
+/// five back at their defaults. Create one, early in main, before any thread or child.
+/// Restores mask and handlers. Guards nest if destroyed in reverse order.
 class SignalGuard {
  public:
   SignalGuard();
   ~SignalGuard();
   SignalGuard(const SignalGuard&) = delete;
   SignalGuard& operator=(const SignalGuard&) = delete;
+
+ private:
+  static constexpr int k_signal_count = 5;
+  sigset_t m_old_mask;
+  struct sigaction m_old_actions[k_signal_count];
 };
 
 /// Returns and clears the last SIGINT/SIGTERM/SIGHUP seen by the handlers; 0 when none.
+/// ProcessSet::wait() takes the signal the same way: a signal is reported exactly once,
+/// either in a WaitResult or here, whichever asks first.
 int take_pending_signal();
 
 /// The children of one wfo. Owns them: the destructor SIGKILLs every group still alive and
@@ -68,9 +79,11 @@ class ProcessSet {
   ProcessSet& operator=(const ProcessSet&) = delete;
 
   /// Starts `request`; the child leads a new process group (pgid == returned pid), with the
-  /// signal mask and dispositions of a fresh process. Errors (ErrorKind::io): the log file
-  /// cannot be opened, or posix_spawn fails (e.g. ENOENT for a missing program: message
-  /// `cannot run 'prog': No such file or directory`).
+  /// signal mask and dispositions of a fresh process, and no descriptor but 0, 1 and 2 (even
+  /// those wfo inherited without close-on-exec). Errors (ErrorKind::io): the log file
+  /// cannot be opened (`cannot open log file 'path': <strerror>`), or posix_spawn fails
+  /// (e.g. ENOENT for a missing program: message `cannot run 'prog': No such file or
+  /// directory`; a missing `workdir`: `cannot run 'prog' in 'dir': <strerror>`).
   Result<pid_t> spawn(const SpawnRequest& request);
 
   /// Sends SIGTERM to the group of `pid` now and SIGKILL once `grace` has passed (the kill
@@ -80,7 +93,12 @@ class ProcessSet {
   /// Waits until a child exits, a signal reaches wfo, or `deadline` passes (whichever is
   /// first), sleeping in ppoll(2) without polling. When a group leader has exited, any other
   /// member of its group is SIGKILLed before the leader is reaped (no survivor, and no pgid
-  /// reuse while we signal). Returns every child that ended. Errors: none.
+  /// reuse while we signal). Returns every child that ended. A signal caught now or earlier
+  /// and not yet taken is returned in WaitResult::signal and cleared, so take_pending_signal()
+  /// no longer sees it. A past `deadline` makes it a non-blocking poll; time_point::max()
+  /// waits without limit. Needs a live SignalGuard (else SIGCHLD would not wake it). Reaps
+  /// only its own children. A child reaped behind our back (waitpid(-1) elsewhere) is
+  /// reported with exit_code -1 and signal 0. Errors: none.
   WaitResult wait(std::chrono::steady_clock::time_point deadline);
 
   /// Number of children not yet reaped.
@@ -91,20 +109,29 @@ class ProcessSet {
     pid_t pid;
     std::chrono::steady_clock::time_point kill_at;  ///< max() when no kill is pending
   };
-  std::vector<Child> m_children;
+  std::vector<Child> m_children;  ///< live (unreaped) children only, in no particular order
+
+  /// Moves every child that has exited from m_children into `result`, killing its group first.
+  void reap_exited(WaitResult& result);
+  /// SIGKILLs the groups whose grace has run out; returns the earliest kill still pending.
+  std::chrono::steady_clock::time_point send_due_kills(std::chrono::steady_clock::time_point now);
 };
 
-/// True when some process is in group `pgid` (kill(-pgid, 0) succeeds, or EPERM).
+/// True when some process is in group `pgid` (kill(-pgid, 0) succeeds, or EPERM). A zombie
+/// counts until its parent (often init, for orphans) reaps it. False for `pgid` <= 1.
 bool group_alive(pid_t pgid);
 
 /// Terminates group `pgid` that wfo does not own (left by a wfo that died): SIGTERM, then
 /// SIGKILL after `grace`, then waits until the group is gone (at most 2 s more).
-/// Returns true when it is gone. Errors: none.
+/// Returns true when it is gone. Refuses (returns false) `pgid` <= 1 and wfo's own group.
+/// Polls in 10 ms steps: the group is not our child, so no SIGCHLD tells us. Errors: none.
 bool terminate_foreign_group(pid_t pgid, std::chrono::milliseconds grace);
 
 /// Returns the pids of this user's processes whose environment holds exactly the entry
-/// `entry` (e.g. "WFO_RUN_ID=r-123"), from /proc/<pid>/environ. Errors: none (unreadable
-/// entries are skipped).
+/// `entry` (e.g. "WFO_RUN_ID=r-123"), from /proc/<pid>/environ, in increasing order; the
+/// calling process is left out. The environment is the one given at exec (later setenv
+/// calls are not seen; a process that is still inside execve may show none for a moment).
+/// Errors: none (unreadable or vanished processes are skipped).
 std::vector<pid_t> find_processes_with_env(std::string_view entry);
 
 }  // namespace wfo::process

@@ -1,0 +1,157 @@
+// ProcessSet::spawn, as ninja's subprocess-posix.cc: posix_spawn (a vfork-like clone, no copy
+// of wfo's memory) with the child in its own process group, so a terminal ctrl-c reaches wfo
+// alone and wfo can signal the whole attempt through -pgid. Invariants: every descriptor
+// opened here is close-on-exec from birth, and the parent's copy of the log descriptor is
+// closed before spawn() returns, whatever happens.
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "process/process.hpp"
+
+namespace wfo::process {
+
+namespace {
+
+// The signals wfo blocks, catches or ignores; the child gets their defaults back. Caught
+// ones would be reset by exec anyway, but an ignored one (SIGPIPE) would stay ignored.
+constexpr int k_default_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE};
+
+struct SpawnAttributes {
+  posix_spawnattr_t value;
+  SpawnAttributes() { posix_spawnattr_init(&value); }
+  ~SpawnAttributes() { posix_spawnattr_destroy(&value); }
+  SpawnAttributes(const SpawnAttributes&) = delete;
+  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
+};
+
+struct SpawnActions {
+  posix_spawn_file_actions_t value;
+  SpawnActions() { posix_spawn_file_actions_init(&value); }
+  ~SpawnActions() { posix_spawn_file_actions_destroy(&value); }
+  SpawnActions(const SpawnActions&) = delete;
+  SpawnActions& operator=(const SpawnActions&) = delete;
+};
+
+struct FdCloser {
+  int fd;
+  ~FdCloser() { ::close(fd); }
+};
+
+// Returns 0 or the first error code of the posix_spawnattr_* calls.
+int set_attributes(posix_spawnattr_t& attr) {
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (int signal : k_default_signals) sigaddset(&defaults, signal);
+  // Put the child in its own process group (pgid 0: its own pid), so ctrl-c won't reach it.
+  short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  int rc = posix_spawnattr_setflags(&attr, flags);
+  if (rc == 0) rc = posix_spawnattr_setpgroup(&attr, 0);
+  if (rc == 0) rc = posix_spawnattr_setsigmask(&attr, &empty);
+  if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &defaults);
+  return rc;
+}
+
+// Returns 0 or the first error code of the posix_spawn_file_actions_* calls. The dup2s come
+// before the open of fd 0, so a `log_fd` of 0 (wfo started with stdin closed) still works.
+int set_actions(posix_spawn_file_actions_t& actions, int log_fd, const std::string& workdir) {
+  int rc = posix_spawn_file_actions_adddup2(&actions, log_fd, 1);
+  if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, log_fd, 2);
+  if (rc == 0) rc = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  // Also close what wfo inherited without close-on-exec: a task sees only 0, 1 and 2.
+  if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  if (rc == 0 && !workdir.empty()) {
+    rc = posix_spawn_file_actions_addchdir_np(&actions, workdir.c_str());
+  }
+  return rc;
+}
+
+bool is_executable_file(const std::string& path) {
+  struct stat info;
+  return ::access(path.c_str(), X_OK) == 0 && ::stat(path.c_str(), &info) == 0 &&
+         S_ISREG(info.st_mode);
+}
+
+std::string_view search_path(const std::vector<std::string>& env) {
+  for (const std::string& entry : env) {
+    if (entry.starts_with("PATH=")) return std::string_view(entry).substr(5);
+  }
+  return "/bin:/usr/bin";  // execvp's default
+}
+
+// Returns the path to exec for `request.argv[0]`, searched in the PATH of `request.env` as
+// execvp would in the child (posix_spawnp would use wfo's own PATH instead).
+Result<std::string> find_program(const SpawnRequest& request) {
+  const std::string& name = request.argv[0];
+  if (name.find('/') != std::string::npos) return name;
+  std::string_view path = search_path(request.env);
+  while (!name.empty()) {
+    size_t colon = path.find(':');
+    std::string_view dir = path.substr(0, colon);
+    std::string candidate = std::string(dir.empty() ? "." : dir) + "/" + name;
+    // The child resolves a relative candidate after its chdir; check it the same way.
+    bool relative = candidate[0] != '/' && !request.workdir.empty();
+    if (is_executable_file(relative ? request.workdir + "/" + candidate : candidate)) {
+      return candidate;
+    }
+    if (colon == std::string_view::npos) break;
+    path.remove_prefix(colon + 1);
+  }
+  return fail(ErrorKind::io, "cannot run '" + name + "': " + std::strerror(ENOENT));
+}
+
+std::unexpected<Error> spawn_error(const SpawnRequest& request, int rc) {
+  const std::string& name = request.argv[0];
+  // The child's chdir fails with the same ENOENT as a missing program; tell them apart.
+  if (!request.workdir.empty() && ::access(request.workdir.c_str(), X_OK) != 0) {
+    return fail(ErrorKind::io,
+                "cannot run '" + name + "' in '" + request.workdir + "': " + std::strerror(errno));
+  }
+  return fail(ErrorKind::io, "cannot run '" + name + "': " + std::strerror(rc));
+}
+
+std::vector<char*> c_strings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+Result<pid_t> ProcessSet::spawn(const SpawnRequest& request) {
+  if (request.argv.empty()) return fail(ErrorKind::internal, "cannot run an empty command");
+  Result<std::string> program = find_program(request);
+  if (!program) return std::unexpected(program.error());
+
+  int log_fd = ::open(request.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) {
+    return fail(ErrorKind::io,
+                "cannot open log file '" + request.log_path + "': " + std::strerror(errno));
+  }
+  FdCloser close_log{log_fd};  // the child has its own copies on 1 and 2
+
+  SpawnAttributes attr;
+  SpawnActions actions;
+  int rc = set_attributes(attr.value);
+  if (rc == 0) rc = set_actions(actions.value, log_fd, request.workdir);
+  if (rc != 0) return spawn_error(request, rc);
+
+  std::vector<char*> argv = c_strings(request.argv);
+  std::vector<char*> envp = c_strings(request.env);
+  pid_t pid = 0;
+  rc = posix_spawn(&pid, program->c_str(), &actions.value, &attr.value, argv.data(), envp.data());
+  if (rc != 0) return spawn_error(request, rc);
+  m_children.push_back({pid, std::chrono::steady_clock::time_point::max()});
+  return pid;
+}
+
+}  // namespace wfo::process

@@ -1,0 +1,232 @@
+// ProcessSet::spawn: what the child gets (argv, env, workdir, stdin, log, descriptors,
+// signals, process group) and how it is reported (exit code, signal, rusage, errors).
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "process/process.hpp"
+#include "util/file.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using std::chrono::steady_clock;
+using wfo::process::Exit;
+using wfo::process::ProcessSet;
+using wfo::process::SignalGuard;
+using wfo::process::SpawnRequest;
+using wfo::process::WaitResult;
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "wfo-process-XXXXXX").string();
+    path = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+SpawnRequest request(std::vector<std::string> argv, std::string log_path) {
+  return {std::move(argv), {"PATH=/usr/bin:/bin"}, "", std::move(log_path)};
+}
+
+std::string contents(const std::string& path) {
+  return wfo::read_file(path).value_or("<none>");
+}
+
+// Waits until `pid` ends (at most 5 s) and returns how.
+Exit wait_for(ProcessSet& set, pid_t pid) {
+  auto deadline = steady_clock::now() + 5s;
+  while (steady_clock::now() < deadline) {
+    for (const Exit& exit : set.wait(deadline).exits) {
+      if (exit.pid == pid) return exit;
+    }
+  }
+  FAIL("child " << pid << " did not end within 5 s");
+  return {};
+}
+
+// Spawns `req`, waits for it and returns how it ended.
+Exit run(ProcessSet& set, const SpawnRequest& req) {
+  wfo::Result<pid_t> pid = set.spawn(req);
+  REQUIRE_MESSAGE(pid.has_value(), pid.error().message);
+  return wait_for(set, *pid);
+}
+
+}  // namespace
+
+TEST_CASE("spawn: exit codes are reported") {
+  SignalGuard guard;
+  TempDir dir;
+  ProcessSet set;
+  for (int code : {0, 3, 75}) {
+    CAPTURE(code);
+    Exit exit = run(set, request({"sh", "-c", "exit " + std::to_string(code)}, dir.file("log")));
+    CHECK(exit.exit_code == code);
+    CHECK(exit.signal == 0);
+  }
+  CHECK(set.size() == 0);
+}
+
+TEST_CASE("spawn: a child killed by a signal reports it, with exit code -1") {
+  SignalGuard guard;
+  TempDir dir;
+  ProcessSet set;
+  Exit exit = run(set, request({"sh", "-c", "kill -KILL $$"}, dir.file("log")));
+  CHECK(exit.signal == SIGKILL);
+  CHECK(exit.exit_code == -1);
+}
+
+TEST_CASE("spawn: stdout and stderr are appended to the log in order, mode 0600") {
+  SignalGuard guard;
+  TempDir dir;
+  ProcessSet set;
+  SpawnRequest req = request({"sh", "-c", "echo out1; echo err1 >&2; echo out2; printf err2 >&2"},
+                             dir.file("log"));
+  CHECK(run(set, req).exit_code == 0);
+  CHECK(run(set, req).exit_code == 0);
+  CHECK(contents(req.log_path) == "out1\nerr1\nout2\nerr2out1\nerr1\nout2\nerr2");
+  struct stat info;
+  REQUIRE(::stat(req.log_path.c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("spawn: env is the child's whole environment; workdir is its directory") {
+  SignalGuard guard;
+  TempDir dir;
+  ProcessSet set;
+  SpawnRequest req = request({"sh", "-c", "echo \"$FOO\" \"${HOME-unset}\"; pwd -P"}, "log");
+  req.env.push_back("FOO=bar baz");
+  req.workdir = dir.path.string();  // the relative log path is wfo's, not the workdir's
+  req.log_path = dir.file("log");
+  CHECK(run(set, req).exit_code == 0);
+  CHECK(contents(req.log_path) == "bar baz unset\n" + fs::canonical(dir.path).string() + "\n");
+}
+
+TEST_CASE("spawn: argv[0] is searched in the PATH of the request's env") {
+  SignalGuard guard;
+  TempDir dir;
+  ProcessSet set;
+  fs::create_directory(dir.path / "bin");
+  std::string script = dir.file("bin/wfo-hello");
+  REQUIRE(wfo::write_file_atomic(script, "#!/bin/sh\necho hello \"$1\"\n").has_value());
+  fs::permissions(script, fs::perms::owner_all);
+  SpawnRequest req = request({"wfo-hello", "world"}, dir.file("log"));
+  req.env = {"PATH=/nonexistent:" + dir.file("bin")};
+  CHECK(run(set, req).exit_code == 0);
+  CHECK(contents(req.log_path) == "hello world\n");
+
+  // A relative PATH entry is resolved from the workdir, as the child would.
+  req.env = {"PATH=bin"};
+  req.workdir = dir.path.string();
+  CHECK(run(set, req).exit_code == 0);
+  CHECK(contents(req.log_path) == "hello world\nhello world\n");
+}
+
+TEST_CASE("spawn: stdin is /dev/null") {
+  SignalGuard guard;
+  TempDir dir;
+  ProcessSet set;
+  auto start = steady_clock::now();
+  CHECK(run(set, request({"cat"}, dir.file("cat.log"))).exit_code == 0);
+  CHECK(steady_clock::now() - start < 2s);
+  CHECK(contents(dir.file("cat.log")) == "");
+  CHECK(run(set, request({"readlink", "/proc/self/fd/0"}, dir.file("log"))).exit_code == 0);
+  CHECK(contents(dir.file("log")) == "/dev/null\n");
+}
+
+TEST_CASE("spawn: the child has only descriptors 0, 1 and 2 (inherited-fds)") {
+  SignalGuard guard;
+  TempDir dir;
+  ProcessSet set;
+  // Even a descriptor wfo got without close-on-exec stays out of the child.
+  int leaky = ::open("/dev/null", O_RDONLY);
+  REQUIRE(leaky >= 0);
+  Exit exit = run(set, request({"ls", "/proc/self/fd"}, dir.file("log")));
+  ::close(leaky);
+  CHECK(exit.exit_code == 0);
+  CHECK(contents(dir.file("log")) == "0\n1\n2\n3\n");  // 3: ls's own handle on the directory
+}
+
+TEST_CASE("spawn: the child leads its own group, with an empty mask and default signals") {
+  SignalGuard guard;  // blocks four signals and ignores SIGPIPE in wfo
+  TempDir dir;
+  ProcessSet set;
+  // The spawned program itself reads /proc/self: a shell would show its own mask changes.
+  wfo::Result<pid_t> pid =
+      set.spawn(request({"cut", "-d ", "-f5", "/proc/self/stat"}, dir.file("stat")));
+  REQUIRE(pid.has_value());
+  CHECK(wait_for(set, *pid).exit_code == 0);
+  CHECK(contents(dir.file("stat")) == std::to_string(*pid) + "\n");
+
+  SpawnRequest req =
+      request({"grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"}, dir.file("status"));
+  CHECK(run(set, req).exit_code == 0);
+  std::string status = contents(req.log_path);
+  CHECK(status.find("SigBlk:\t0000000000000000\n") != std::string::npos);
+  // Only the standard signals (1-31): glibc's posix_spawn leaves its two internal real-time
+  // signals (32, 33) ignored in every child (python's os.posix_spawn shows the same).
+  size_t ignored = status.find("SigIgn:\t");
+  REQUIRE(ignored != std::string::npos);
+  CHECK((std::stoull(status.substr(ignored + 8, 16), nullptr, 16) & 0x7fffffff) == 0);
+}
+
+TEST_CASE("spawn: a missing program is an io error naming it") {
+  SignalGuard guard;
+  TempDir dir;
+  ProcessSet set;
+  wfo::Result<pid_t> pid = set.spawn(request({"wfo-no-such-program"}, dir.file("log")));
+  REQUIRE_FALSE(pid.has_value());
+  CHECK(pid.error().kind == wfo::ErrorKind::io);
+  CHECK(pid.error().message == "cannot run 'wfo-no-such-program': No such file or directory");
+
+  pid = set.spawn(request({"/nonexistent/prog", "x"}, dir.file("log")));
+  REQUIRE_FALSE(pid.has_value());
+  CHECK(pid.error().message == "cannot run '/nonexistent/prog': No such file or directory");
+  CHECK(set.size() == 0);
+}
+
+TEST_CASE("spawn: a log file or workdir that cannot be used is an io error naming it") {
+  SignalGuard guard;
+  TempDir dir;
+  ProcessSet set;
+  std::string log = dir.file("missing/log");
+  wfo::Result<pid_t> pid = set.spawn(request({"true"}, log));
+  REQUIRE_FALSE(pid.has_value());
+  CHECK(pid.error().kind == wfo::ErrorKind::io);
+  CHECK(pid.error().message == "cannot open log file '" + log + "': No such file or directory");
+
+  SpawnRequest req = request({"true"}, dir.file("log"));
+  req.workdir = dir.file("missing");
+  pid = set.spawn(req);
+  REQUIRE_FALSE(pid.has_value());
+  CHECK(pid.error().message ==
+        "cannot run 'true' in '" + req.workdir + "': No such file or directory");
+  CHECK(set.size() == 0);
+}
+
+TEST_CASE("spawn: rusage of a child that burns CPU") {
+  SignalGuard guard;
+  TempDir dir;
+  ProcessSet set;
+  std::string burn = "i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done";
+  Exit exit = run(set, request({"sh", "-c", burn}, dir.file("log")));
+  CHECK(exit.exit_code == 0);
+  CHECK(exit.usage.user + exit.usage.system > 20ms);
+  CHECK(exit.usage.user > 0us);
+  CHECK(exit.usage.max_rss_kb > 0);
+}
