@@ -1,0 +1,122 @@
+"""End-to-end crash torture: kill -9 wfo at random moments, resume until done, then check.
+
+Every task appends `task start|end attempt pid time` to a ledger and holds a lock directory
+while it runs (an overlap check that needs no clock: a second live attempt of a task finds
+the lock held by a live pid and records OVERLAP).
+"""
+import os
+import random
+import signal
+import subprocess
+import time
+import unittest
+
+from wfo_e2e import WfoTestCase, pids_with_env
+
+TASK = r"""
+      set -e
+      L="$LEDGER"
+      lock="$LOCKS/$WFO_TASK_ID"
+      if ! mkdir "$lock" 2>/dev/null; then
+        other=$(cat "$lock/pid" 2>/dev/null || echo 0)
+        if [ "$other" != 0 ] && kill -0 "$other" 2>/dev/null; then echo "OVERLAP $WFO_TASK_ID" >> "$L"; fi
+      fi
+      echo $$ > "$lock/pid"
+      echo "$WFO_TASK_ID start $WFO_ATTEMPT $$ $(date +%s%N)" >> "$L"
+      sleep 0.0$((RANDOM % 9 + 1))
+      echo "$WFO_TASK_ID end $WFO_ATTEMPT $$ $(date +%s%N)" >> "$L"
+      rm -rf "$lock"
+"""
+
+
+def crash_flow(width=4, depth=4):
+    lines = ["version: 1", "name: crash", "tasks:"]
+    ids = []
+    for d in range(depth):
+        for w in range(width):
+            tid = f"t{d}_{w}"
+            needs = [f"t{d-1}_{(w + k) % width}" for k in (0, 1)] if d else []
+            ids.append((tid, sorted(set(needs))))
+            lines.append(f"  {tid}:")
+            if needs:
+                lines.append(f"    needs: [{', '.join(sorted(set(needs)))}]")
+            lines.append("    run: |")
+            lines.extend(TASK.strip("\n").splitlines())
+    return "\n".join(lines) + "\n", ids
+
+
+class CrashResumeTest(WfoTestCase):
+    KILLS = int(os.environ.get("WFO_CRASH_KILLS", "20"))
+
+    def test_kill9_resume_loop(self):
+        text, ids = crash_flow()
+        flow = self.write("crash.yaml", text)
+        ledger = os.path.join(self.dir, "ledger")
+        locks = os.path.join(self.dir, "locks")
+        os.makedirs(locks)
+        env = {"LEDGER": ledger, "LOCKS": locks}
+        rng = random.Random(int(os.environ.get("WFO_CRASH_SEED", "7")))
+        run_id = "crash-1"
+        kills = 0
+        args = ["run", flow, "--run-id", run_id, "-j3"]
+        for round_no in range(self.KILLS * 3):
+            p = self.start(*args, env=env)
+            args = ["resume", run_id]
+            delay = rng.uniform(0.0, 0.35)
+            try:
+                p.wait(timeout=delay)
+            except subprocess.TimeoutExpired:
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+                kills += 1
+                self.check_integrity()
+            if p.returncode == 0:
+                if kills >= self.KILLS:
+                    break
+                # Finished before we reached the kill count: start a fresh run.
+                self.check_run(run_id, ids, ledger)
+                run_id = f"crash-{round_no + 2}"
+                args = ["run", flow, "--run-id", run_id, "-j3"]
+                os.remove(ledger)
+                continue
+            self.assertIn(p.returncode, (0, -9), p.stderr.read())
+        # Drive the last run to the end.
+        if self.run_status(run_id) != "succeeded":
+            self.run_ok("resume", run_id, env=env)
+        self.assertGreaterEqual(kills, self.KILLS)
+        self.check_run(run_id, ids, ledger)
+
+    def check_integrity(self):
+        con = self.db()
+        try:
+            self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+        finally:
+            con.close()
+
+    def check_run(self, run_id, ids, ledger):
+        self.assertEqual(self.run_status(run_id), "succeeded")
+        statuses = self.task_statuses(run_id)
+        self.assertEqual(set(statuses.values()), {"succeeded"}, statuses)
+        for tid, _ in ids:
+            ok = [a for a in self.attempts(run_id, tid) if a["status"] == "succeeded"]
+            self.assertEqual(len(ok), 1, tid)
+        events = [line.split() for line in open(ledger).read().splitlines()]
+        self.assertNotIn("OVERLAP", [e[0] for e in events])
+        ends = {}
+        starts = {}
+        for e in events:
+            tid, what, attempt, pid, t = e[0], e[1], int(e[2]), e[3], int(e[4])
+            if what == "end":
+                ends.setdefault(tid, []).append(t)
+            else:
+                starts.setdefault(tid, []).append(t)
+        for tid, needs in ids:
+            self.assertIn(tid, ends, f"{tid} never ended in the ledger")
+            # No attempt of a task started before every need had ended successfully once.
+            for need in needs:
+                self.assertLess(min(ends[need]), min(starts[tid]), f"{tid} started before {need}")
+        self.assertEqual(pids_with_env(f"WFO_RUN_ID={run_id}"), [])
+
+
+if __name__ == "__main__":
+    unittest.main()

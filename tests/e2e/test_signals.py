@@ -1,0 +1,93 @@
+"""End-to-end: SIGINT/SIGTERM interrupt (exit 130) and resume; one driver per run; cancel."""
+import os
+import signal
+import time
+import unittest
+
+from wfo_e2e import WfoTestCase, pids_with_env, wait_for
+
+
+class SignalTest(WfoTestCase):
+    FLOW = """
+        version: 1
+        tasks:
+          first:
+            run: echo first >> ledger
+          slow:
+            needs: first
+            run: |
+              echo "slow-start $WFO_ATTEMPT" >> ledger
+              sleep 2
+              echo "slow-end $WFO_ATTEMPT" >> ledger
+          last:
+            needs: slow
+            run: echo last >> ledger
+        """
+
+    def start_and_wait_for_slow(self, *extra):
+        flow = self.write("flow.yaml", self.FLOW)
+        p = self.start("run", flow, "--run-id", "sig-1", *extra)
+        self.assertTrue(wait_for(lambda: "slow-start" in self.read_ledger(), timeout=20))
+        return p
+
+    def read_ledger(self):
+        try:
+            return self.read("ledger")
+        except FileNotFoundError:
+            return ""
+
+    def check_interrupt(self, sig):
+        p = self.start_and_wait_for_slow()
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 130, err)
+        self.assertIn("wfo: run sig-1 interrupted; continue with: wfo resume sig-1", err)
+        self.assertEqual(self.run_status("sig-1"), "interrupted")
+        a = self.attempts("sig-1", "slow")
+        self.assertEqual(a[0]["status"], "interrupted")
+        self.assertEqual(pids_with_env("WFO_RUN_ID=sig-1"), [])
+        r = self.run_ok("resume", "sig-1")
+        self.assertEqual(self.run_status("sig-1"), "succeeded")
+        # The interrupted attempt did not use up the budget (max_attempts 1): attempt 2 ran.
+        self.assertEqual([x["status"] for x in self.attempts("sig-1", "slow")],
+                         ["interrupted", "succeeded"])
+        ledger = self.read("ledger").split("\n")
+        self.assertEqual(ledger.count("first"), 1)
+        self.assertIn("slow-end 2", ledger)
+        self.assertNotIn("slow-end 1", ledger)
+
+    def test_sigint(self):
+        self.check_interrupt(signal.SIGINT)
+
+    def test_sigterm(self):
+        self.check_interrupt(signal.SIGTERM)
+
+    def test_second_driver_refused_then_takeover_after_kill(self):
+        p = self.start_and_wait_for_slow()
+        r = self.wfo("resume", "sig-1")
+        self.assertEqual(r.code, 5, repr(r))
+        self.assertRegex(r.err, r"^wfo: error: run sig-1 is being driven by pid %d on host \S+\n" % p.pid)
+        p.kill()
+        p.wait()
+        # The dead driver's lock is gone with it; a resume takes over at once.
+        t0 = time.monotonic()
+        r = self.run_ok("resume", "sig-1")
+        self.assertEqual(self.run_status("sig-1"), "succeeded")
+        statuses = [x["status"] for x in self.attempts("sig-1", "slow")]
+        self.assertEqual(statuses, ["interrupted", "succeeded"])
+
+    def test_cancel_from_another_process(self):
+        p = self.start_and_wait_for_slow()
+        r = self.run_ok("cancel", "sig-1")
+        self.assertIn("asked the driver of run sig-1 to cancel it", r.err)
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 4, err)
+        self.assertEqual(self.run_status("sig-1"), "cancelled")
+        st = self.task_statuses("sig-1")
+        self.assertEqual((st["first"], st["slow"], st["last"]), ("succeeded", "cancelled", "cancelled"))
+        self.assertEqual(self.attempts("sig-1", "slow")[0]["status"], "cancelled")
+        self.assertEqual(pids_with_env("WFO_RUN_ID=sig-1"), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
