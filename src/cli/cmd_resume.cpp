@@ -36,7 +36,7 @@ int resume(const GlobalOptions& g, const ResumeOptions& o) {
   if (!loaded) return report(loaded.error(), snapshot->run.workflow_text);
   if (o.jobs && *o.jobs < 1)
     return report(Error{ErrorKind::usage, "-j must be at least 1", {}, 0, 0, {}});
-  DriveRequest request{o.jobs, o.wait, o.json, o.durability, !g.state.empty()};
+  DriveRequest request{o.jobs, o.wait, o.json, o.durability, !g.state.empty(), true};
   return drive_run(g, **store, *loaded, std::move(*snapshot), request);
 }
 

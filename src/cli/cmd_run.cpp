@@ -105,7 +105,7 @@ int run(const GlobalOptions& g, const RunOptions& o) {
     std::printf("%s\n", run_id.c_str());
     std::fflush(stdout);
   }
-  DriveRequest request{o.jobs, o.wait, o.json, o.durability, !g.state.empty()};
+  DriveRequest request{o.jobs, o.wait, o.json, o.durability, !g.state.empty(), false};
   return drive_run(g, **store, *loaded, std::move(snapshot), request);
 }
 

@@ -71,6 +71,7 @@ int drive_run(const GlobalOptions& g, SqliteRunStore& store, const LoadedWorkflo
   options.workflow_file = snapshot.run.workflow_file;
   options.user = current_user();
   options.wait_for_gates = request.wait;
+  options.resume = request.resume;
   std::string run_id = snapshot.run.id;
 
   SystemClock clock;

@@ -15,6 +15,7 @@ struct DriveRequest {
   bool json = false;         ///< --json
   std::string durability;    ///< --durability: "", normal, full
   bool explicit_state = false;  ///< --state was given (repeated in printed commands)
+  bool resume = false;          ///< the run was loaded from the store
 };
 
 /// Drives `snapshot` of `loaded` with the lock held, prints the outcome (and the approve

@@ -131,10 +131,9 @@ Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
 
 Result<DriveOutcome> Engine::Impl::drive(RunSnapshot snapshot) {
   load(snapshot);
-  bool resumed = std::any_of(snapshot.tasks.begin(), snapshot.tasks.end(), [](const auto& r) {
-    return r.status != TaskStatus::pending || !r.attempts.empty();
-  }) || snapshot.run.status != RunStatus::running;
-  if (resumed) {
+  // Even a run with no recorded attempt may have a process running: a driver killed between
+  // spawning an attempt and committing it. So every resume recovers.
+  if (options.resume) {
     if (auto ok = recover_and_reset(snapshot); !ok) return std::unexpected(ok.error());
   } else {
     Transition t;
@@ -193,6 +192,7 @@ SteadyTime Engine::Impl::next_wake() const {
 Result<void> Engine::Impl::resolve(uint32_t i) {
   TaskRun& t = tasks[i];
   const CompiledTask& task = plan.tasks[i];
+  if (t.resolved) return {};  // once per drive (engine_impl.hpp)
   t.resolved = true;
   if (t.status == TaskStatus::waiting_approval || t.status == TaskStatus::succeeded) {
     if (t.status == TaskStatus::waiting_approval) {

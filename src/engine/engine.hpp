@@ -21,6 +21,7 @@ struct EngineOptions {
   std::string workflow_file;                   ///< WFO_WORKFLOW for every process
   std::string user;                            ///< the OS user driving (for events)
   bool wait_for_gates = false;                 ///< --wait: block instead of exiting 3
+  bool resume = false;  ///< the snapshot was loaded: recover what a dead driver left first
 };
 
 /// How a drive of a run ended; the CLI maps it to an exit code.

@@ -9,13 +9,6 @@ namespace wfo {
 Result<GateUpdate> decide_gate(const RunRecord& run, const std::vector<GateRecord>& gates,
                                const DecisionRequest& request) {
   const std::string verb = request.approve ? "approve" : "reject";
-  if (run.status == RunStatus::succeeded || run.status == RunStatus::failed ||
-      run.status == RunStatus::cancelled) {
-    if (std::none_of(gates.begin(), gates.end(),
-                     [](const GateRecord& g) { return g.status == GateStatus::waiting; }))
-      return fail(ErrorKind::usage, "run " + run.id + " has " + std::string(to_string(run.status)) +
-                                        "; nothing waits for a decision");
-  }
   std::vector<const GateRecord*> waiting;
   for (const auto& g : gates)
     if (g.status == GateStatus::waiting) waiting.push_back(&g);
@@ -32,6 +25,11 @@ Result<GateUpdate> decide_gate(const RunRecord& run, const std::vector<GateRecor
                                         (it->decided_by ? " by " + *it->decided_by : ""));
     gate = &*it;
   } else if (waiting.empty()) {
+    bool ended = run.status == RunStatus::succeeded || run.status == RunStatus::failed ||
+                 run.status == RunStatus::cancelled;
+    if (ended)
+      return fail(ErrorKind::usage, "run " + run.id + " has " + std::string(to_string(run.status)) +
+                                        "; nothing waits for a decision");
     return fail(ErrorKind::usage, "no gate of run " + run.id + " waits for a decision");
   } else if (waiting.size() > 1) {
     std::vector<std::string> ids;

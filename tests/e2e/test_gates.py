@@ -98,7 +98,8 @@ class GateTest(WfoTestCase):
         self.assertEqual(r.code, 3, repr(r))
         run_id = self.run_id_of(r)
         spec = os.path.join(work, run_id, "api-login.yaml")
-        self.assertIn("/login:", open(spec).read())
+        with open(spec) as f:
+            self.assertIn("/login:", f.read())
         self.assertIn(f"Approve the API spec {spec}?", r.err)
         self.run_ok("approve", run_id, "--task", "review")
         r = self.wfo("resume", run_id)

@@ -68,7 +68,7 @@ class SignalTest(WfoTestCase):
         self.assertEqual(r.code, 5, repr(r))
         self.assertRegex(r.err, r"^wfo: error: run sig-1 is being driven by pid %d on host \S+\n" % p.pid)
         p.kill()
-        p.wait()
+        p.communicate()
         # The dead driver's lock is gone with it; a resume takes over at once.
         t0 = time.monotonic()
         r = self.run_ok("resume", "sig-1")

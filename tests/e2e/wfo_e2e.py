@@ -63,14 +63,19 @@ class WfoTestCase(unittest.TestCase):
                            stdin=None if input is not None else subprocess.DEVNULL)
         return Result(p.returncode, p.stdout, p.stderr)
 
-    def start(self, *args, env=None, cwd=None):
-        """Starts wfo in the background; returns the Popen (stdout/stderr piped)."""
+    def start(self, *args, env=None, cwd=None, output=None):
+        """Starts wfo in the background; returns the Popen. Its stdout and stderr are piped,
+        or appended to the file `output` (for long or many runs: a pipe nobody reads fills)."""
         e = dict(self.env)
         if env:
             e.update(env)
-        return subprocess.Popen([WFO, *args], cwd=cwd or self.dir, env=e, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL)
+        if output is None:
+            return subprocess.Popen([WFO, *args], cwd=cwd or self.dir, env=e, text=True,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    stdin=subprocess.DEVNULL)
+        with open(output, "a") as f:
+            return subprocess.Popen([WFO, *args], cwd=cwd or self.dir, env=e, text=True,
+                                    stdout=f, stderr=f, stdin=subprocess.DEVNULL)
 
     def write(self, name, text):
         path = os.path.join(self.dir, name)
