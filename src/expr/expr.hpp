@@ -29,9 +29,9 @@ struct Reference {
 
 /// The results of the status functions for the task being evaluated (spec: `if`).
 struct StatusFlags {
-  bool success = true;    ///< every need succeeded
-  bool failure = false;   ///< some need failed
-  bool cancelled = false; ///< the run is being cancelled
+  bool success = true;     ///< every need succeeded
+  bool failure = false;    ///< some need failed
+  bool cancelled = false;  ///< the run is being cancelled
 };
 
 struct Node;
@@ -62,13 +62,14 @@ class Expression {
   std::vector<Reference> m_references;
   bool m_uses_status = false;
   std::string m_source;
+  Mark m_mark;  ///< where the source starts in the file, for evaluation errors
 };
 
 /// A string with embedded expressions, split into literal text and expressions.
 class ParsedTemplate {
  public:
   struct Part {
-    std::string literal;             ///< used when `expression` is empty
+    std::string literal;  ///< used when `expression` is empty
     std::optional<Expression> expression;
   };
 
@@ -86,6 +87,11 @@ class ParsedTemplate {
   /// Renders to a string: each expression's value as to_display_string gives it.
   Result<std::string> render(const Value& context, const StatusFlags& flags) const;
 
+  /// The template's value: when it is one expression with at most whitespace around it, that
+  /// expression's value as it is (e.g. the array of `for_each: ${{ fromJSON(...) }}`);
+  /// otherwise the string render() gives. Errors: as Expression::evaluate.
+  Result<Value> evaluate(const Value& context, const StatusFlags& flags) const;
+
   /// The injection-safe rendering for a shell command (spec: Expressions, "never shell
   /// evaluation"): each expression becomes `${WFO_EXPR_<n>}`, numbering from `*next_index`
   /// (which is advanced), and its value goes into `env` as `WFO_EXPR_<n>=value`.
@@ -99,6 +105,12 @@ class ParsedTemplate {
  private:
   std::vector<Part> m_parts;
 };
+
+/// Parses a condition (spec: `if`; also `repeat.until`): either one `${{ expr }}` with at most
+/// whitespace around it, or, as GitHub allows, a bare expression without `${{`. Errors: those
+/// of ParsedTemplate::parse, and text mixed with `${{ }}` (which GitHub would evaluate as an
+/// always-true string): `a condition must be a single expression (...)` at the text's start.
+Result<Expression> parse_condition(const Template& tmpl);
 
 /// GitHub Actions' string conversion: null -> "", true/false, integers without a decimal
 /// point, other numbers shortest round-trip, arrays and objects as compact JSON.
