@@ -174,6 +174,7 @@ void SqliteRunStore::prepare() {
 
 void SqliteRunStore::write_run(const RunRecord& r) {
   auto& st = *m_update_run;
+  st.tryReset();  // a failed exec() left it mid-step; bind() would then fail
   st.bind(1, r.id);
   st.bind(2, std::string(to_string(r.status)));
   bind_time(st, 3, r.ended_at);
@@ -186,6 +187,7 @@ void SqliteRunStore::write_run(const RunRecord& r) {
 
 void SqliteRunStore::write_task(const std::string& run_id, const TaskRecord& r, int position) {
   auto& st = *m_upsert_task;
+  st.tryReset();  // a failed exec() left it mid-step; bind() would then fail
   st.bind(1, run_id);
   st.bind(2, r.id);
   st.bind(3, position);
@@ -201,6 +203,7 @@ void SqliteRunStore::write_task(const std::string& run_id, const TaskRecord& r, 
 
 void SqliteRunStore::write_attempt(const std::string& run_id, const AttemptRecord& a) {
   auto& st = *m_upsert_attempt;
+  st.tryReset();  // a failed exec() left it mid-step; bind() would then fail
   st.bind(1, run_id);
   st.bind(2, a.task_id);
   st.bind(3, a.number);
@@ -229,6 +232,7 @@ void SqliteRunStore::write_attempt(const std::string& run_id, const AttemptRecor
 
 void SqliteRunStore::write_gate(const std::string& run_id, const GateRecord& g) {
   auto& st = *m_upsert_gate;
+  st.tryReset();  // a failed exec() left it mid-step; bind() would then fail
   st.bind(1, run_id);
   st.bind(2, g.task_id);
   st.bind(3, g.when);
@@ -253,6 +257,7 @@ void SqliteRunStore::write_gate(const std::string& run_id, const GateRecord& g) 
 
 void SqliteRunStore::write_event(const std::string& run_id, const Event& e) {
   auto& st = *m_insert_event;
+  st.tryReset();  // a failed exec() left it mid-step; bind() would then fail
   st.bind(1, run_id);
   st.bind(2, format_rfc3339(e.at));
   st.bind(3, e.task_id);
@@ -505,32 +510,32 @@ Result<GateUpdate> SqliteRunStore::update_gate(
         decide) {
   try {
     m_db->exec("PRAGMA synchronous=FULL");  // decisions are always synced to disk
-    SQLite::Transaction tx(*m_db, SQLite::TransactionBehavior::IMMEDIATE);
-    auto run = load_run_record(run_id);
-    if (!run) {
-      m_db->exec("PRAGMA synchronous=NORMAL");
-      return std::unexpected(run.error());
-    }
-    auto update = decide(*run, read_gates(run_id));
-    if (!update) {
-      m_db->exec("PRAGMA synchronous=NORMAL");
-      return update;
-    }
-    write_gate(run_id, update->gate);
-    SQLite::Statement d(*m_db,
-                        "INSERT INTO decisions(run_id, task_id, round, user, decision, at, "
-                        "comment, inputs) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
-    d.bind(1, run_id);
-    d.bind(2, update->gate.task_id);
-    d.bind(3, update->gate.round);
-    d.bind(4, update->decision.user);
-    d.bind(5, update->decision.approve ? "approve" : "reject");
-    d.bind(6, format_rfc3339(update->decision.at));
-    d.bind(7, update->decision.comment);
-    d.bind(8, update->decision.inputs.dump());
-    d.exec();
-    write_event(run_id, update->event);
-    tx.commit();
+    Result<GateUpdate> update;
+    {
+      SQLite::Transaction tx(*m_db, SQLite::TransactionBehavior::IMMEDIATE);
+      auto run = load_run_record(run_id);
+      if (run)
+        update = decide(*run, read_gates(run_id));
+      else
+        update = std::unexpected(run.error());
+      if (update) {
+        write_gate(run_id, update->gate);
+        SQLite::Statement d(*m_db,
+                            "INSERT INTO decisions(run_id, task_id, round, user, decision, at, "
+                            "comment, inputs) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
+        d.bind(1, run_id);
+        d.bind(2, update->gate.task_id);
+        d.bind(3, update->gate.round);
+        d.bind(4, update->decision.user);
+        d.bind(5, update->decision.approve ? "approve" : "reject");
+        d.bind(6, format_rfc3339(update->decision.at));
+        d.bind(7, update->decision.comment);
+        d.bind(8, update->decision.inputs.dump());
+        d.exec();
+        write_event(run_id, update->event);
+        tx.commit();
+      }
+    }  // Rolled back unless committed; synchronous cannot change inside a transaction.
     m_db->exec("PRAGMA synchronous=NORMAL");
     return update;
   } catch (const SQLite::Exception& e) {

@@ -34,6 +34,8 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
       if (k_units[u].name == unit) found = u;
     if (found < 0 || found <= last_unit) return std::nullopt;
     last_unit = found;
+    // Check before multiplying: n * unit may overflow int64 (e.g. 200000000000d).
+    if (n > (k_max_ms - total) / k_units[found].ms) return std::nullopt;
     total += n * k_units[found].ms;
     if (total > k_max_ms) return std::nullopt;
   }

@@ -1,0 +1,240 @@
+// Dag::build (needs, dependents, topological order, cycles as ninja prints them) and
+// ReadyQueue's order.
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "graph/dag.hpp"
+#include "util/diagnostic.hpp"
+
+namespace {
+
+using namespace wfo;
+using Ids = std::vector<uint32_t>;
+
+TaskSpec task(std::string id, std::vector<std::string> needs = {}, Mark mark = {}) {
+  TaskSpec t;
+  t.id = std::move(id);
+  t.mark = mark;
+  t.needs = std::move(needs);
+  return t;
+}
+
+Workflow workflow(std::vector<TaskSpec> tasks) {
+  Workflow wf;
+  wf.name = "flow";
+  wf.file = "flow.yaml";
+  wf.tasks = std::move(tasks);
+  return wf;
+}
+
+Dag build_ok(const Workflow& wf) {
+  auto dag = Dag::build(wf);
+  REQUIRE_MESSAGE(dag.has_value(), dag.error().message);
+  return std::move(*dag);
+}
+
+Error build_error(const Workflow& wf) {
+  auto dag = Dag::build(wf);
+  REQUIRE_FALSE(dag.has_value());
+  return dag.error();
+}
+
+// The ids of `nodes`, for readable comparisons.
+std::vector<std::string> ids(const Workflow& wf, const Ids& nodes) {
+  std::vector<std::string> out;
+  for (uint32_t n : nodes) out.push_back(wf.tasks[n].id);
+  return out;
+}
+
+using Names = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("a diamond: needs, dependents and order") {
+  Workflow wf = workflow({task("a"), task("b", {"a"}), task("c", {"a"}), task("d", {"b", "c"})});
+  Dag dag = build_ok(wf);
+  CHECK(dag.size() == 4);
+  CHECK(dag.needs(0) == Ids{});
+  CHECK(dag.needs(1) == Ids{0});
+  CHECK(dag.needs(2) == Ids{0});
+  CHECK(dag.needs(3) == Ids{1, 2});
+  CHECK(dag.dependents(0) == Ids{1, 2});
+  CHECK(dag.dependents(1) == Ids{3});
+  CHECK(dag.dependents(2) == Ids{3});
+  CHECK(dag.dependents(3) == Ids{});
+  CHECK(ids(wf, dag.topological_order()) == Names{"a", "b", "c", "d"});
+}
+
+TEST_CASE("a chain written backwards is ordered by its needs") {
+  Workflow wf = workflow({task("deploy", {"test"}), task("test", {"build"}), task("build")});
+  Dag dag = build_ok(wf);
+  CHECK(ids(wf, dag.topological_order()) == Names{"build", "test", "deploy"});
+  CHECK(dag.is_upstream(2, 0));
+  CHECK(dag.is_upstream(1, 0));
+  CHECK(dag.is_upstream(2, 1));
+  CHECK_FALSE(dag.is_upstream(0, 2));
+  CHECK_FALSE(dag.is_upstream(0, 0));
+}
+
+TEST_CASE("a wide graph: one root, many middles, one sink") {
+  std::vector<TaskSpec> tasks{task("root")};
+  std::vector<std::string> middles;
+  for (int i = 0; i < 1000; ++i) {
+    middles.push_back("m" + std::to_string(i));
+    tasks.push_back(task(middles.back(), {"root"}));
+  }
+  tasks.push_back(task("sink", middles));
+  Workflow wf = workflow(std::move(tasks));
+  Dag dag = build_ok(wf);
+  CHECK(dag.dependents(0).size() == 1000);
+  CHECK(dag.needs(1001).size() == 1000);
+  const Ids& order = dag.topological_order();
+  REQUIRE(order.size() == 1002);
+  CHECK(order.front() == 0);
+  CHECK(order.back() == 1001);
+  for (uint32_t i = 0; i < order.size(); ++i) CHECK(order[i] == i);
+  CHECK(dag.is_upstream(0, 1001));
+  CHECK(dag.is_upstream(500, 1001));
+  CHECK_FALSE(dag.is_upstream(500, 501));
+}
+
+TEST_CASE("ties in the topological order go in workflow order") {
+  SUBCASE("no needs at all") {
+    Workflow wf = workflow({task("c"), task("a"), task("b")});
+    CHECK(ids(wf, build_ok(wf).topological_order()) == Names{"c", "a", "b"});
+  }
+  SUBCASE("the smallest ready index first at each step") {
+    Workflow wf = workflow({task("d", {"b"}), task("a"), task("b"), task("c", {"a"})});
+    // Ready at start: a(1), b(2). a releases c(3); b releases d(0), which comes first then.
+    CHECK(ids(wf, build_ok(wf).topological_order()) == Names{"a", "b", "d", "c"});
+  }
+}
+
+TEST_CASE("repeated needs count once") {
+  Workflow wf = workflow({task("a"), task("b", {"a", "a"})});
+  Dag dag = build_ok(wf);
+  CHECK(dag.needs(1) == Ids{0});
+  CHECK(dag.dependents(0) == Ids{1});
+}
+
+TEST_CASE("an empty workflow builds an empty DAG") {
+  Dag dag = build_ok(workflow({}));
+  CHECK(dag.size() == 0);
+  CHECK(dag.topological_order().empty());
+}
+
+TEST_CASE("a two-task cycle reads like ninja's, at the first task of the cycle") {
+  const char* text =
+      "version: 1\n"
+      "tasks:\n"
+      "  a:\n"
+      "    needs: [b]\n"
+      "  b:\n"
+      "    needs: [a]\n";
+  Workflow wf = workflow({task("a", {"b"}, {3, 3}), task("b", {"a"}, {5, 3})});
+  Error e = build_error(wf);
+  CHECK(e.kind == ErrorKind::invalid_workflow);
+  CHECK(e.message == "dependency cycle: a -> b -> a");
+  CHECK(e.file == "flow.yaml");
+  CHECK(e.line == 3);
+  CHECK(e.column == 3);
+  CHECK(format_diagnostic(e, text) ==
+        "flow.yaml:3:3: error: dependency cycle: a -> b -> a\n"
+        "    a:\n"
+        "    ^\n"
+        "  remove one of these needs to break the cycle\n");
+}
+
+TEST_CASE("a three-task cycle") {
+  Workflow wf = workflow({task("a", {"c"}), task("b", {"a"}), task("c", {"b"})});
+  CHECK(build_error(wf).message == "dependency cycle: a -> c -> b -> a");
+}
+
+TEST_CASE("a cycle below an acyclic part names only the cycle") {
+  Workflow wf = workflow({task("top", {"x"}), task("x", {"y"}), task("y", {"x"}), task("free")});
+  Error e = build_error(wf);
+  CHECK(e.message == "dependency cycle: x -> y -> x");
+}
+
+TEST_CASE("a task that needs itself") {
+  Workflow wf = workflow({task("ok"), task("self", {"ok", "self"}, {7, 3})});
+  Error e = build_error(wf);
+  CHECK(e.message == "dependency cycle: self -> self");
+  CHECK(e.line == 7);
+}
+
+TEST_CASE("an unknown need is reported at the need") {
+  TaskSpec b = task("b", {"a", "nope"}, {4, 3});
+  b.need_marks = {{5, 13}, {5, 16}};
+  Error e = build_error(workflow({task("a"), b}));
+  CHECK(e.kind == ErrorKind::invalid_workflow);
+  CHECK(e.message == "task 'b' needs unknown task 'nope'");
+  CHECK(e.line == 5);
+  CHECK(e.column == 16);
+  // Without need marks, at the task.
+  Error e2 = build_error(workflow({task("b", {"nope"}, {4, 3})}));
+  CHECK(e2.line == 4);
+  CHECK(e2.column == 3);
+}
+
+TEST_CASE("a 100,000-task chain builds without overflowing the stack") {
+  constexpr uint32_t n = 100'000;
+  SUBCASE("each task needs the one before") {
+    std::vector<TaskSpec> tasks;
+    tasks.reserve(n);
+    for (uint32_t i = 0; i < n; ++i)
+      tasks.push_back(
+          task("t" + std::to_string(i), i ? std::vector<std::string>{"t" + std::to_string(i - 1)}
+                                          : std::vector<std::string>{}));
+    Workflow wf = workflow(std::move(tasks));
+    Dag dag = build_ok(wf);
+    const Ids& order = dag.topological_order();
+    REQUIRE(order.size() == n);
+    for (uint32_t i = 0; i < n; i += 9973) CHECK(order[i] == i);
+    CHECK(order.back() == n - 1);
+    CHECK(dag.is_upstream(0, n - 1));
+    CHECK_FALSE(dag.is_upstream(n - 1, 0));
+  }
+  SUBCASE("each task needs the one after: the search goes 100,000 deep") {
+    std::vector<TaskSpec> tasks;
+    tasks.reserve(n);
+    for (uint32_t i = 0; i < n; ++i)
+      tasks.push_back(task("t" + std::to_string(i),
+                           i + 1 < n ? std::vector<std::string>{"t" + std::to_string(i + 1)}
+                                     : std::vector<std::string>{}));
+    Workflow wf = workflow(std::move(tasks));
+    Dag dag = build_ok(wf);
+    CHECK(dag.topological_order().front() == n - 1);
+    CHECK(dag.topological_order().back() == 0);
+  }
+  SUBCASE("closed into one long cycle") {
+    std::vector<TaskSpec> tasks;
+    tasks.reserve(n);
+    for (uint32_t i = 0; i < n; ++i)
+      tasks.push_back(task("t" + std::to_string(i), {"t" + std::to_string((i + 1) % n)}));
+    Error e = build_error(workflow(std::move(tasks)));
+    CHECK(e.message.starts_with("dependency cycle: t0 -> t1 -> t2 -> "));
+    CHECK(e.message.ends_with(" -> t99999 -> t0"));
+  }
+}
+
+TEST_CASE("ReadyQueue: highest priority first, then lowest sequence") {
+  ReadyQueue q;
+  CHECK(q.empty());
+  q.push(5, 0, 5);
+  q.push(2, 0, 2);
+  q.push(9, 10, 9);
+  q.push(1, -1, 1);
+  q.push(7, 10, 3);
+  q.push(3, 0, 3);
+  CHECK(q.size() == 6);
+  Ids popped;
+  while (!q.empty()) {
+    popped.push_back(q.top());
+    q.pop();
+  }
+  CHECK(popped == Ids{7, 9, 2, 3, 5, 1});
+}

@@ -1,0 +1,162 @@
+// SqliteRunStore::open on what is not a usable database: missing, newer schema, garbage,
+// truncated. Each gives an ErrorKind::state error, never a crash.
+
+#include <doctest/doctest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "store/sqlite_run_store.hpp"
+
+namespace {
+
+using namespace wfo;
+namespace fs = std::filesystem;
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "wfo-store-XXXXXX").string();
+    path = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+};
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+RunSnapshot run_with_tasks(const std::string& id, int tasks) {
+  RunSnapshot s;
+  s.run.id = id;
+  s.run.workflow = "w";
+  s.run.workflow_text = std::string(3000, 'x');
+  s.run.started_by = "alice";
+  for (int i = 0; i < tasks; ++i) {
+    TaskRecord t;
+    t.id = "task-" + std::to_string(i);
+    s.tasks.push_back(t);
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("open without create refuses a missing database") {
+  TempDir dir;
+  std::string path = dir.path + "/none/state.db";
+  auto store = SqliteRunStore::open(path, false);
+  REQUIRE_FALSE(store.has_value());
+  CHECK(store.error().kind == ErrorKind::state);
+  CHECK(store.error().message == "no state database at '" + path + "'");
+  CHECK(store.error().hint == "start a run first, or point --state / WFO_STATE at one");
+  CHECK_FALSE(fs::exists(dir.path + "/none"));
+}
+
+TEST_CASE("a schema version newer than this wfo's is refused") {
+  TempDir dir;
+  std::string path = dir.path + "/state.db";
+  {
+    auto store = SqliteRunStore::open(path, true);
+    REQUIRE(store.has_value());
+    REQUIRE((*store)->create_run(run_with_tasks("r-1", 1)).has_value());
+  }
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("PRAGMA user_version=99");
+  }
+  auto store = SqliteRunStore::open(path, false);
+  REQUIRE_FALSE(store.has_value());
+  CHECK(store.error().kind == ErrorKind::state);
+  CHECK(store.error().message ==
+        "state database '" + path + "' has schema version 99; this wfo reads version 1");
+  CHECK(store.error().hint == "upgrade wfo, or point --state at another database");
+  // Refusing it changed nothing.
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  CHECK(db.execAndGet("PRAGMA user_version").getInt() == 99);
+  CHECK(db.execAndGet("SELECT COUNT(*) FROM runs").getInt() == 1);
+}
+
+TEST_CASE("a new database gets this wfo's schema version") {
+  TempDir dir;
+  std::string path = dir.path + "/state.db";
+  REQUIRE(SqliteRunStore::open(path, true).has_value());
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  CHECK(db.execAndGet("PRAGMA user_version").getInt() == k_schema_version);
+}
+
+TEST_CASE("a file that is not a database is a state error") {
+  TempDir dir;
+  std::string path = dir.path + "/state.db";
+  std::string garbage;
+  for (int i = 0; i < 8192; ++i) garbage += static_cast<char>((i * 7919) % 251);
+  write_bytes(path, garbage);
+  auto store = SqliteRunStore::open(path, true);
+  REQUIRE_FALSE(store.has_value());
+  CHECK(store.error().kind == ErrorKind::state);
+  CHECK(store.error().message == "state database '" + path + "': file is not a database");
+  CHECK(store.error().hint == "check the file, or point --state / WFO_STATE at another database");
+  // The garbage is left as it was.
+  std::ifstream in(path, std::ios::binary);
+  std::string back((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(back == garbage);
+}
+
+TEST_CASE("a text file is not a database either") {
+  TempDir dir;
+  std::string path = dir.path + "/state.db";
+  write_bytes(path, "version: 1\ntasks: {}\n");
+  auto store = SqliteRunStore::open(path, false);
+  REQUIRE_FALSE(store.has_value());
+  CHECK(store.error().kind == ErrorKind::state);
+  CHECK(store.error().message == "state database '" + path + "': file is not a database");
+}
+
+TEST_CASE("a truncated database gives state errors, not a crash") {
+  TempDir dir;
+  std::string path = dir.path + "/state.db";
+  {
+    auto store = SqliteRunStore::open(path, true);
+    REQUIRE(store.has_value());
+    for (int r = 0; r < 20; ++r)
+      REQUIRE((*store)->create_run(run_with_tasks("r-" + std::to_string(r), 50)).has_value());
+  }
+  // The last connection closed: the WAL is checkpointed into the main file.
+  auto size = fs::file_size(path);
+  REQUIRE(size > 4 * 4096);
+  for (uintmax_t keep : {size / 2, uintmax_t{4096 * 3}, uintmax_t{100}}) {
+    CAPTURE(keep);
+    fs::resize_file(path, keep);
+    auto store = SqliteRunStore::open(path, false);
+    if (!store) {
+      CHECK(store.error().kind == ErrorKind::state);
+      CHECK(store.error().message.starts_with("state database '" + path + "': "));
+      continue;
+    }
+    // Opening may succeed while the first pages are intact; reading what is gone fails.
+    bool any_error = false;
+    for (int r = 0; r < 20; ++r) {
+      auto run = (*store)->load_run("r-" + std::to_string(r));
+      if (!run && run.error().kind == ErrorKind::state) any_error = true;
+    }
+    auto list = (*store)->list_runs(std::nullopt, 100);
+    if (!list) {
+      CHECK(list.error().kind == ErrorKind::state);
+      any_error = true;
+    } else if (list->size() < 20) {
+      any_error = true;
+    }
+    CHECK(any_error);
+  }
+}

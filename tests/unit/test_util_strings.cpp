@@ -1,0 +1,98 @@
+// edit_distance, closest_match, join, is_valid_task_id, env_name; read_file and
+// write_file_atomic.
+
+#include <doctest/doctest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "util/file.hpp"
+#include "util/strings.hpp"
+
+namespace {
+
+using namespace wfo;
+
+}  // namespace
+
+TEST_CASE("edit_distance is the Levenshtein distance") {
+  CHECK(edit_distance("", "") == 0);
+  CHECK(edit_distance("", "abc") == 3);
+  CHECK(edit_distance("abc", "") == 3);
+  CHECK(edit_distance("same", "same") == 0);
+  CHECK(edit_distance("kitten", "sitting") == 3);
+  CHECK(edit_distance("retires", "retries") == 2);
+  CHECK(edit_distance("retires", "retry") == 3);
+  CHECK(edit_distance("featur", "feature") == 1);
+  CHECK(edit_distance("feature", "featur") == 1);
+}
+
+TEST_CASE("closest_match suggests within max(2, |word|/3)") {
+  std::vector<std::string> keys{"retry", "retries", "timeout", "needs"};
+  CHECK(closest_match("retires", keys) == "retries");
+  CHECK(closest_match("tmeout", keys) == "timeout");
+  CHECK(closest_match("need", keys) == "needs");
+  CHECK(closest_match("zzzzzz", keys) == "");
+  CHECK(closest_match("x", {}) == "");
+  // Short words: up to 2 edits.
+  CHECK(closest_match("ab", {"xy"}) == "xy");
+  CHECK(closest_match("ab", {"xyz"}) == "");
+  // Long words: |word|/3 edits.
+  CHECK(closest_match("abcdefghijkl", {"abcdefgWXYZl"}) == "abcdefgWXYZl");  // 4 edits, limit 4
+  CHECK(closest_match("abcdefghijkl", {"abcdefVWXYZl"}) == "");              // 5 edits
+  // The nearest wins; on a tie, the first candidate.
+  CHECK(closest_match("feature", {"featurex", "feature1", "featur"}) == "featurex");
+  CHECK(closest_match("abcd", {"abxx", "abcx"}) == "abcx");
+}
+
+TEST_CASE("join") {
+  CHECK(join({}, ", ") == "");
+  CHECK(join({"a"}, ", ") == "a");
+  CHECK(join({"a", "b", "c"}, ", ") == "a, b, c");
+}
+
+TEST_CASE("is_valid_task_id: one or more of [A-Za-z0-9_-]") {
+  for (const char* id : {"build", "a", "A_b-9", "_", "-", "0"}) {
+    CAPTURE(id);
+    CHECK(is_valid_task_id(id));
+  }
+  for (const char* id :
+       {"", "a b", "a.b", "test[suite=unit]", "a/b", "caf\xc3\xa9", "a\n", "a=b"}) {
+    CAPTURE(id);
+    CHECK_FALSE(is_valid_task_id(id));
+  }
+}
+
+TEST_CASE("env_name upper-cases and replaces non-alphanumerics") {
+  CHECK(env_name("feature") == "FEATURE");
+  CHECK(env_name("spec-path") == "SPEC_PATH");
+  CHECK(env_name("a.b c") == "A_B_C");
+  CHECK(env_name("x1_y") == "X1_Y");
+  CHECK(env_name("") == "");
+}
+
+TEST_CASE("write_file_atomic and read_file") {
+  std::string pattern = (std::filesystem::temp_directory_path() / "wfo-util-XXXXXX").string();
+  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+  std::string path = pattern + "/f.txt";
+  REQUIRE(write_file_atomic(path, std::string("a\0b\n", 4)).has_value());
+  CHECK(read_file(path) == std::string("a\0b\n", 4));
+  REQUIRE(write_file_atomic(path, "").has_value());
+  CHECK(read_file(path) == "");
+  // No temporary file is left behind.
+  CHECK(std::distance(std::filesystem::directory_iterator(pattern),
+                      std::filesystem::directory_iterator()) == 1);
+  auto missing = read_file(pattern + "/missing");
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(missing.error().kind == ErrorKind::io);
+  CHECK(missing.error().message ==
+        "cannot read '" + pattern + "/missing': No such file or directory");
+  auto unwritable = write_file_atomic(pattern + "/no/such/dir/f", "x");
+  REQUIRE_FALSE(unwritable.has_value());
+  CHECK(unwritable.error().message ==
+        "cannot write '" + pattern + "/no/such/dir/f': No such file or directory");
+  std::filesystem::remove_all(pattern);
+}

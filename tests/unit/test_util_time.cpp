@@ -1,0 +1,50 @@
+// format_rfc3339 / parse_rfc3339 (spec: times are UTC, RFC 3339 with milliseconds).
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <optional>
+
+#include "util/time.hpp"
+
+namespace {
+
+using std::chrono::milliseconds;
+using wfo::format_rfc3339;
+using wfo::parse_rfc3339;
+using wfo::SystemTime;
+
+SystemTime at_ms(int64_t ms) {
+  return SystemTime{milliseconds{ms}};
+}
+
+}  // namespace
+
+TEST_CASE("format_rfc3339 writes UTC with milliseconds") {
+  CHECK(format_rfc3339(at_ms(0)) == "1970-01-01T00:00:00.000Z");
+  CHECK(format_rfc3339(at_ms(1'795'341'600'123)) == "2026-11-22T10:00:00.123Z");
+  CHECK(format_rfc3339(at_ms(1'795'341'600'005)) == "2026-11-22T10:00:00.005Z");
+  CHECK(format_rfc3339(at_ms(-500)) == "1969-12-31T23:59:59.500Z");
+}
+
+TEST_CASE("parse_rfc3339 reads what format_rfc3339 writes") {
+  CHECK(parse_rfc3339("2026-11-22T10:00:00.123Z") == at_ms(1'795'341'600'123));
+  for (int64_t ms : {int64_t{0}, int64_t{1}, int64_t{999}, int64_t{-1}, int64_t{-500},
+                     int64_t{951'782'400'000} /* 2000-02-29 */, int64_t{1'795'341'600'123},
+                     int64_t{4'102'444'799'999} /* 2099-12-31T23:59:59.999Z */}) {
+    CAPTURE(ms);
+    CHECK(parse_rfc3339(format_rfc3339(at_ms(ms))) == at_ms(ms));
+  }
+  SystemTime now = wfo::system_now();
+  CHECK(parse_rfc3339(format_rfc3339(now)) == now);
+}
+
+TEST_CASE("parse_rfc3339 refuses other shapes") {
+  for (const char* text :
+       {"", "2026-11-22T10:00:00Z", "2026-11-22T10:00:00.123", "2026-11-22 10:00:00.123Z",
+        "2026-11-22T10:00:00.123+01:00", "2026-11-22T10:00:00.1234Z", "not a time at all.....Z",
+        "2026/11/22T10:00:00.123Z"}) {
+    CAPTURE(text);
+    CHECK(parse_rfc3339(text) == std::nullopt);
+  }
+}
