@@ -13,6 +13,7 @@ struct DecideOptions {
   std::string run_id;
   std::string task;
   std::string comment;
+  std::vector<std::string> inputs;
 };
 
 int decide(const GlobalOptions& g, const DecideOptions& o, bool approve) {
@@ -24,6 +25,17 @@ int decide(const GlobalOptions& g, const DecideOptions& o, bool approve) {
   if (!o.task.empty()) request.task = o.task;
   request.comment = o.comment;
   request.at = system_now();
+  for (const auto& kv : o.inputs) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return report(Error{ErrorKind::usage, "--input takes NAME=VALUE, got '" + kv + "'", {}, 0, 0,
+                          "e.g. --input version=1.2.3"});
+    request.inputs.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  // A gate whose deadline passed is decided by its timeout before anyone else may decide it.
+  if (auto snapshot = (*store)->load_run(o.run_id); snapshot)
+    if (auto expired = expire_due_gates(**store, o.run_id, snapshot->gates, request.at); !expired)
+      return report(expired.error());
   auto update = (*store)->update_gate(
       o.run_id, [&](const RunRecord& run, const std::vector<GateRecord>& gates) {
         return decide_gate(run, gates, request);
@@ -49,6 +61,7 @@ void add(CLI::App& app, GlobalOptions& g, int* exit_code, bool approve) {
   cmd->add_option("id", o->run_id, "The run's id")->required();
   cmd->add_option("--task", o->task, "The gate's task (needed when several wait)");
   cmd->add_option("--comment", o->comment, "A comment recorded with the decision");
+  cmd->add_option("--input", o->inputs, "A gate input as NAME=VALUE (repeatable)");
   cmd->callback([&g, o, exit_code, approve] { *exit_code = decide(g, *o, approve); });
 }
 

@@ -3,6 +3,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
+#include "engine/gates.hpp"
 #include "util/duration.hpp"
 
 namespace wfo::cli {
@@ -40,9 +41,10 @@ void print_text(const RunSnapshot& s) {
                        std::string(to_string(t.status));
     if (t.status == TaskStatus::retrying && t.next_attempt_at) {
       auto left = std::max(std::chrono::milliseconds{0}, *t.next_attempt_at - now);
-      line += " (retrying in " + format_duration(left) + ")";
+      line += ": retrying in " + format_duration(left) + " (" + t.reason + ")";
+    } else if (!t.reason.empty()) {
+      line += ": " + t.reason;
     }
-    if (!t.reason.empty()) line += ": " + t.reason;
     std::printf("%s\n", line.c_str());
     for (const auto& a : t.attempts) {
       std::string al = "      attempt " + std::to_string(a.number) + " " +
@@ -78,6 +80,14 @@ int status(const GlobalOptions& g, const StatusOptions& o) {
   }
   auto snapshot = (*store)->load_run(id);
   if (!snapshot) return report(snapshot.error());
+  // Looking at a parked run enforces its gates' timeouts (issue: gates time out even when no
+  // wfo process is running).
+  auto expired = expire_due_gates(**store, id, snapshot->gates, system_now());
+  if (!expired) return report(expired.error());
+  if (!expired->empty()) {
+    snapshot = (*store)->load_run(id);
+    if (!snapshot) return report(snapshot.error());
+  }
   if (o.json)
     print_json(run_json(*snapshot, true));
   else

@@ -11,6 +11,7 @@ namespace wfo::cli {
 void register_run(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_resume(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_approve(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_approvals(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_status(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_list(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_logs(CLI::App& app, GlobalOptions& g, int* exit_code);

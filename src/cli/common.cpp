@@ -200,8 +200,14 @@ nlohmann::json run_json(const RunSnapshot& s, bool with_tasks) {
     task["reason"] = t.reason.empty() ? nlohmann::json() : nlohmann::json(t.reason);
     task["next_attempt_at"] = time_or_null(t.next_attempt_at);
     task["attempts"] = attempts;
-    for (const auto& g : s.gates)
-      if (g.task_id == t.id) task["gate"] = gate_json(g);
+    for (const auto& g : s.gates) {
+      if (g.task_id != t.id) continue;
+      task["gate"] = gate_json(g);
+      // Inputs given with approving decisions are the gate's outputs (issue 4).
+      if (g.status == GateStatus::approved)
+        for (const auto& d : g.decisions)
+          if (d.approve) task["outputs"].update(d.inputs);
+    }
     tasks.push_back(std::move(task));
   }
   j["tasks"] = std::move(tasks);

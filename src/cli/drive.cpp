@@ -72,6 +72,7 @@ int drive_run(const GlobalOptions& g, SqliteRunStore& store, const LoadedWorkflo
   options.user = current_user();
   options.wait_for_gates = request.wait;
   options.resume = request.resume;
+  if (request.explicit_state) options.state_arg = " --state " + shell_quote(state_path(g));
   std::string run_id = snapshot.run.id;
 
   SystemClock clock;

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   cli::register_run(app, g, &exit_code);
   cli::register_resume(app, g, &exit_code);
   cli::register_approve(app, g, &exit_code);
+  cli::register_approvals(app, g, &exit_code);
   cli::register_status(app, g, &exit_code);
   cli::register_list(app, g, &exit_code);
   cli::register_logs(app, g, &exit_code);

@@ -41,6 +41,19 @@ std::string Engine::Impl::file_stem(uint32_t i, int attempt_number) const {
   return run_dir + "/" + stem + "." + std::to_string(attempt_number);
 }
 
+namespace {
+
+// A task's outputs as later tasks read them: its last successful attempt's, then the inputs
+// given with the decisions that approved its gate.
+nlohmann::json merged_outputs(const TaskRun& t) {
+  if (t.gate_inputs.empty()) return t.outputs;
+  nlohmann::json out = t.outputs;
+  out.update(t.gate_inputs);
+  return out;
+}
+
+}  // namespace
+
 expr::StatusFlags Engine::Impl::flags_for(uint32_t i) const {
   expr::StatusFlags flags;
   flags.cancelled = stop == StopMode::cancel;
@@ -71,14 +84,15 @@ nlohmann::json Engine::Impl::context_for(uint32_t i) const {
                            ? TaskStatus::succeeded
                            : t.status;
     tasks_ctx[id(n)] = {{"status", std::string(to_string(shown))},
-                        {"outputs", t.outputs},
+                        {"outputs", merged_outputs(t)},
                         {"exit_code", t.exit_code ? nlohmann::json(*t.exit_code) : nlohmann::json()}};
   }
   ctx["tasks"] = std::move(tasks_ctx);
   return ctx;
 }
 
-Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number) {
+Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number,
+                                                  AttemptKind kind) {
   const CompiledTask& task = plan.tasks[i];
   TaskRun& t = tasks[i];
   nlohmann::json ctx = context_for(i);
@@ -89,20 +103,33 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
     if (!v) return std::unexpected(v.error());
     env[key] = *v;
   }
+  // What runs: the task's own command, its fallback, or its compensation.
+  const AgentSpec* agent = kind == AttemptKind::fallback ? task.fallback_agent : task.agent;
+  const CompiledTemplateMap& with = kind == AttemptKind::fallback ? task.fallback_with : task.with;
+  const std::vector<CompiledTemplate>& command =
+      kind == AttemptKind::fallback ? task.fallback_command : task.command;
+  const std::optional<CompiledTemplate>& shell_command =
+      kind == AttemptKind::fallback     ? task.fallback_run
+      : kind == AttemptKind::compensate ? task.compensate
+                                        : task.run;
+  if (kind == AttemptKind::compensate) agent = nullptr;
   nlohmann::json inputs = nlohmann::json::object();
-  for (const auto& [key, value] : task.with) {
-    auto v = value.parsed.render(ctx, flags);
-    if (!v) return std::unexpected(v.error());
-    inputs[key] = *v;
-    env["WFO_INPUT_" + env_name(key)] = *v;
+  if (agent) {
+    for (const auto& [key, value] : with) {
+      auto v = value.parsed.render(ctx, flags);
+      if (!v) return std::unexpected(v.error());
+      inputs[key] = *v;
+      env["WFO_INPUT_" + env_name(key)] = *v;
+    }
   }
   ctx["inputs"] = inputs;
   std::string stem = file_stem(i, attempt_number);
   t.output_path = stem + ".out";
   if (auto ok = write_file_atomic(t.output_path, ""); !ok) return std::unexpected(ok.error());
-  if (task.agent) {
+  if (agent) {
     std::string inputs_path = stem + ".inputs.json";
-    if (auto ok = write_file_atomic(inputs_path, inputs.dump()); !ok) return std::unexpected(ok.error());
+    if (auto ok = write_file_atomic(inputs_path, inputs.dump()); !ok)
+      return std::unexpected(ok.error());
     env["WFO_INPUTS"] = inputs_path;
   }
   LaunchRequest req;
@@ -114,17 +141,19 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
     req.argv = {"/bin/sh", "-c", r->script};
     return {};
   };
-  if (task.run) {
-    if (auto ok = shell(*task.run); !ok) return std::unexpected(ok.error());
-  } else if (task.command_form == CommandSpec::Form::shell && !task.command.empty()) {
-    if (auto ok = shell(task.command[0]); !ok) return std::unexpected(ok.error());
+  if (shell_command && (!agent || kind == AttemptKind::compensate)) {
+    if (auto ok = shell(*shell_command); !ok) return std::unexpected(ok.error());
+  } else if (agent && agent->command.form == CommandSpec::Form::shell && !command.empty()) {
+    if (auto ok = shell(command[0]); !ok) return std::unexpected(ok.error());
   } else {
-    for (const auto& part : task.command) {
+    for (const auto& part : command) {
       auto v = part.parsed.render(ctx, flags);
       if (!v) return std::unexpected(v.error());
       req.argv.push_back(*v);
     }
   }
+  if (req.argv.empty())
+    return fail(ErrorKind::internal, "task '" + id(i) + "' has no command to run");
   env["WFO_RUN_ID"] = run.id;
   env["WFO_TASK_ID"] = id(i);
   env["WFO_ATTEMPT"] = std::to_string(attempt_number);
@@ -138,19 +167,42 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   return req;
 }
 
+// Records an attempt that failed before anything ran (the command could not start, or the
+// agent's circuit is open), then lets the retry policy decide as for any failure.
+Result<void> Engine::Impl::fail_without_running(uint32_t i, std::string reason) {
+  TaskRun& t = tasks[i];
+  AttemptRecord& a = t.attempt;
+  a.ended_at = a.started_at;
+  t.status = TaskStatus::running;
+  Transition tr;
+  tr.tasks.push_back(task_record(i));
+  tr.attempts.push_back(a);
+  if (auto ok = commit(std::move(tr)); !ok) return ok;
+  return finish_attempt_failed(i, AttemptStatus::failed, std::move(reason), "");
+}
+
 Result<void> Engine::Impl::launch(uint32_t i) {
   TaskRun& t = tasks[i];
   const CompiledTask& task = plan.tasks[i];
-  int number = t.attempts + 1;
-  if (number == 1 || run_dir.empty() || !std::filesystem::exists(run_dir)) {
+  if (!run_dir_ready) {
     std::error_code ec;
     std::filesystem::create_directories(run_dir, ec);
+    run_dir_ready = true;
   }
+  std::string open_reason;
+  BreakerVerdict verdict = t.next_kind == AttemptKind::main ? breaker_verdict(i, &open_reason)
+                                                             : BreakerVerdict::run;
+  if (verdict == BreakerVerdict::defer) {
+    agent_waiting[task.agent->name].push_back(i);  // after the breaker's trial attempt
+    return {};
+  }
+  int number = t.attempts + 1;
   t.attempts = number;
   AttemptRecord& a = t.attempt;
   a = AttemptRecord{};
   a.task_id = id(i);
   a.number = number;
+  a.kind = t.next_kind;
   a.started_at = clock.system_now();
   a.delay_ms = t.next_delay_ms;
   a.delay_reason = t.next_delay_reason;
@@ -158,20 +210,12 @@ Result<void> Engine::Impl::launch(uint32_t i) {
   t.next_delay_reason.clear();
   t.retry_at_system.reset();
   t.timed_out = false;
-  auto request = build_request(i, number);
+  a.log_path = file_stem(i, number) + ".log";
+  if (verdict == BreakerVerdict::fail_open) return fail_without_running(i, open_reason);
+  auto request = build_request(i, number, a.kind);
   Result<Launcher::Started> started =
       request ? launcher.start(*request) : std::unexpected(request.error());
-  a.log_path = request ? request->log_path : file_stem(i, number) + ".log";
-  if (!started) {
-    // Nothing ran: record the attempt as failed at once, and let the retry policy decide.
-    a.ended_at = a.started_at;
-    Transition tr;
-    t.status = TaskStatus::running;
-    tr.tasks.push_back(task_record(i));
-    tr.attempts.push_back(a);
-    if (auto ok = commit(std::move(tr)); !ok) return ok;
-    return finish_attempt_failed(i, AttemptStatus::failed, started.error().message, "");
-  }
+  if (!started) return fail_without_running(i, started.error().message);
   a.handle = started->handle;
   a.pid = started->pid;
   t.running = true;
@@ -186,7 +230,9 @@ Result<void> Engine::Impl::launch(uint32_t i) {
   tr.tasks.push_back(task_record(i));
   tr.attempts.push_back(a);
   std::string detail = "attempt " + std::to_string(number);
-  if (a.delay_ms > 0) detail += " after " + std::to_string(a.delay_ms) + "ms (" + a.delay_reason + ")";
+  if (a.kind == AttemptKind::fallback) detail += ", fallback";
+  if (a.delay_ms > 0)
+    detail += " after " + std::to_string(a.delay_ms) + "ms (" + a.delay_reason + ")";
   tr.events.push_back(event("task_started", i, detail, number));
   return commit(std::move(tr));
 }
@@ -211,6 +257,12 @@ Result<GateRecord> Engine::Impl::open_gate(uint32_t i, const std::string& when) 
   g.created_at = clock.system_now();
   if (spec.timeout) g.deadline = g.created_at + *spec.timeout;
   g.on_timeout = spec.on_timeout == GateOnTimeout::approve ? "approve" : "reject";
+  for (const GateInputSpec& in : spec.inputs) {
+    nlohmann::json j = {{"required", in.required}, {"description", in.description}};
+    if (!in.enum_values.empty()) j["enum"] = in.enum_values;
+    if (in.pattern) j["pattern"] = *in.pattern;
+    g.inputs_spec[in.name] = j;
+  }
   auto prev = gates.find(g.task_id);
   if (prev != gates.end()) g.round = prev->second.round + 1;
   TaskRun& t = tasks[i];

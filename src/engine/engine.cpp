@@ -6,6 +6,7 @@
 
 #include "engine/backoff.hpp"
 #include "engine/engine_impl.hpp"
+#include "engine/gates.hpp"
 #include "engine/outputs.hpp"
 #include "util/duration.hpp"
 
@@ -57,9 +58,17 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
     t.ended_at = rec.ended_at;
     t.finish_seq = rec.finish_seq;
     finish_seq = std::max(finish_seq, rec.finish_seq);
+    int last_success = 0;
     for (const AttemptRecord& a : rec.attempts) {
       t.attempts = std::max(t.attempts, a.number);
-      if (a.kind != AttemptKind::main || a.number <= t.budget_base) continue;
+      if (a.kind == AttemptKind::compensate && a.number > last_success) t.compensated = true;
+      if (a.number <= t.budget_base) continue;
+      if (a.kind == AttemptKind::fallback) {
+        t.fallback_used = true;
+        if (a.status == AttemptStatus::succeeded) t.outputs = a.outputs, last_success = a.number;
+      }
+      if (a.kind != AttemptKind::main) continue;
+      if (a.status == AttemptStatus::succeeded) last_success = a.number;
       if (a.status == AttemptStatus::failed || a.status == AttemptStatus::timed_out) ++t.failures;
       if (a.status == AttemptStatus::succeeded) {
         t.outputs = a.outputs;
@@ -69,7 +78,13 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
       }
     }
   }
-  for (const GateRecord& g : snapshot.gates) gates[g.task_id] = g;
+  for (const GateRecord& g : snapshot.gates) {
+    gates[g.task_id] = g;
+    if (auto index = plan.find(g.task_id); index && g.status == GateStatus::approved)
+      for (const auto& d : g.decisions)
+        if (d.approve) tasks[*index].gate_inputs.update(d.inputs);
+  }
+  for (const BreakerRecord& b : snapshot.breakers) breakers[b.agent].record = b;
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv(*e);
     size_t eq = kv.find('=');
@@ -161,8 +176,12 @@ Result<DriveOutcome> Engine::Impl::drive(RunSnapshot snapshot) {
       bool gate_waiting = std::any_of(tasks.begin(), tasks.end(), [](const TaskRun& t) {
         return t.status == TaskStatus::waiting_approval;
       });
-      if (retry_timers.empty() && ready.empty() && !(gate_waiting && options.wait_for_gates))
-        return finish_run();
+      if (retry_timers.empty() && ready.empty()) {
+        if (!(gate_waiting && options.wait_for_gates)) return finish_run();
+        if (auto ok = set_parked(true); !ok) return std::unexpected(ok.error());
+      }
+    } else if (parked_waiting) {
+      if (auto ok = set_parked(false); !ok) return std::unexpected(ok.error());
     }
     Launcher::Events events = launcher.wait(next_wake());
     if (events.signal) begin_stop(StopMode::interrupt);
@@ -182,9 +201,16 @@ SteadyTime Engine::Impl::next_wake() const {
   // Wake at least once a second to notice `wfo cancel` and decisions from other processes.
   SteadyTime wake = clock.steady_now() + std::chrono::seconds(1);
   if (!retry_timers.empty()) wake = std::min(wake, retry_timers.begin()->first);
-  if (run_deadline) wake = std::min(wake, *run_deadline);
+  // A deadline that has fired stays in the past: waking for it again would spin until the
+  // attempts it stopped are reaped (up to the kill grace).
+  if (run_deadline && stop == StopMode::none) wake = std::min(wake, *run_deadline);
   for (const auto& [token, i] : running_by_token)
-    if (tasks[i].deadline) wake = std::min(wake, *tasks[i].deadline);
+    if (tasks[i].deadline && !tasks[i].timed_out) wake = std::min(wake, *tasks[i].deadline);
+  SystemTime now_system = clock.system_now();
+  for (const auto& [task, gate] : gates)
+    if (gate.status == GateStatus::waiting && gate.deadline)
+      wake = std::min(wake, clock.steady_now() + std::max(std::chrono::milliseconds{0},
+                                                          *gate.deadline - now_system));
   return wake;
 }
 
@@ -304,12 +330,7 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
   t.running = false;
   if (task.agent && task.agent->max_parallel) {
     --agent_running[task.agent->name];
-    auto& waiting = agent_waiting[task.agent->name];
-    if (!waiting.empty()) {
-      uint32_t next = waiting.front();
-      waiting.erase(waiting.begin());
-      ready.push(next, plan.tasks[next].spec->priority, next);
-    }
+    requeue_agent(task.agent->name, false);
   }
   AttemptRecord& a = t.attempt;
   a.ended_at = clock.system_now();
@@ -337,7 +358,9 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
     return finish_task(i, stop == StopMode::cancel ? TaskStatus::cancelled : TaskStatus::failed,
                        a.reason);
   }
-  std::string tail;
+  bool failed = t.timed_out || ended.signal || ended.exit_code != 0;
+  if (a.kind == AttemptKind::main)
+    if (auto ok = breaker_record(i, !failed); !ok) return ok;
   if (t.timed_out)
     return finish_attempt_failed(i, AttemptStatus::timed_out,
                                  "timed out after " + format_duration_spec(*task.timeout),
@@ -358,8 +381,6 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
   a.reason.clear();
   a.outputs = *outputs;
   t.outputs = *outputs;
-  Transition tr;
-  tr.attempts.push_back(a);
   const auto& approval = task.spec->approval;
   if (approval && approval->when == GateWhen::after) {
     Transition attempt_done;
@@ -376,7 +397,7 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
   // Attempt and task success go in one commit: the task's success is durable before any
   // dependent is resolved.
   t.status = TaskStatus::succeeded;
-  t.reason.clear();
+  t.reason = a.kind == AttemptKind::fallback ? "fallback succeeded" : "";
   t.ended_at = a.ended_at;
   t.finish_seq = ++finish_seq;
   attempt_done.tasks.push_back(task_record(i));
@@ -395,16 +416,20 @@ Result<void> Engine::Impl::finish_attempt_failed(uint32_t i, AttemptStatus statu
   AttemptRecord& a = t.attempt;
   a.status = status;
   a.reason = reason;
-  ++t.failures;
+  bool main = a.kind == AttemptKind::main;
+  if (main) ++t.failures;
   FailureFacts facts{a.exit_code, status == AttemptStatus::timed_out, output_tail};
-  std::string why = t.failures < task.retry.max_attempts ? retry_reason(task.retry, facts) : "";
+  std::string why = main && t.failures < task.retry.max_attempts
+                        ? retry_reason(task.retry, facts)
+                        : "";
   Transition tr;
   tr.attempts.push_back(a);
   tr.events.push_back(event("attempt_" + std::string(to_string(status)), i, reason, a.number));
   if (!why.empty()) {
     auto delay = backoff_delay(task.retry, t.failures, random);
     t.status = TaskStatus::retrying;
-    t.reason = reason;
+    t.reason = "attempt " + std::to_string(t.failures + 1) + "/" +
+               std::to_string(task.retry.max_attempts) + " after " + reason;
     t.next_delay_ms = delay.count();
     t.next_delay_reason = why;
     t.retry_at = clock.steady_now() + delay;
@@ -419,7 +444,21 @@ Result<void> Engine::Impl::finish_attempt_failed(uint32_t i, AttemptStatus statu
     retry_timers.emplace(*t.retry_at, i);
     return {};
   }
+  // Retries are spent: try the fallback once, then let a person decide, then fail.
+  if (main && !t.fallback_used && plan.has_fallback(i)) {
+    t.fallback_used = true;
+    t.next_kind = AttemptKind::fallback;
+    t.next_delay_reason = "fallback after " + reason;
+    if (auto ok = commit(std::move(tr)); !ok) return ok;
+    ready.push(i, task.spec->priority, i);
+    return {};
+  }
   if (auto ok = commit(std::move(tr)); !ok) return ok;
+  if (task.spec->approval && task.spec->approval->when == GateWhen::on_failure) {
+    auto gate = open_gate(i, "on_failure");
+    if (!gate) return finish_task(i, TaskStatus::failed, gate.error().message);
+    return {};
+  }
   std::string final_reason = reason;
   if (task.retry.max_attempts > 1)
     final_reason += " (attempt " + std::to_string(t.failures) + "/" +
@@ -429,6 +468,7 @@ Result<void> Engine::Impl::finish_attempt_failed(uint32_t i, AttemptStatus statu
 
 void Engine::Impl::check_deadlines() {
   SteadyTime now = clock.steady_now();
+  if (stop == StopMode::none) (void)expire_gates();
   if (stop == StopMode::none && run_deadline && now >= *run_deadline) {
     run.reason = "run timed out after " +
                  format_duration_spec(plan.workflow->timeout.value_or(std::chrono::milliseconds{0}));
@@ -477,8 +517,16 @@ Result<void> Engine::Impl::apply_gate(const GateRecord& gate) {
   std::string comment = gate.comment.empty() ? "" : ": " + gate.comment;
   if (gate.status == GateStatus::rejected)
     return finish_task(i, TaskStatus::failed, "gate rejected by " + who + comment);
+  for (const auto& d : gate.decisions)
+    if (d.approve) t.gate_inputs.update(d.inputs);
   if (gate.when == "after") return finish_task(i, TaskStatus::succeeded, "approved by " + who);
   t.status = TaskStatus::pending;
+  if (gate.when == "on_failure") {
+    // Approval runs the task once more; if that fails too, the gate opens again.
+    t.next_kind = AttemptKind::main;
+    ready.push(i, plan.tasks[i].spec->priority, i);
+    return {};
+  }
   if (!t.resolved || t.waiting_needs > 0) return {};
   const CompiledTask& task = plan.tasks[i];
   bool pure_gate = !task.run && !task.agent && task.spec->uses.empty();
@@ -499,21 +547,35 @@ Result<DriveOutcome> Engine::Impl::finish_run() {
   }
   run.status = failed ? RunStatus::failed : waiting ? RunStatus::waiting_approval
                                                     : RunStatus::succeeded;
-  if (failed) run.reason = "task failed: " + failed_ids.front();
-  else run.reason.clear();
+  if (failed) {
+    run.reason = "task failed: " + failed_ids.front();
+    auto note = compensate();
+    if (!note) return std::unexpected(note.error());
+    if (!note->empty()) run.reason += "; " + *note;
+  } else {
+    run.reason.clear();
+  }
   if (run.status != RunStatus::waiting_approval) run.ended_at = clock.system_now();
   Transition t;
   t.run = run;
   t.sync = Sync::durable;  // a run's final state is always synced (docs/reliability.md)
   t.events.push_back(event("run_" + std::string(to_string(run.status)), UINT32_MAX, run.reason));
   if (auto ok = commit(std::move(t)); !ok) return std::unexpected(ok.error());
+  run_end_hooks();
   return failed ? DriveOutcome::failed
                 : waiting ? DriveOutcome::waiting_approval : DriveOutcome::succeeded;
 }
 
 Result<DriveOutcome> Engine::Impl::finish_stopped() {
   Transition t;
-  if (stop == StopMode::interrupt) {
+  bool only_gates = std::none_of(tasks.begin(), tasks.end(), [](const TaskRun& x) {
+    return x.status == TaskStatus::running || x.status == TaskStatus::retrying;
+  });
+  if (stop == StopMode::interrupt && parked_waiting && only_gates) {
+    // Ctrl-C while `--wait` waits on a gate leaves the run parked, as without --wait.
+    run.status = RunStatus::waiting_approval;
+    run.reason.clear();
+  } else if (stop == StopMode::interrupt) {
     run.status = RunStatus::interrupted;
     run.reason = "interrupted by a signal";
   } else {
@@ -532,6 +594,7 @@ Result<DriveOutcome> Engine::Impl::finish_stopped() {
   t.sync = Sync::durable;
   t.events.push_back(event("run_" + std::string(to_string(run.status)), UINT32_MAX, run.reason));
   if (auto ok = commit(std::move(t)); !ok) return std::unexpected(ok.error());
+  run_end_hooks();
   switch (stop) {
     case StopMode::interrupt:
       return DriveOutcome::interrupted;
@@ -540,6 +603,41 @@ Result<DriveOutcome> Engine::Impl::finish_stopped() {
     default:
       return DriveOutcome::failed;
   }
+}
+
+// Decides every waiting gate whose deadline has passed, by its on_timeout, through the
+// store's gate transaction (a person's decision racing the timeout wins or loses whole).
+Result<void> Engine::Impl::expire_gates() {
+  SystemTime now = clock.system_now();
+  std::vector<std::string> due;
+  for (const auto& [task, gate] : gates)
+    if (gate.status == GateStatus::waiting && gate.deadline && *gate.deadline <= now)
+      due.push_back(task);
+  for (const auto& task : due) {
+    auto update = store.update_gate(run.id, [&](const RunRecord& r, const std::vector<GateRecord>& g) {
+      return expire_gate(r, g, task, now);
+    });
+    if (!update) continue;  // decided meanwhile by a person: poll_external brings it
+    gates[task] = update->gate;
+    observer.on_event(update->event);
+    if (auto ok = apply_gate(update->gate); !ok) return ok;
+  }
+  return {};
+}
+
+// With --wait, the run is recorded waiting_approval while only gates hold it, and running
+// again once a decision lets work go on; on_waiting runs when it parks.
+Result<void> Engine::Impl::set_parked(bool parked) {
+  if (parked == parked_waiting) return {};
+  parked_waiting = parked;
+  run.status = parked ? RunStatus::waiting_approval : RunStatus::running;
+  Transition t;
+  t.run = run;
+  t.events.push_back(event(parked ? "run_waiting_approval" : "run_running", UINT32_MAX,
+                           parked ? "waiting for a decision (--wait)" : "a gate was decided"));
+  if (auto ok = commit(std::move(t)); !ok) return ok;
+  if (parked) run_hook(plan.hook_on_waiting, "on_waiting", waiting_gate_env());
+  return {};
 }
 
 std::string describe_exit(int exit_code, int signal) {

@@ -22,6 +22,7 @@ struct EngineOptions {
   std::string user;                            ///< the OS user driving (for events)
   bool wait_for_gates = false;                 ///< --wait: block instead of exiting 3
   bool resume = false;  ///< the snapshot was loaded: recover what a dead driver left first
+  std::string state_arg;  ///< appended to printed wfo commands, e.g. " --state /x/state.db"
 };
 
 /// How a drive of a run ended; the CLI maps it to an exit code.

@@ -10,6 +10,7 @@
 // - A task has at most one running attempt; a retry is scheduled only after the previous
 //   attempt has been reaped (the launcher kills the attempt's whole group before reaping).
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <queue>
@@ -45,6 +46,10 @@ struct TaskRun {
   bool timed_out = false;
   AttemptRecord attempt;
   std::string output_path;
+  AttemptKind next_kind = AttemptKind::main;  ///< what the next launch runs
+  bool fallback_used = false;                 ///< the fallback was tried in this budget
+  bool compensated = false;                   ///< its compensation ran after its success
+  nlohmann::json gate_inputs = nlohmann::json::object();  ///< inputs of approving decisions
   // While waiting for a retry:
   std::optional<SteadyTime> retry_at;
   std::optional<SystemTime> retry_at_system;
@@ -68,12 +73,20 @@ struct Engine::Impl {
   std::multimap<SteadyTime, uint32_t> retry_timers;
   std::unordered_map<uint64_t, uint32_t> running_by_token;
   std::unordered_map<std::string, int> agent_running;       ///< agent name -> attempts running
-  std::unordered_map<std::string, std::vector<uint32_t>> agent_waiting;  ///< pool full
+  std::unordered_map<std::string, std::deque<uint32_t>> agent_waiting;  ///< pool full
   std::map<std::string, std::string> base_env;  ///< wfo's environment, captured once
   std::string run_dir;
+  bool run_dir_ready = false;
   int64_t finish_seq = 0;
   StopMode stop = StopMode::none;
   std::optional<SteadyTime> run_deadline;
+  /// Circuit breakers by agent name (spec: Agents), with whether a trial attempt runs.
+  struct Breaker {
+    BreakerRecord record;
+    bool trial_running = false;
+  };
+  std::unordered_map<std::string, Breaker> breakers;
+  bool parked_waiting = false;  ///< --wait: the run is recorded waiting_approval meanwhile
 
   Impl(const Plan& p, RunStore& s, Launcher& l, Clock& c, Random& r, Observer& o, EngineOptions opt)
       : plan(p), store(s), launcher(l), clock(c), random(r), observer(o), options(std::move(opt)) {}
@@ -102,11 +115,31 @@ struct Engine::Impl {
   TaskRecord task_record(uint32_t i) const;
   const std::string& id(uint32_t i) const { return plan.workflow->tasks[i].id; }
 
+  // finale.cpp: compensation and run hooks, run one at a time after the loop
+  Result<Launcher::Ended> run_to_end(const LaunchRequest& request);
+  Result<std::string> compensate();
+  void run_hook(const std::optional<CompiledTemplate>& hook, const std::string& name,
+                const std::vector<std::pair<std::string, std::string>>& extra_env);
+  void run_end_hooks();
+  std::vector<std::pair<std::string, std::string>> waiting_gate_env() const;
+  std::vector<std::string> make_env(const std::map<std::string, std::string>& extra) const;
+
+  // breaker.cpp: circuit breakers of agents
+  enum class BreakerVerdict { run, fail_open, defer };
+  BreakerVerdict breaker_verdict(uint32_t i, std::string* reason);
+  Result<void> breaker_record(uint32_t i, bool success);
+  void requeue_agent(const std::string& agent, bool all);
+
+  // gates in engine.cpp
+  Result<void> expire_gates();
+  Result<void> set_parked(bool parked);
+
   // attempt.cpp: preparing and launching attempts
   Result<void> launch(uint32_t i);
+  Result<void> fail_without_running(uint32_t i, std::string reason);
   nlohmann::json context_for(uint32_t i) const;
   expr::StatusFlags flags_for(uint32_t i) const;
-  Result<LaunchRequest> build_request(uint32_t i, int attempt_number);
+  Result<LaunchRequest> build_request(uint32_t i, int attempt_number, AttemptKind kind);
   Result<GateRecord> open_gate(uint32_t i, const std::string& when);
   std::string file_stem(uint32_t i, int attempt_number) const;
 };

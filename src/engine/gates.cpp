@@ -1,6 +1,7 @@
 #include "engine/gates.hpp"
 
 #include <algorithm>
+#include <regex>
 
 #include "util/strings.hpp"
 
@@ -54,9 +55,12 @@ Result<GateUpdate> decide_gate(const RunRecord& run, const std::vector<GateRecor
     if (d.user == request.user)
       return fail(ErrorKind::usage, "user '" + request.user + "' has already decided the gate of task '" +
                                         gate->task_id + "'");
+  auto inputs = check_inputs(gate->inputs_spec, request.inputs, request.approve);
+  if (!inputs) return std::unexpected(inputs.error());
   GateUpdate update;
   update.gate = *gate;
-  update.decision = DecisionRecord{request.user, request.approve, request.at, request.comment, {}};
+  update.decision =
+      DecisionRecord{request.user, request.approve, request.at, request.comment, *inputs};
   update.gate.decisions.push_back(update.decision);
   int approvals = static_cast<int>(std::count_if(update.gate.decisions.begin(),
                                                  update.gate.decisions.end(),
@@ -74,6 +78,84 @@ Result<GateUpdate> decide_gate(const RunRecord& run, const std::vector<GateRecor
   update.event = Event{request.at, gate->task_id, 0, "gate_" + std::string(request.approve ? "approved" : "rejected"),
                        detail};
   return update;
+}
+
+Result<nlohmann::json> check_inputs(const nlohmann::json& spec,
+                                    const std::vector<std::pair<std::string, std::string>>& inputs,
+                                    bool approve) {
+  nlohmann::json out = nlohmann::json::object();
+  std::vector<std::string> names;
+  for (const auto& [name, s] : spec.items()) names.push_back(name);
+  for (const auto& [name, value] : inputs) {
+    if (!spec.contains(name)) {
+      std::string guess = closest_match(name, names);
+      return fail(ErrorKind::usage,
+                  "unknown input '" + name + "'" +
+                      (guess.empty() ? "" : " (did you mean '" + guess + "'?)"),
+                  names.empty() ? "this gate takes no inputs" : "its inputs are: " + join(names, ", "));
+    }
+    const auto& s = spec[name];
+    if (s.contains("enum")) {
+      auto allowed = s["enum"].get<std::vector<std::string>>();
+      if (std::find(allowed.begin(), allowed.end(), value) == allowed.end())
+        return fail(ErrorKind::usage, "input '" + name + "' must be one of " + join(allowed, ", "));
+    }
+    if (s.contains("pattern")) {
+      std::string pattern = s["pattern"].get<std::string>();
+      bool ok = false;
+      try {
+        ok = std::regex_search(value, std::regex(pattern, std::regex::ECMAScript));
+      } catch (const std::regex_error&) {
+      }
+      if (!ok)
+        return fail(ErrorKind::usage,
+                    "input '" + name + "' does not match pattern '" + pattern + "'");
+    }
+    out[name] = value;
+  }
+  if (approve)
+    for (const auto& [name, s] : spec.items())
+      if (s.value("required", false) && !out.contains(name))
+        return fail(ErrorKind::usage, "missing required input '" + name + "'",
+                    "give it with --input " + name + "=VALUE");
+  return out;
+}
+
+Result<GateUpdate> expire_gate(const RunRecord& run, const std::vector<GateRecord>& gates,
+                               const std::string& task_id, SystemTime now) {
+  (void)run;
+  auto it = std::find_if(gates.begin(), gates.end(),
+                         [&](const GateRecord& g) { return g.task_id == task_id; });
+  if (it == gates.end() || it->status != GateStatus::waiting || !it->deadline || *it->deadline > now)
+    return fail(ErrorKind::usage, "the gate of task '" + task_id + "' is not due");
+  bool approve = it->on_timeout == "approve";
+  GateUpdate update;
+  update.gate = *it;
+  std::string comment = "no decision by " + format_rfc3339(*it->deadline);
+  update.decision = DecisionRecord{"timeout", approve, now, comment, nlohmann::json::object()};
+  update.gate.decisions.push_back(update.decision);
+  update.gate.status = approve ? GateStatus::approved : GateStatus::rejected;
+  update.gate.decided_by = "timeout";
+  update.gate.decided_at = now;
+  update.gate.comment = comment;
+  update.event = Event{now, task_id, 0, approve ? "gate_approved" : "gate_rejected",
+                       "by timeout: " + comment};
+  return update;
+}
+
+Result<std::vector<GateUpdate>> expire_due_gates(RunStore& store, const std::string& run_id,
+                                                 const std::vector<GateRecord>& gates,
+                                                 SystemTime now) {
+  std::vector<GateUpdate> out;
+  for (const auto& g : gates) {
+    if (g.status != GateStatus::waiting || !g.deadline || *g.deadline > now) continue;
+    auto update = store.update_gate(run_id, [&](const RunRecord& r, const std::vector<GateRecord>& all) {
+      return expire_gate(r, all, g.task_id, now);
+    });
+    if (update) out.push_back(std::move(*update));
+    else if (update.error().kind == ErrorKind::state) return std::unexpected(update.error());
+  }
+  return out;
 }
 
 }  // namespace wfo

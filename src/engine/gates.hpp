@@ -17,6 +17,7 @@ struct DecisionRequest {
   std::optional<std::string> task;  ///< --task; may be omitted when one gate waits
   std::string comment;
   SystemTime at{};
+  std::vector<std::pair<std::string, std::string>> inputs;  ///< --input k=v, in order
 };
 
 /// Applies `request` to the waiting gates of `run`. Errors (ErrorKind::usage, nothing to
@@ -26,5 +27,26 @@ struct DecisionRequest {
 /// by the N-th distinct approval; one rejection rejects it.
 Result<GateUpdate> decide_gate(const RunRecord& run, const std::vector<GateRecord>& gates,
                                const DecisionRequest& request);
+
+/// Checks `inputs` against a gate's `inputs_spec` ({name: {required, enum, pattern}}) and
+/// returns them as a JSON object. Errors (ErrorKind::usage): `unknown input 'x'` (with
+/// did-you-mean), `missing required input 'x'`, `input 'x' must be one of a, b`,
+/// `input 'x' does not match pattern 'p'`. Required inputs are checked only when approving.
+Result<nlohmann::json> check_inputs(const nlohmann::json& inputs_spec,
+                                    const std::vector<std::pair<std::string, std::string>>& inputs,
+                                    bool approve);
+
+/// Decides the waiting gate of `task_id` by its `on_timeout` when its deadline is at or
+/// before `now` (spec: approval timeout; the deciding user is recorded as `timeout`).
+/// Errors: the gate is not waiting or not due (nothing to record).
+Result<GateUpdate> expire_gate(const RunRecord& run, const std::vector<GateRecord>& gates,
+                               const std::string& task_id, SystemTime now);
+
+/// Expires every due gate of `run_id` through `store` (each in its own transaction), so a
+/// parked run times out whenever wfo looks at it (status, approve, resume). Returns the
+/// updates made. Errors: the store's.
+Result<std::vector<GateUpdate>> expire_due_gates(RunStore& store, const std::string& run_id,
+                                                 const std::vector<GateRecord>& gates,
+                                                 SystemTime now);
 
 }  // namespace wfo

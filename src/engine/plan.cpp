@@ -129,7 +129,39 @@ struct Compiler {
       if (!c) return std::unexpected(c.error());
       task.approval_message = std::move(*c);
     }
+    if (auto ok = compile_extras(i, spec, task); !ok) return ok;
     resolve_policies(spec, task);
+    return {};
+  }
+
+  // The fallback and the compensation: commands run only when things go wrong.
+  Result<void> compile_extras(uint32_t i, const TaskSpec& spec, CompiledTask& task) {
+    auto* refs = &task.referenced_tasks;
+    if (spec.fallback) {
+      if (spec.fallback->run) {
+        auto c = compile_template(*spec.fallback->run, i, refs);
+        if (!c) return std::unexpected(c.error());
+        task.fallback_run = std::move(*c);
+      } else if (!spec.fallback->agent.empty()) {
+        task.fallback_agent = wf.find_agent(spec.fallback->agent);
+        if (!task.fallback_agent)
+          return std::unexpected(error_at(spec.fallback->mark, "task '" + spec.id +
+                                                                    "' falls back to unknown agent '" +
+                                                                    spec.fallback->agent + "'"));
+        for (const auto& part : task.fallback_agent->command.parts) {
+          auto c = compile_template(part, i, refs);
+          if (!c) return std::unexpected(c.error());
+          task.fallback_command.push_back(std::move(*c));
+        }
+        if (auto ok = compile_map(spec.fallback->with, i, task, task.fallback_with); !ok)
+          return ok;
+      }
+    }
+    if (spec.compensate) {
+      auto c = compile_template(*spec.compensate, i, refs);
+      if (!c) return std::unexpected(c.error());
+      task.compensate = std::move(*c);
+    }
     return {};
   }
 

@@ -35,6 +35,11 @@ struct CompiledTask {
   CompiledTemplateMap env;   ///< workflow env, then agent env, then task env
   CompiledTemplateMap with;  ///< agent inputs
   std::optional<CompiledTemplate> approval_message;
+  std::optional<CompiledTemplate> fallback_run;  ///< `fallback: {run: ...}`
+  const AgentSpec* fallback_agent = nullptr;      ///< `fallback: {agent: ...}`
+  std::vector<CompiledTemplate> fallback_command;  ///< the fallback agent's command parts
+  CompiledTemplateMap fallback_with;
+  std::optional<CompiledTemplate> compensate;  ///< saga step run when the run fails
   RetryPolicy retry;  ///< resolved; max_attempts 1 when none applies
   std::optional<std::chrono::milliseconds> timeout;
   std::string workdir;  ///< absolute
@@ -50,6 +55,11 @@ struct Plan {
   std::unordered_map<std::string, uint32_t> index;  ///< task id -> index
   std::optional<CompiledTemplate> hook_on_success, hook_on_failure, hook_on_cancel,
       hook_on_waiting, hook_on_exit;
+
+  /// True when task `i` has a fallback to try once its retries are spent.
+  bool has_fallback(uint32_t i) const {
+    return tasks[i].fallback_run || tasks[i].fallback_agent;
+  }
 
   /// Returns the index of task `id`, or nullopt.
   std::optional<uint32_t> find(std::string_view id) const {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -148,6 +149,8 @@ struct GateRecord {
   std::optional<SystemTime> deadline;
   std::string on_timeout = "reject";
   int round = 1;  ///< an on_failure gate opens again after each retry
+  /// The inputs a decision may carry: {name: {required, enum, pattern, description}}.
+  nlohmann::json inputs_spec = nlohmann::json::object();
   std::optional<std::string> decided_by;
   std::optional<SystemTime> decided_at;
   std::string comment;
@@ -172,10 +175,18 @@ struct RunRecord {
   bool cancel_requested = false;
 };
 
+/// A circuit breaker's state for one agent in one run (spec: Agents).
+struct BreakerRecord {
+  std::string agent;
+  int consecutive_failures = 0;
+  std::optional<SystemTime> open_until;  ///< set while open
+};
+
 struct RunSnapshot {
   RunRecord run;
   std::vector<TaskRecord> tasks;  ///< in workflow order
   std::vector<GateRecord> gates;
+  std::vector<BreakerRecord> breakers;
 };
 
 /// One line of the audit trail.
@@ -196,6 +207,7 @@ struct Transition {
   std::vector<TaskRecord> tasks;  ///< upserted (attempts ignored)
   std::vector<AttemptRecord> attempts;  ///< upserted by (task_id, number)
   std::vector<GateRecord> gates;        ///< upserted by task_id (decisions ignored)
+  std::vector<BreakerRecord> breakers;  ///< upserted by agent
   std::vector<Event> events;
   Sync sync = Sync::normal;
 };
@@ -228,6 +240,17 @@ class RunStore {
   /// Cheap check for changes by other processes (`PRAGMA data_version`); nullopt when
   /// nothing changed since the last call.
   virtual Result<std::optional<ExternalChanges>> poll_external(const std::string& run_id) = 0;
+  /// In one transaction: reads the run and its gates, calls `decide`, writes what it returns
+  /// (gate, decision, event) unless it returns an error, which is passed on with nothing
+  /// written. Used for decisions and gate timeouts, which may race another process.
+  virtual Result<GateUpdate> update_gate(
+      const std::string& run_id,
+      const std::function<Result<GateUpdate>(const RunRecord&, const std::vector<GateRecord>&)>&
+          decide) {
+    (void)run_id;
+    (void)decide;
+    return fail(ErrorKind::internal, "this store cannot update gates");
+  }
 };
 
 // ---------------------------------------------------------------------------------------

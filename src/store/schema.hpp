@@ -75,7 +75,15 @@ CREATE TABLE gates (
   decided_by TEXT,
   decided_at TEXT,
   comment TEXT NOT NULL DEFAULT '',
+  inputs_spec TEXT NOT NULL DEFAULT '{}',
   PRIMARY KEY (run_id, task_id)
+) WITHOUT ROWID;
+CREATE TABLE breakers (
+  run_id TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  open_until TEXT,
+  PRIMARY KEY (run_id, agent)
 ) WITHOUT ROWID;
 CREATE TABLE decisions (
   id INTEGER PRIMARY KEY,

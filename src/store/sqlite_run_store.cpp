@@ -163,10 +163,16 @@ void SqliteRunStore::prepare() {
   m_upsert_gate = std::make_unique<SQLite::Statement>(
       db, "INSERT INTO gates(run_id, task_id, gate_when, status, message, approvers, "
           "min_approvals, prevent_self, created_at, deadline, on_timeout, round, decided_by, "
-          "decided_at, comment) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15) "
+          "decided_at, comment, inputs_spec) "
+          "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16) "
           "ON CONFLICT(run_id, task_id) DO UPDATE SET gate_when=?3, status=?4, message=?5, "
           "approvers=?6, min_approvals=?7, prevent_self=?8, created_at=?9, deadline=?10, "
-          "on_timeout=?11, round=?12, decided_by=?13, decided_at=?14, comment=?15");
+          "on_timeout=?11, round=?12, decided_by=?13, decided_at=?14, comment=?15, "
+          "inputs_spec=?16");
+  m_upsert_breaker = std::make_unique<SQLite::Statement>(
+      db, "INSERT INTO breakers(run_id, agent, consecutive_failures, open_until) "
+          "VALUES(?1,?2,?3,?4) ON CONFLICT(run_id, agent) DO UPDATE SET "
+          "consecutive_failures=?3, open_until=?4");
   m_insert_event = std::make_unique<SQLite::Statement>(
       db, "INSERT INTO events(run_id, at, task_id, attempt, kind, detail) VALUES(?1,?2,?3,?4,?5,?6)");
   m_data_version = std::make_unique<SQLite::Statement>(db, "PRAGMA data_version");
@@ -251,6 +257,18 @@ void SqliteRunStore::write_gate(const std::string& run_id, const GateRecord& g) 
     st.bind(13);
   bind_time(st, 14, g.decided_at);
   st.bind(15, g.comment);
+  st.bind(16, g.inputs_spec.dump());
+  st.exec();
+  st.reset();
+}
+
+void SqliteRunStore::write_breaker(const std::string& run_id, const BreakerRecord& b) {
+  auto& st = *m_upsert_breaker;
+  st.tryReset();
+  st.bind(1, run_id);
+  st.bind(2, b.agent);
+  st.bind(3, b.consecutive_failures);
+  bind_time(st, 4, b.open_until);
   st.exec();
   st.reset();
 }
@@ -322,7 +340,7 @@ std::vector<GateRecord> SqliteRunStore::read_gates(const std::string& run_id) {
   SQLite::Statement st(*m_db,
                        "SELECT task_id, gate_when, status, message, approvers, min_approvals, "
                        "prevent_self, created_at, deadline, on_timeout, round, decided_by, "
-                       "decided_at, comment FROM gates WHERE run_id=?1");
+                       "decided_at, comment, inputs_spec FROM gates WHERE run_id=?1");
   st.bind(1, run_id);
   while (st.executeStep()) {
     GateRecord g;
@@ -340,6 +358,7 @@ std::vector<GateRecord> SqliteRunStore::read_gates(const std::string& run_id) {
     if (!st.getColumn(11).isNull()) g.decided_by = st.getColumn(11).getString();
     g.decided_at = column_time(st.getColumn(12));
     g.comment = st.getColumn(13).getString();
+    g.inputs_spec = parse_json(st.getColumn(14).getString(), json::object());
     out.push_back(std::move(g));
   }
   SQLite::Statement d(*m_db,
@@ -418,6 +437,12 @@ Result<RunSnapshot> SqliteRunStore::load_run(const std::string& run_id) {
       if (it != index.end()) snap.tasks[it->second].attempts.push_back(std::move(r));
     }
     snap.gates = read_gates(run_id);
+    SQLite::Statement b(*m_db, "SELECT agent, consecutive_failures, open_until FROM breakers "
+                               "WHERE run_id=?1");
+    b.bind(1, run_id);
+    while (b.executeStep())
+      snap.breakers.push_back(BreakerRecord{b.getColumn(0).getString(), b.getColumn(1).getInt(),
+                                            column_time(b.getColumn(2))});
     return snap;
   } catch (const SQLite::Exception& e) {
     return std::unexpected(state_error(m_path, e.getErrorStr()));
@@ -433,6 +458,7 @@ Result<void> SqliteRunStore::commit(const std::string& run_id, const Transition&
       for (const auto& task : t.tasks) write_task(run_id, task, 0);
       for (const auto& a : t.attempts) write_attempt(run_id, a);
       for (const auto& g : t.gates) write_gate(run_id, g);
+      for (const auto& b : t.breakers) write_breaker(run_id, b);
       for (const auto& e : t.events) write_event(run_id, e);
       tx.commit();
     }

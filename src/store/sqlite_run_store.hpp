@@ -53,7 +53,7 @@ class SqliteRunStore final : public RunStore {
   Result<GateUpdate> update_gate(
       const std::string& run_id,
       const std::function<Result<GateUpdate>(const RunRecord&, const std::vector<GateRecord>&)>&
-          decide);
+          decide) override;
 
   /// Marks a running run's cancel request for its driver to see.
   Result<void> request_cancel(const std::string& run_id);
@@ -71,11 +71,12 @@ class SqliteRunStore final : public RunStore {
   void write_attempt(const std::string& run_id, const AttemptRecord& a);
   void write_gate(const std::string& run_id, const GateRecord& g);
   void write_event(const std::string& run_id, const Event& e);
+  void write_breaker(const std::string& run_id, const BreakerRecord& b);
 
   std::string m_path;
   std::unique_ptr<SQLite::Database> m_db;
   std::unique_ptr<SQLite::Statement> m_update_run, m_upsert_task, m_upsert_attempt, m_upsert_gate,
-      m_insert_event, m_data_version;
+      m_insert_event, m_data_version, m_upsert_breaker;
   int64_t m_last_data_version = -1;
 };
 
