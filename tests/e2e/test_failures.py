@@ -1,0 +1,310 @@
+"""End-to-end: retry policies, timeouts, continue_on_error, fallback, compensation, agent
+pools and circuit breakers, hooks (issue 3), through the real binary."""
+import json
+import os
+import textwrap
+import time
+import unittest
+
+from wfo_e2e import WfoTestCase, pids_with_env, wait_for
+
+
+def stamps(text):
+    return [float(x) for x in text.split()]
+
+
+class RetryTest(WfoTestCase):
+    def test_exponential_backoff_sequence_and_cap(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              t:
+                retry: {max_attempts: 4, backoff: exponential, delay: 200ms, factor: 2, max_delay: 500ms}
+                run: date +%s.%N >> times; exit 1
+            """)
+        r = self.wfo("run", flow)
+        self.assertEqual(r.code, 1, repr(r))
+        run_id = self.run_id_of(r)
+        a = self.attempts(run_id, "t")
+        self.assertEqual([x["delay_ms"] for x in a], [0, 200, 400, 500])
+        self.assertEqual([x["status"] for x in a], ["failed"] * 4)
+        gaps = [b - a for a, b in zip(stamps(self.read("times")), stamps(self.read("times"))[1:])]
+        for gap, want in zip(gaps, [0.2, 0.4, 0.5]):
+            self.assertGreaterEqual(gap, want - 0.01)
+        reason = self.query("SELECT reason FROM tasks WHERE run_id=?", run_id)[0]["reason"]
+        self.assertEqual(reason, "exit code 1 (attempt 4/4)")
+
+    def test_on_exit_codes_and_on_output(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              wrong-code:
+                retry: {max_attempts: 3, delay: 10ms, on_exit_codes: [75]}
+                run: exit 3
+              right-code:
+                retry: {max_attempts: 3, delay: 10ms, on_exit_codes: [75]}
+                run: '[ "$WFO_ATTEMPT" = 2 ] || exit 75'
+              output:
+                retry: {max_attempts: 3, delay: 10ms, on_output: ['rate limit|timed out']}
+                run: '[ "$WFO_ATTEMPT" = 2 ] || { echo "error: rate limit exceeded"; exit 1; }'
+            """)
+        run_id = self.run_id_of(self.wfo("run", flow))
+        self.assertEqual([a["status"] for a in self.attempts(run_id, "wrong-code")], ["failed"])
+        right = self.attempts(run_id, "right-code")
+        self.assertEqual([a["status"] for a in right], ["failed", "succeeded"])
+        self.assertEqual(right[1]["delay_reason"], "exit code 75")
+        out = self.attempts(run_id, "output")
+        self.assertEqual(out[1]["delay_reason"], "output matched 'rate limit|timed out'")
+
+    def test_jitter_full_stays_within_bounds(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              t:
+                retry: {max_attempts: 6, backoff: fixed, delay: 100ms, jitter: full}
+                run: exit 1
+            """)
+        run_id = self.run_id_of(self.wfo("run", flow))
+        delays = [a["delay_ms"] for a in self.attempts(run_id, "t")][1:]
+        self.assertEqual(len(delays), 5)
+        for d in delays:
+            self.assertTrue(0 <= d <= 100, delays)
+
+    def test_status_shows_retry_countdown(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              t:
+                retry: {max_attempts: 3, backoff: fixed, delay: 30s}
+                run: exit 1
+            """)
+        p = self.start("run", flow, "--run-id", "rt")
+        try:
+            def retrying():
+                try:
+                    return self.task_statuses("rt").get("t") == "retrying"
+                except Exception:
+                    return False
+            self.assertTrue(wait_for(retrying, timeout=20))
+            out = self.run_ok("status", "rt").out
+            self.assertRegex(out, r"t retrying: retrying in \d+(\.\d)?s \(attempt 2/3 after exit code 1\)")
+            doc = self.status_json("rt")
+            self.assertIsNotNone(doc["tasks"][0]["next_attempt_at"])
+        finally:
+            p.terminate()
+            p.communicate(timeout=20)
+
+
+class TimeoutTest(WfoTestCase):
+    def test_run_timeout_stops_everything(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            timeout: 700ms
+            tasks:
+              quick: {run: "true"}
+              slow: {needs: quick, run: sleep 30}
+              after: {needs: slow, run: touch after}
+            """)
+        r = self.wfo("run", flow, "--run-id", "rto")
+        self.assertEqual(r.code, 1, repr(r))
+        doc = self.status_json("rto")
+        self.assertEqual(doc["status"], "failed")
+        self.assertEqual(doc["reason"], "run timed out after 700ms")
+        st = {t["id"]: t["status"] for t in doc["tasks"]}
+        self.assertEqual(st, {"quick": "succeeded", "slow": "failed", "after": "cancelled"})
+        self.assertEqual(doc["tasks"][1]["attempts"][0]["status"], "timed_out")
+        self.assertEqual(pids_with_env("WFO_RUN_ID=rto"), [])
+
+    def test_timeout_kills_grandchildren_that_ignore_sigterm(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              tree:
+                timeout: 500ms
+                retry: {max_attempts: 1}
+                run: |
+                  sh -c 'trap "" TERM; echo $$ > grandchild.pid; sleep 60' &
+                  trap "" TERM
+                  sleep 60
+            """)
+        r = self.wfo("run", flow, "--run-id", "tree")
+        self.assertEqual(r.code, 1, repr(r))
+        pid = int(self.read("grandchild.pid"))
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                alive = f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            alive = False
+        self.assertFalse(alive, "the grandchild that ignores SIGTERM survived")
+        self.assertEqual(pids_with_env("WFO_RUN_ID=tree"), [])
+        a = self.attempts("tree", "tree")[0]
+        self.assertEqual((a["status"], a["reason"]), ("timed_out", "timed out after 500ms"))
+        self.assertEqual(a["signal"], 9)
+
+
+class ContinueFallbackCompensateTest(WfoTestCase):
+    def test_continue_on_error(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              lint: {run: exit 4, continue_on_error: true}
+              build:
+                needs: lint
+                run: echo "lint was ${{ tasks.lint.status }}" > seen
+            """)
+        run_id = self.run_id_of(self.run_ok("run", flow))
+        self.assertEqual(self.task_statuses(run_id), {"lint": "failed", "build": "succeeded"})
+        self.assertEqual(self.read("seen"), "lint was succeeded\n")
+        self.assertEqual(self.run_status(run_id), "succeeded")
+
+    def test_fallback_success_counts_as_the_tasks(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              fetch:
+                retry: {max_attempts: 2, delay: 10ms}
+                run: exit 1
+                fallback: {run: 'echo cached > fetched; echo source=cache >> "$WFO_OUTPUT"'}
+              use:
+                needs: fetch
+                run: echo "${{ tasks.fetch.outputs.source }}" > used
+            """)
+        run_id = self.run_id_of(self.run_ok("run", flow))
+        doc = self.status_json(run_id)
+        fetch = doc["tasks"][0]
+        self.assertEqual(fetch["status"], "succeeded")
+        self.assertEqual(fetch["reason"], "fallback succeeded")
+        self.assertEqual([(a["status"], a.get("kind", "main")) for a in fetch["attempts"]],
+                         [("failed", "main"), ("failed", "main"), ("succeeded", "fallback")])
+        self.assertEqual(self.read("used"), "cache\n")
+
+    def test_compensation_in_reverse_order_of_completion(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              reserve: {run: echo reserve >> done, compensate: echo undo-reserve >> undo}
+              charge: {needs: reserve, run: echo charge >> done, compensate: echo undo-charge >> undo}
+              notify: {needs: reserve, run: echo notify >> done}
+              ship: {needs: [charge, notify], run: exit 1}
+            """)
+        r = self.wfo("run", flow, "-j1", "--run-id", "saga")
+        self.assertEqual(r.code, 1, repr(r))
+        self.assertEqual(self.read("undo"), "undo-charge\nundo-reserve\n")
+        doc = self.status_json("saga")
+        self.assertEqual(doc["reason"], "task failed: ship; compensated 2 tasks")
+        charge = [t for t in doc["tasks"] if t["id"] == "charge"][0]
+        self.assertEqual([a.get("kind", "main") for a in charge["attempts"]], ["main", "compensate"])
+
+    def test_failing_compensation_is_recorded_and_others_run(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              a: {run: "true", compensate: echo undo-a >> undo}
+              b: {needs: a, run: "true", compensate: exit 7}
+              c: {needs: b, run: exit 1}
+            """)
+        self.wfo("run", flow, "--run-id", "part")
+        self.assertEqual(self.read("undo"), "undo-a\n")
+        doc = self.status_json("part")
+        self.assertEqual(doc["reason"], "task failed: c; partly compensated: 1 of 2 compensations failed")
+        b = [t for t in doc["tasks"] if t["id"] == "b"][0]
+        self.assertEqual(b["attempts"][-1]["reason"], "exit code 7")
+
+
+class AgentTest(WfoTestCase):
+    def test_agent_pool_limits_concurrency_across_tasks(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            agents:
+              single:
+                command: 'echo "start $(date +%s.%N)" >> ledger; sleep 0.2; echo "end $(date +%s.%N)" >> ledger'
+                max_parallel: 1
+            tasks:
+              a: {agent: single}
+              b: {agent: single}
+              c: {agent: single}
+            """)
+        self.run_ok("run", flow, "-j3")
+        events = [line.split() for line in self.read("ledger").splitlines()]
+        self.assertEqual([e[0] for e in events], ["start", "end"] * 3)
+
+    def test_circuit_breaker_opens_after_consecutive_failures(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            agents:
+              api:
+                command: 'echo call >> calls; exit 1'
+                circuit_breaker: {failures: 2, cooldown: 1h}
+            tasks:
+              a: {agent: api}
+              b: {agent: api, needs: a, if: "${{ always() }}"}
+              c: {agent: api, needs: b, if: "${{ always() }}"}
+              d: {agent: api, needs: c, if: "${{ always() }}"}
+            """)
+        r = self.wfo("run", flow, "--run-id", "cb")
+        self.assertEqual(r.code, 1, repr(r))
+        self.assertEqual(self.read("calls"), "call\ncall\n")
+        for t in ("c", "d"):
+            a = self.attempts("cb", t)
+            self.assertEqual(len(a), 1)
+            self.assertRegex(a[0]["reason"], r"^circuit open for agent api until \d\d:\d\d:\d\d$")
+        br = self.query("SELECT agent, consecutive_failures, open_until FROM breakers")
+        self.assertEqual((br[0]["agent"], br[0]["consecutive_failures"]), ("api", 2))
+        self.assertIsNotNone(br[0]["open_until"])
+        # The breaker is stored: a resume still finds it open and runs nothing.
+        self.wfo("resume", "cb")
+        self.assertEqual(self.read("calls"), "call\ncall\n")
+
+    def test_breaker_trial_after_cooldown_closes_it(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            agents:
+              api:
+                command: 'echo call >> calls; [ -f healthy ]'
+                circuit_breaker: {failures: 1, cooldown: 300ms}
+            tasks:
+              a:
+                agent: api
+                retry: {max_attempts: 4, delay: 150ms}
+                run_before: null
+            """.replace("                run_before: null\n", ""))
+        # First attempt fails and opens the breaker; a healthy service later lets the trial pass.
+        p = self.start("run", flow, "--run-id", "trial")
+        self.assertTrue(wait_for(lambda: os.path.exists(os.path.join(self.dir, "calls")), 10))
+        self.write("healthy", "")
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        reasons = [a["reason"] for a in self.attempts("trial", "a")]
+        self.assertEqual(reasons[0], "exit code 1")
+        self.assertTrue(any(r.startswith("circuit open for agent api") for r in reasons[1:-1]), reasons)
+        self.assertEqual(self.read("calls").count("call"), 2)
+        br = self.query("SELECT consecutive_failures, open_until FROM breakers")[0]
+        self.assertEqual((br["consecutive_failures"], br["open_until"]), (0, None))
+
+
+class HookTest(WfoTestCase):
+    HOOKS = """
+        hooks:
+          on_success: echo "success $WFO_RUN_STATUS" >> hooks
+          on_failure: echo "failure $WFO_RUN_STATUS $WFO_FAILED_TASKS" >> hooks; exit 9
+          on_exit: echo "exit $WFO_RUN_STATUS" >> hooks
+        """
+
+    def test_hooks_on_success_then_exit(self):
+        flow = self.write("flow.yaml", "version: 1\ntasks:\n  a: {run: 'true'}\n" + textwrap.dedent(self.HOOKS))
+        self.run_ok("run", flow)
+        self.assertEqual(self.read("hooks"), "success succeeded\nexit succeeded\n")
+
+    def test_failing_hook_never_changes_the_result(self):
+        flow = self.write("flow.yaml", "version: 1\ntasks:\n  a: {run: exit 1}\n  b: {run: 'true'}\n" + textwrap.dedent(self.HOOKS))
+        r = self.wfo("run", flow, "--run-id", "h")
+        self.assertEqual(r.code, 1)
+        self.assertEqual(self.read("hooks"), "failure failed a\nexit failed\n")
+        kinds = self.query("SELECT kind, detail FROM events WHERE run_id='h' AND kind LIKE 'hook%' ORDER BY id")
+        self.assertEqual(kinds, [{"kind": "hook_failed", "detail": "on_failure: exit code 9"},
+                                 {"kind": "hook_succeeded", "detail": "on_exit: exit code 0"}])
+        self.assertEqual(self.run_status("h"), "failed")
+
+
+if __name__ == "__main__":
+    unittest.main()
