@@ -49,7 +49,8 @@ struct Compiler {
             ref.mark, "unknown task '" + path[1] + "' in expression" +
                           (guess.empty() ? "" : " (did you mean '" + guess + "'?)")));
       }
-      if (reader && !plan.dag.is_upstream(*target, *reader)) {
+      // A task may read itself (an `after` gate's message, `repeat: until`) and its upstream.
+      if (reader && *target != *reader && !plan.dag.is_upstream(*target, *reader)) {
         return std::unexpected(error_at(
             ref.mark,
             "task '" + wf.tasks[*reader].id + "' reads task '" + path[1] +

@@ -1,11 +1,13 @@
 """End-to-end: approval gates park the run (exit 3), decisions are recorded, resume goes on."""
-import getpass
 import json
 import os
 import pwd
+import shutil
+import subprocess
+import time
 import unittest
 
-from wfo_e2e import WfoTestCase, WORKFLOWS
+from wfo_e2e import WFO, WfoTestCase, WORKFLOWS, wait_for
 
 ME = pwd.getpwuid(os.geteuid()).pw_name
 
@@ -108,12 +110,237 @@ class GateTest(WfoTestCase):
         self.assertEqual([a["status"] for a in dev], ["failed", "succeeded"])
         self.assertEqual(dev[0]["exit_code"], 75)
         self.assertEqual(dev[1]["delay_reason"], "exit code 75")
-        self.assertEqual(open(os.path.join(work, run_id, "qa-report.txt")).read(), "handled /login\n")
+        with open(os.path.join(work, run_id, "qa-report.txt")) as f:
+            self.assertEqual(f.read(), "handled /login\n")
         self.run_ok("approve", run_id, "--task", "deploy")
         r = self.run_ok("resume", run_id)
         self.assertTrue(os.path.exists(os.path.join(work, run_id, "deployed-staging", "handlers.sh")))
         self.assertEqual(self.run_ok("logs", run_id, "notify").out, "deploy of login ended as succeeded\n")
         self.assertEqual(set(self.task_statuses(run_id).values()), {"succeeded"})
+
+
+class GateKindsTest(WfoTestCase):
+    def test_after_gate_holds_dependents_until_decided(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              build:
+                run: echo artifact=app.tar >> "$WFO_OUTPUT"
+                approval: {when: after, message: "publish ${{ tasks.build.status }}?"}
+              publish:
+                needs: build
+                run: echo "${{ tasks.build.outputs.artifact }}" > published
+            """)
+        r = self.wfo("run", flow, "--run-id", "after")
+        self.assertEqual(r.code, 3, repr(r))
+        self.assertEqual([a["status"] for a in self.attempts("after", "build")], ["succeeded"])
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "published")))
+        self.run_ok("approve", "after")
+        self.run_ok("resume", "after")
+        self.assertEqual(self.read("published"), "app.tar\n")
+        self.assertEqual(len(self.attempts("after", "build")), 1)
+
+    def test_on_failure_gate_approve_retries_once_reject_fails(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              flaky:
+                retry: {max_attempts: 2, delay: 10ms}
+                approval: {when: on_failure, message: "retry flaky?"}
+                run: test -f ok
+            """)
+        r = self.wfo("run", flow, "--run-id", "onf")
+        self.assertEqual(r.code, 3, repr(r))
+        self.assertEqual(len(self.attempts("onf", "flaky")), 2)
+        self.run_ok("approve", "onf")
+        r = self.wfo("resume", "onf")  # fails again: the gate opens again
+        self.assertEqual(r.code, 3, repr(r))
+        self.assertEqual(len(self.attempts("onf", "flaky")), 3)
+        gate = self.query("SELECT status, round FROM gates WHERE run_id='onf'")[0]
+        self.assertEqual((gate["status"], gate["round"]), ("waiting", 2))
+        self.write("ok", "")
+        self.run_ok("approve", "onf")
+        self.run_ok("resume", "onf")
+        self.assertEqual([a["status"] for a in self.attempts("onf", "flaky")],
+                         ["failed", "failed", "failed", "succeeded"])
+
+    def test_on_failure_gate_reject(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              flaky:
+                approval: {when: on_failure}
+                run: exit 1
+            """)
+        self.assertEqual(self.wfo("run", flow, "--run-id", "rj").code, 3)
+        self.run_ok("reject", "rj", "--comment", "give up")
+        r = self.wfo("resume", "rj")
+        self.assertEqual(r.code, 1, repr(r))
+        self.assertEqual(self.task_statuses("rj")["flaky"], "failed")
+
+
+class GateTimeoutTest(WfoTestCase):
+    def check(self, on_timeout, want_status, want_task):
+        flow = self.write("flow.yaml", f"""
+            version: 1
+            tasks:
+              gate:
+                approval: {{timeout: 500ms, on_timeout: {on_timeout}}}
+              after:
+                needs: gate
+                run: touch after
+            """)
+        r = self.wfo("run", flow, "--run-id", "to")
+        self.assertEqual(r.code, 3, repr(r))
+        time.sleep(0.7)
+        # Nothing runs now; looking at the parked run decides the gate by its timeout.
+        doc = self.status_json("to")
+        gate = doc["tasks"][0]["gate"]
+        self.assertEqual((gate["status"], gate["decided_by"]), (want_status, "timeout"))
+        r = self.wfo("resume", "to")
+        self.assertEqual(self.task_statuses("to")["after"], want_task)
+
+    def test_timeout_reject(self):
+        self.check("reject", "rejected", "skipped")
+
+    def test_timeout_approve(self):
+        self.check("approve", "approved", "succeeded")
+
+
+class GateWaitInputsTest(WfoTestCase):
+    def test_wait_released_by_approve_from_another_process(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            hooks:
+              on_waiting: 'echo "$WFO_GATE_TASK|$WFO_GATE_MESSAGE|$WFO_APPROVE_COMMAND" > waiting'
+            tasks:
+              gate: {approval: {message: "go?"}}
+              after: {needs: gate, run: touch after}
+            """)
+        p = self.start("run", flow, "--run-id", "w", "--wait")
+        self.assertTrue(wait_for(lambda: os.path.exists(os.path.join(self.dir, "waiting")), 20))
+        self.assertEqual(self.read("waiting"), "gate|go?|wfo approve w --task gate\n")
+        self.assertEqual(self.run_status("w"), "waiting_approval")
+        t0 = time.monotonic()
+        self.run_ok("approve", "w")
+        out, err = p.communicate(timeout=20)
+        self.assertLess(time.monotonic() - t0, 2.0)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertTrue(os.path.exists(os.path.join(self.dir, "after")))
+        self.assertEqual(self.run_status("w"), "succeeded")
+
+    def test_ctrl_c_while_waiting_leaves_the_run_parked(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              gate: {approval: {message: "go?"}}
+            """)
+        p = self.start("run", flow, "--run-id", "wc", "--wait")
+        self.assertTrue(wait_for(lambda: os.path.exists(self.state) and self.safe_status("wc") == "waiting_approval", 20))
+        p.send_signal(2)
+        p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 130)
+        self.assertEqual(self.run_status("wc"), "waiting_approval")
+
+    def safe_status(self, run_id):
+        try:
+            return self.run_status(run_id)
+        except Exception:
+            return None
+
+    def test_inputs_validated_and_visible_downstream(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              release:
+                approval:
+                  inputs:
+                    version: {required: true, pattern: '^\\d+\\.\\d+\\.\\d+$'}
+                    channel: {enum: [stable, beta]}
+              tag:
+                needs: release
+                run: echo "${{ tasks.release.outputs.version }} ${{ tasks.release.outputs.channel }}" > tag
+            """)
+        self.assertEqual(self.wfo("run", flow, "--run-id", "in").code, 3)
+        cases = [
+            ([], "wfo: error: missing required input 'version'\n  give it with --input version=VALUE\n"),
+            (["--input", "version=1.2"], "wfo: error: input 'version' does not match pattern '^\\d+\\.\\d+\\.\\d+$'\n"),
+            (["--input", "version=1.2.3", "--input", "channel=nightly"],
+             "wfo: error: input 'channel' must be one of stable, beta\n"),
+            (["--input", "versoin=1.2.3"],
+             "wfo: error: unknown input 'versoin' (did you mean 'version'?)\n  its inputs are: channel, version\n"),
+        ]
+        for args, err in cases:
+            r = self.wfo("approve", "in", *args)
+            self.assertEqual((r.code, r.err), (2, err))
+        self.assertEqual(self.query("SELECT COUNT(*) AS n FROM decisions")[0]["n"], 0)
+        self.run_ok("approve", "in", "--input", "version=1.2.3", "--input", "channel=beta")
+        self.run_ok("resume", "in")
+        self.assertEqual(self.read("tag"), "1.2.3 beta\n")
+        doc = self.status_json("in")
+        self.assertEqual(doc["tasks"][0]["outputs"], {"version": "1.2.3", "channel": "beta"})
+        self.assertEqual(doc["tasks"][0]["gate"]["approvals"][0]["inputs"],
+                         {"version": "1.2.3", "channel": "beta"})
+
+    def test_approvals_lists_waiting_gates(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              one: {approval: {message: "first?", approvers: [alice, bob], timeout: 1h}}
+              two: {approval: {message: "second?"}}
+            """)
+        self.assertEqual(self.wfo("run", flow, "--run-id", "ap").code, 3)
+        gates = json.loads(self.run_ok("approvals", "--json").out)
+        self.assertEqual([(g["run"], g["task"], g["message"]) for g in gates],
+                         [("ap", "one", "first?"), ("ap", "two", "second?")])
+        self.assertEqual(gates[0]["approvers"], ["alice", "bob"])
+        self.assertIsNotNone(gates[0]["deadline"])
+        self.assertIsNone(gates[1]["deadline"])
+        r = self.wfo("approve", "ap")
+        self.assertEqual(r.code, 2)
+        self.assertEqual(r.err, "wfo: error: several gates of run ap wait: one, two\n"
+                                "  name one with --task, e.g. 'wfo approve ap --task one'\n")
+
+
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("useradd") and shutil.which("runuser"),
+                     "needs root with useradd and runuser to act as a second OS user")
+class TwoApproversTest(WfoTestCase):
+    USER = "wfo-approver2"
+
+    def setUp(self):
+        super().setUp()
+        if subprocess.run(["id", self.USER], capture_output=True).returncode != 0:
+            subprocess.run(["useradd", "--no-create-home", self.USER], check=True, capture_output=True)
+
+    def test_min_approvals_two_distinct_os_users(self):
+        flow = self.write("flow.yaml", f"""
+            version: 1
+            tasks:
+              gate: {{approval: {{min_approvals: 2, approvers: [{ME}, {self.USER}]}}}}
+              after: {{needs: gate, run: touch after}}
+            """)
+        self.assertEqual(self.wfo("run", flow, "--run-id", "two").code, 3)
+        r = self.run_ok("approve", "two")
+        self.assertIn(f"recorded {ME}'s approval of task 'gate' (1 of 2 needed)", r.err)
+        r = self.wfo("approve", "two")
+        self.assertEqual(r.err, f"wfo: error: user '{ME}' has already decided the gate of task 'gate'\n")
+        self.assertEqual(self.query("SELECT status FROM gates")[0]["status"], "waiting")
+        # Let the second user write the state database, as a shared team folder would.
+        for root, dirs, files in os.walk(self.dir):
+            os.chmod(root, 0o777)
+            for f in files:
+                os.chmod(os.path.join(root, f), 0o666)
+        os.chmod(self.dir, 0o777)
+        p = subprocess.run(["runuser", "-u", self.USER, "--", WFO, "approve", "two"],
+                           env={**self.env, "USER": ME}, capture_output=True, text=True,
+                           cwd="/", timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        gate = self.query("SELECT status, decided_by FROM gates")[0]
+        self.assertEqual((gate["status"], gate["decided_by"]), ("approved", self.USER))
+        users = [d["user"] for d in self.query("SELECT user FROM decisions ORDER BY id")]
+        self.assertEqual(users, [ME, self.USER])
+        self.run_ok("resume", "two")
+        self.assertTrue(os.path.exists(os.path.join(self.dir, "after")))
 
 
 if __name__ == "__main__":
