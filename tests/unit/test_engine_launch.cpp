@@ -1,0 +1,180 @@
+// What the Engine asks the Launcher to run: argv, environment (WFO_* variables, expressions
+// only through the environment), workdir and files; outputs handed to dependents; agents.
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "fakes.hpp"
+
+namespace {
+
+using namespace wfo;
+using namespace wfo::test;
+using Names = std::vector<std::string>;
+
+DriveOutcome drove(const Result<DriveOutcome>& r) {
+  REQUIRE_MESSAGE(r.has_value(), r.error().message);
+  return *r;
+}
+
+ParamSpec param(std::string name) {
+  ParamSpec p;
+  p.name = std::move(name);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("the launch request: argv, workdir, files and WFO_* variables") {
+  std::vector<TaskSpec> tasks{task("build", "make all")};
+  tasks[0].retry = retry(2);
+  tasks[0].env = {{"LEVEL", tmpl("debug")}};
+  Workflow wf = workflow(tasks);
+  wf.env = {{"LEVEL", tmpl("info")}, {"SHARED", tmpl("yes")}};
+  Harness h(std::move(wf));
+  h.launcher.script("build", 1, Script().exits(1));
+  CHECK(drove(h.start()) == DriveOutcome::succeeded);
+  REQUIRE(h.launcher.launches.size() == 2);
+  for (int n : {1, 2}) {
+    CAPTURE(n);
+    const auto& l = h.launcher.launch_of("build", n);
+    std::string stem = h.run_dir() + "/build." + std::to_string(n);
+    CHECK(l.request.argv == Names{"/bin/sh", "-c", "make all"});
+    CHECK(l.request.workdir == "/work/flow");
+    CHECK(l.request.log_path == stem + ".log");
+    CHECK(l.env("WFO_RUN_ID") == "r-1");
+    CHECK(l.env("WFO_TASK_ID") == "build");
+    CHECK(l.env("WFO_ATTEMPT") == std::to_string(n));
+    CHECK(l.env("WFO_WORKFLOW") == "/work/flow/flow.yaml");
+    CHECK(l.env("WFO_OUTPUT") == stem + ".out");
+    // The task's env wins over the workflow's.
+    CHECK(l.env("LEVEL") == "debug");
+    CHECK(l.env("SHARED") == "yes");
+    // wfo's own environment is passed on.
+    if (const char* path = ::getenv("PATH")) CHECK(l.env("PATH") == path);
+    // Each variable once.
+    std::vector<std::string> keys;
+    for (const auto& kv : l.request.env) keys.push_back(kv.substr(0, kv.find('=')));
+    std::sort(keys.begin(), keys.end());
+    CHECK(std::adjacent_find(keys.begin(), keys.end()) == keys.end());
+  }
+  // The idempotency key is the same for every attempt of the task in the run.
+  CHECK(h.launcher.launch_of("build", 1).env("WFO_IDEMPOTENCY_KEY") ==
+        h.launcher.launch_of("build", 2).env("WFO_IDEMPOTENCY_KEY"));
+  CHECK(h.launcher.launch_of("build", 1).env("WFO_IDEMPOTENCY_KEY") != "<unset>");
+  // Every attempt gets a fresh, empty output file.
+  CHECK(read_file(h.run_dir() + "/build.2.out").value_or("<error>") == "");
+  // The attempt records the launcher's handle and pid, and its log path.
+  auto attempts = h.store.attempts("build");
+  REQUIRE(attempts.size() == 2);
+  CHECK(attempts[0].handle == "fake:1");
+  CHECK(attempts[0].pid == 1001);
+  CHECK(attempts[0].log_path == h.run_dir() + "/build.1.log");
+}
+
+TEST_CASE("an expression in run reaches the shell only through the environment") {
+  Workflow wf =
+      workflow({task("a",
+                     "./build.sh --feature ${{ params.feature }} --run ${{ run.id }} '${{ "
+                     "params.feature }}'")});
+  wf.params = {param("feature")};
+  Harness h(std::move(wf));
+  std::string evil = "x'; rm -rf / #$(reboot)";
+  CHECK(drove(h.start({{"feature", evil}})) == DriveOutcome::succeeded);
+  const auto& l = h.launcher.launch_of("a");
+  REQUIRE(l.request.argv.size() == 3);
+  CHECK(l.request.argv[2] ==
+        "./build.sh --feature ${WFO_EXPR_1} --run ${WFO_EXPR_2} '${WFO_EXPR_3}'");
+  CHECK(l.request.argv[2].find("rm -rf") == std::string::npos);
+  CHECK(l.env("WFO_EXPR_1") == evil);
+  CHECK(l.env("WFO_EXPR_2") == "r-1");
+  CHECK(l.env("WFO_EXPR_3") == evil);
+}
+
+TEST_CASE("outputs of a task reach its dependents") {
+  std::vector<TaskSpec> tasks{task("a"), task("b", "echo ${{ tasks.a.outputs.notes }}", {"a"})};
+  tasks[1].env = {{"X", tmpl("got ${{ tasks.a.outputs.x }}")}};
+  Harness h(workflow(tasks));
+  h.launcher.script("a", 1, Script().writes_output("x=hello=world\nnotes<<EOF\nl1\nl2\nEOF\n"));
+  CHECK(drove(h.start()) == DriveOutcome::succeeded);
+  auto attempts = h.store.attempts("a");
+  REQUIRE(attempts.size() == 1);
+  CHECK(attempts[0].outputs == nlohmann::json{{"x", "hello=world"}, {"notes", "l1\nl2"}});
+  const auto& b = h.launcher.launch_of("b");
+  CHECK(b.env("X") == "got hello=world");
+  CHECK(b.request.argv[2] == "echo ${WFO_EXPR_1}");
+  CHECK(b.env("WFO_EXPR_1") == "l1\nl2");
+}
+
+TEST_CASE("declared outputs are checked; a bad output file fails the attempt") {
+  std::vector<TaskSpec> tasks{task("a"), task("b", "true", {"a"})};
+  OutputSpec spec;
+  spec.name = "spec_path";
+  spec.required = true;
+  spec.pattern = "\\.ya?ml$";
+  tasks[0].outputs = {spec};
+  SUBCASE("missing") {
+    Harness h(workflow(tasks));
+    CHECK(drove(h.start()) == DriveOutcome::failed);
+    auto attempts = h.store.attempts("a");
+    REQUIRE(attempts.size() == 1);
+    CHECK(attempts[0].status == AttemptStatus::failed);
+    CHECK(attempts[0].exit_code == 0);
+    CHECK(attempts[0].reason == "missing required output 'spec_path'");
+    CHECK(h.store.task("b").status == TaskStatus::skipped);
+  }
+  SUBCASE("pattern mismatch") {
+    Harness h(workflow(tasks));
+    h.launcher.script("a", 1, Script().writes_output("spec_path=api.json\n"));
+    CHECK(drove(h.start()) == DriveOutcome::failed);
+    CHECK(h.store.task("a").reason == "output 'spec_path' does not match pattern '\\.ya?ml$'");
+  }
+  SUBCASE("malformed file") {
+    Harness h(workflow(tasks));
+    h.launcher.script("a", 1, Script().writes_output("spec_path=a.yaml\nnot an output\n"));
+    CHECK(drove(h.start()) == DriveOutcome::failed);
+    CHECK(h.store.task("a").reason ==
+          "malformed output line 2: expected key=value or key<<DELIMITER");
+  }
+  SUBCASE("valid") {
+    Harness h(workflow(tasks));
+    h.launcher.script("a", 1, Script().writes_output("spec_path=api.yaml\n"));
+    CHECK(drove(h.start()) == DriveOutcome::succeeded);
+  }
+}
+
+TEST_CASE("an agent's argv command gets its inputs; its pool bounds its attempts") {
+  AgentSpec agent;
+  agent.name = "designer";
+  agent.command.form = CommandSpec::Form::argv;
+  agent.command.parts = {tmpl("./agents/design.sh"), tmpl("--feature"),
+                         tmpl("${{ inputs.feature }}")};
+  agent.max_parallel = 1;
+  std::vector<TaskSpec> tasks;
+  for (const char* id : {"d1", "d2", "d3"}) {
+    TaskSpec t = task(id, "");
+    t.agent = "designer";
+    t.with = {{"feature", tmpl("${{ params.feature }}-" + std::string(id))}};
+    tasks.push_back(t);
+  }
+  Workflow wf = workflow(tasks);
+  wf.params = {param("feature")};
+  wf.agents = {agent};
+  Harness h(std::move(wf), 4);
+  for (const char* id : {"d1", "d2", "d3"}) h.launcher.script(id, 1, Script().lasts(100ms));
+  CHECK(drove(h.start({{"feature", "login"}})) == DriveOutcome::succeeded);
+  const auto& d2 = h.launcher.launch_of("d2");
+  CHECK(d2.request.argv == Names{"./agents/design.sh", "--feature", "login-d2"});
+  CHECK(d2.env("WFO_INPUT_FEATURE") == "login-d2");
+  std::string inputs_path = h.run_dir() + "/d2.1.inputs.json";
+  CHECK(d2.env("WFO_INPUTS") == inputs_path);
+  CHECK(read_file(inputs_path).value_or("<error>") == R"({"feature":"login-d2"})");
+  // One at a time, though -j is 4.
+  CHECK(h.launcher.max_running == 1);
+  CHECK(h.launcher.launched_tasks() == Names{"d1", "d2", "d3"});
+  CHECK(h.clock.elapsed() == std::chrono::milliseconds(300));
+}

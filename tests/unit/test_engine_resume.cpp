@@ -1,0 +1,269 @@
+// The Engine across drives of one run: approval gates parking and resuming, recovery after
+// a crashed driver, a fresh budget for a failed run, interruption by a signal, cancellation.
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "fakes.hpp"
+
+namespace {
+
+using namespace wfo;
+using namespace wfo::test;
+using Names = std::vector<std::string>;
+
+DriveOutcome drove(const Result<DriveOutcome>& r) {
+  REQUIRE_MESSAGE(r.has_value(), r.error().message);
+  return *r;
+}
+
+// A `before` gate on `deploy` (approvers: bob) and an independent `lint` of 100 ms.
+std::vector<TaskSpec> gated_tasks() {
+  std::vector<TaskSpec> tasks{task("deploy", "./deploy.sh"), task("lint", "make lint"),
+                              task("notify", "true", {"deploy"})};
+  ApprovalSpec approval;
+  approval.approvers = {"bob"};
+  tasks[0].approval = approval;
+  return tasks;
+}
+
+}  // namespace
+
+TEST_CASE("a before gate parks the run while independent tasks still run") {
+  Harness h(workflow(gated_tasks()));
+  h.launcher.script("lint", 1, Script().lasts(100ms));
+  CHECK(drove(h.start()) == DriveOutcome::waiting_approval);
+  CHECK(h.launcher.launched_tasks() == Names{"lint"});
+  CHECK(h.store.task("lint").status == TaskStatus::succeeded);
+  CHECK(h.store.task("deploy").status == TaskStatus::waiting_approval);
+  CHECK(h.store.task("notify").status == TaskStatus::pending);
+  const GateRecord* g = h.store.gate("deploy");
+  REQUIRE(g != nullptr);
+  CHECK(g->status == GateStatus::waiting);
+  CHECK(g->when == "before");
+  CHECK(g->approvers == Names{"bob"});
+  CHECK(g->message == "approve task 'deploy'?");
+  CHECK(g->created_at == k_t0);
+  CHECK(g->round == 1);
+  // The gate and the task's status are committed together, before anything else runs.
+  size_t gate_commit = h.store.commit_with("gate_waiting", "deploy");
+  CHECK(h.store.commits[gate_commit].gates.size() == 1);
+  CHECK(h.store.commits[gate_commit].tasks.size() == 1);
+  CHECK(h.store.run.status == RunStatus::waiting_approval);
+  CHECK(h.store.run.ended_at == std::nullopt);
+
+  SUBCASE("approved: a resume runs it and what follows") {
+    h.store.decide("deploy", "bob", true, "go");
+    CHECK(drove(h.resume()) == DriveOutcome::succeeded);
+    CHECK(h.launcher.launched_tasks() == Names{"lint", "deploy", "notify"});
+    CHECK(h.launcher.launch_of("deploy").env("WFO_ATTEMPT") == "1");
+    CHECK(h.store.task("deploy").status == TaskStatus::succeeded);
+    CHECK(h.store.run.status == RunStatus::succeeded);
+  }
+  SUBCASE("rejected: a resume fails it without running it") {
+    h.store.decide("deploy", "bob", false, "not today");
+    CHECK(drove(h.resume()) == DriveOutcome::failed);
+    CHECK(h.launcher.launched_tasks() == Names{"lint"});
+    CHECK(h.store.task("deploy").status == TaskStatus::failed);
+    CHECK(h.store.task("deploy").reason == "gate rejected by bob: not today");
+    CHECK(h.store.task("notify").status == TaskStatus::skipped);
+    CHECK(h.store.run.reason == "task failed: deploy");
+  }
+  SUBCASE("still waiting: a resume parks again without relaunching anything") {
+    CHECK(drove(h.resume()) == DriveOutcome::waiting_approval);
+    CHECK(h.launcher.launched_tasks() == Names{"lint"});
+  }
+}
+
+TEST_CASE("with --wait, a decision seen through poll_external goes on in the same drive") {
+  Harness h(workflow(gated_tasks()));
+  h.options.wait_for_gates = true;
+  h.launcher.on_wait = [&] {
+    if (h.launcher.waits == 5) h.store.decide("deploy", "bob", true);
+  };
+  CHECK(drove(h.start()) == DriveOutcome::succeeded);
+  CHECK(h.launcher.launched_tasks() == Names{"lint", "deploy", "notify"});
+  // deploy started only after the approval was polled, seconds later on the fake clock.
+  CHECK(h.launcher.launch_of("deploy").at > FakeClock::at(1000ms));
+  CHECK(h.store.event_kinds("deploy") ==
+        Names{"gate_waiting", "task_started", "attempt_succeeded", "task_succeeded"});
+}
+
+TEST_CASE("a pure gate succeeds when approved") {
+  TaskSpec review = task("review", "");
+  review.approval = ApprovalSpec{};
+  review.approval->message = tmpl("ship ${{ run.id }}?");
+  Harness h(workflow({review, task("after", "true", {"review"})}));
+  CHECK(drove(h.start()) == DriveOutcome::waiting_approval);
+  CHECK(h.store.gate("review")->message == "ship r-1?");
+  h.store.decide("review", "carol", true);
+  CHECK(drove(h.resume()) == DriveOutcome::succeeded);
+  CHECK(h.launcher.launched_tasks() == Names{"after"});
+  CHECK(h.store.task("review").status == TaskStatus::succeeded);
+}
+
+TEST_CASE("resume after a crash: the running attempt is recovered and interrupted") {
+  std::vector<TaskSpec> tasks{task("a"), task("b", "true", {"a"})};
+  tasks[0].retry = retry(2);
+  Harness h(workflow(tasks));
+  // What a driver killed mid-attempt left behind.
+  RunSnapshot s;
+  s.run.id = "r-1";
+  s.run.status = RunStatus::running;
+  s.run.started_by = "alice";
+  s.tasks = {TaskRecord{}, TaskRecord{}};
+  s.tasks[0].id = "a";
+  s.tasks[1].id = "b";
+  REQUIRE(h.store.create_run(s).has_value());
+  Transition crashed;
+  TaskRecord running;
+  running.id = "a";
+  running.status = TaskStatus::running;
+  crashed.tasks.push_back(running);
+  AttemptRecord a1;
+  a1.task_id = "a";
+  a1.number = 1;
+  a1.status = AttemptStatus::running;
+  a1.handle = "pgid:4242";
+  a1.started_at = k_t0 - 1h;
+  crashed.attempts.push_back(a1);
+  REQUIRE(h.store.commit("r-1", crashed).has_value());
+  size_t commits_before = h.store.commits.size();
+  // Attempt 2 fails, attempt 3 succeeds: the interrupted attempt did not use the budget of 2.
+  h.launcher.script("a", 2, Script().exits(1));
+
+  CHECK(drove(h.resume()) == DriveOutcome::succeeded);
+  REQUIRE(h.launcher.recovered.size() == 1);
+  CHECK(h.launcher.recovered[0].run_id == "r-1");
+  CHECK(h.launcher.recovered[0].handles == Names{"pgid:4242"});
+  CHECK(h.launcher.recovered[0].launches_before == 0);
+  auto attempts = h.store.attempts("a");
+  REQUIRE(attempts.size() == 3);
+  CHECK(attempts[0].status == AttemptStatus::interrupted);
+  CHECK(attempts[0].reason == "its driver stopped");
+  CHECK(attempts[0].ended_at == k_t0);
+  CHECK(attempts[1].status == AttemptStatus::failed);
+  CHECK(attempts[2].status == AttemptStatus::succeeded);
+  CHECK(h.launcher.launch_of("a", 2).env("WFO_ATTEMPT") == "2");
+  CHECK(h.launcher.launched_tasks() == Names{"a", "a", "b"});
+  // The recovery is one commit, the first of the drive.
+  const Transition& first = h.store.commits[commits_before];
+  REQUIRE(first.events.size() == 1);
+  CHECK(first.events[0].kind == "run_resumed");
+  CHECK(first.events[0].detail == "by alice");
+  REQUIRE(first.attempts.size() == 1);
+  CHECK(first.attempts[0].status == AttemptStatus::interrupted);
+  REQUIRE(first.tasks.size() == 1);
+  CHECK(first.tasks[0].status == TaskStatus::pending);
+}
+
+TEST_CASE("resume of a failed run gives its failed tasks a fresh budget") {
+  std::vector<TaskSpec> tasks{task("a"), task("b", "true", {"a"}), task("ok")};
+  tasks[0].retry = retry(2);
+  Harness h(workflow(tasks));
+  for (int n : {1, 2, 3}) h.launcher.script("a", n, Script().exits(1));
+  CHECK(drove(h.start()) == DriveOutcome::failed);
+  CHECK(h.store.task("a").reason == "exit code 1 (attempt 2/2)");
+  CHECK(h.store.task("b").status == TaskStatus::skipped);
+
+  CHECK(drove(h.resume()) == DriveOutcome::succeeded);
+  CHECK(h.launcher.launched_tasks() == Names{"a", "ok", "a", "a", "a", "b"});
+  CHECK(h.store.task("a").budget_base == 2);
+  CHECK(h.store.task("a").status == TaskStatus::succeeded);
+  auto attempts = h.store.attempts("a");
+  REQUIRE(attempts.size() == 4);
+  CHECK(attempts[2].delay_ms == 0);  // the resume starts at once
+  CHECK(attempts[3].delay_ms == 1000);
+  CHECK(attempts[3].status == AttemptStatus::succeeded);
+  CHECK(h.store.task("b").status == TaskStatus::succeeded);
+  CHECK(h.store.run.status == RunStatus::succeeded);
+  CHECK(h.store.run.reason == "");
+  CHECK(h.store.run.ended_at.has_value());
+  // Succeeded tasks are kept, not run again.
+  CHECK(h.store.attempts("ok").size() == 1);
+}
+
+TEST_CASE("an interrupt cancels running attempts and records them interrupted") {
+  std::vector<TaskSpec> tasks{task("a"), task("b"), task("c", "true", {"a"})};
+  Harness h(workflow(tasks));
+  h.launcher.script("a", 1, Script().hangs());
+  h.launcher.script("b", 1, Script().hangs());
+  h.launcher.interrupt_when_running = "a";
+  CHECK(drove(h.start()) == DriveOutcome::interrupted);
+  REQUIRE(h.launcher.cancels.size() == 2);
+  for (const auto& c : h.launcher.cancels) CHECK(c.grace == h.options.kill_grace);
+  CHECK(h.launcher.running() == 0);
+  CHECK(h.launcher.launched_tasks() == Names{"a", "b"});
+  for (const char* id : {"a", "b"}) {
+    CAPTURE(id);
+    auto attempts = h.store.attempts(id);
+    REQUIRE(attempts.size() == 1);
+    CHECK(attempts[0].status == AttemptStatus::interrupted);
+    CHECK(attempts[0].reason == "wfo was interrupted");
+    CHECK(h.store.task(id).status == TaskStatus::pending);
+  }
+  CHECK(h.store.task("c").status == TaskStatus::pending);
+  CHECK(h.store.run.status == RunStatus::interrupted);
+  CHECK(h.store.run.reason == "interrupted by a signal");
+
+  SUBCASE("a resume runs them again; interrupted attempts do not count") {
+    CHECK(drove(h.resume()) == DriveOutcome::succeeded);
+    CHECK(h.launcher.launched_tasks() == Names{"a", "b", "a", "b", "c"});
+    CHECK(h.launcher.launch_of("a", 2).env("WFO_ATTEMPT") == "2");
+    CHECK(h.store.task("a").status == TaskStatus::succeeded);
+    CHECK(h.store.run.status == RunStatus::succeeded);
+  }
+}
+
+TEST_CASE("wfo cancel, seen through poll_external, cancels the run") {
+  std::vector<TaskSpec> tasks{task("a"), task("b", "true", {"a"})};
+  Harness h(workflow(tasks));
+  h.launcher.script("a", 1, Script().hangs());
+  h.launcher.on_wait = [&] {
+    if (h.launcher.waits == 3) h.store.request_cancel();
+  };
+  CHECK(drove(h.start()) == DriveOutcome::cancelled);
+  REQUIRE(h.launcher.cancels.size() == 1);
+  CHECK(h.launcher.cancels[0].task == "a");
+  CHECK(h.launcher.launched_tasks() == Names{"a"});
+  auto attempts = h.store.attempts("a");
+  REQUIRE(attempts.size() == 1);
+  CHECK(attempts[0].status == AttemptStatus::cancelled);
+  CHECK(attempts[0].reason == "run cancelled");
+  CHECK(h.store.task("a").status == TaskStatus::cancelled);
+  CHECK(h.store.task("b").status == TaskStatus::cancelled);
+  CHECK(h.store.run.status == RunStatus::cancelled);
+  CHECK(h.store.run.reason == "cancelled");
+  CHECK(h.store.run.ended_at.has_value());
+}
+
+TEST_CASE("an after gate holds a finished task's result until decided") {
+  std::vector<TaskSpec> tasks{task("design"), task("build", "true", {"design"})};
+  ApprovalSpec approval;
+  approval.when = GateWhen::after;
+  tasks[0].approval = approval;
+  Harness h(workflow(tasks));
+  h.launcher.script("design", 1, Script().writes_output("spec=api.yaml\n"));
+  CHECK(drove(h.start()) == DriveOutcome::waiting_approval);
+  CHECK(h.launcher.launched_tasks() == Names{"design"});
+  CHECK(h.store.attempts("design")[0].status == AttemptStatus::succeeded);
+  CHECK(h.store.task("design").status == TaskStatus::waiting_approval);
+  CHECK(h.store.gate("design")->when == "after");
+  CHECK(h.store.task("build").status == TaskStatus::pending);
+
+  SUBCASE("approved: the task succeeds and its dependents run, without running it again") {
+    h.store.decide("design", "bob", true);
+    CHECK(drove(h.resume()) == DriveOutcome::succeeded);
+    CHECK(h.launcher.launched_tasks() == Names{"design", "build"});
+    CHECK(h.store.task("design").status == TaskStatus::succeeded);
+    CHECK(h.store.task("design").reason == "approved by bob");
+  }
+  SUBCASE("rejected: the task fails") {
+    h.store.decide("design", "bob", false);
+    CHECK(drove(h.resume()) == DriveOutcome::failed);
+    CHECK(h.store.task("design").status == TaskStatus::failed);
+    CHECK(h.store.task("build").status == TaskStatus::skipped);
+  }
+}
