@@ -25,6 +25,7 @@ int graph(const std::string& file, const std::string& format) {
   if (!text) {
     Error e = text.error();
     e.kind = ErrorKind::usage;
+    e.hint = "check the path of the workflow file";
     return report(e);
   }
   std::string dir = std::filesystem::absolute(file).parent_path().lexically_normal().string();

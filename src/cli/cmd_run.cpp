@@ -49,6 +49,7 @@ int run(const GlobalOptions& g, const RunOptions& o) {
   if (!text) {
     Error e = text.error();
     e.kind = ErrorKind::usage;
+    e.hint = "check the path of the workflow file";
     return report(e);
   }
   std::string dir = std::filesystem::absolute(o.file).parent_path().lexically_normal().string();
@@ -64,7 +65,7 @@ int run(const GlobalOptions& g, const RunOptions& o) {
     given.emplace_back(p.substr(0, eq), p.substr(eq + 1));
   }
   auto params = bind_params(wf, given);
-  if (!params) return report(params.error());
+  if (!params) return report(params.error(), *text);
   if (o.jobs && *o.jobs < 1)
     return report(Error{ErrorKind::usage, "-j must be at least 1", {}, 0, 0, {}});
   if (o.dry_run) {

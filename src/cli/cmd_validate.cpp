@@ -13,6 +13,7 @@ int validate(const std::string& file) {
   if (!text) {
     Error e = text.error();
     e.kind = ErrorKind::usage;
+    e.hint = "check the path of the workflow file";
     return report(e);
   }
   std::string dir = std::filesystem::absolute(file).parent_path().lexically_normal().string();

@@ -1,5 +1,6 @@
 // wfo's entry point: parses the command line (CLI11) and calls one subcommand. Signals are
 // blocked here, before any child exists, and only ever unblocked inside ppoll (STYLE.md).
+#include <algorithm>
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include "cli/exit_status.hpp"
 #include "process/process.hpp"
 #include "store/sqlite_run_store.hpp"
+#include "util/strings.hpp"
 
 #ifndef WFO_VERSION
 #define WFO_VERSION "0.0.0"
@@ -35,6 +37,18 @@ int main(int argc, char** argv) {
   cli::register_cancel(app, g, &exit_code);
   cli::register_validate(app, g, &exit_code);
   cli::register_graph(app, g, &exit_code);
+  // CLI11 reports an unknown subcommand as a missing one; name it, with a did-you-mean.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> names;
+    for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+      names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      std::string guess = closest_match(argv[1], names);
+      std::fprintf(stderr, "wfo: error: unknown command '%s'%s\n  run 'wfo --help' for usage\n",
+                   argv[1], guess.empty() ? "" : (" (did you mean '" + guess + "'?)").c_str());
+      return k_exit_usage;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

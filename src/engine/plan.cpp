@@ -243,17 +243,20 @@ Result<nlohmann::json> bind_params(const Workflow& workflow,
       if (p.default_value)
         out[p.name] = *p.default_value;
       else if (p.required)
-        return fail(ErrorKind::usage, "missing required param '" + p.name + "'",
-                    "pass it with -p " + p.name + "=VALUE");
+        return std::unexpected(Error{ErrorKind::usage, "missing required param '" + p.name + "'",
+                                     workflow.file, p.mark.line, p.mark.column,
+                                     "pass it with -p " + p.name + "=VALUE"});
       else
         out[p.name] = "";
     }
     if (!p.enum_values.empty()) {
       std::string v = out[p.name].get<std::string>();
       if (std::find(p.enum_values.begin(), p.enum_values.end(), v) == p.enum_values.end())
-        return fail(ErrorKind::usage,
-                    "param '" + p.name + "' is '" + v + "', not one of " + join(p.enum_values, ", "),
-                    "pass -p " + p.name + "=" + p.enum_values.front());
+        return std::unexpected(Error{
+            ErrorKind::usage,
+            "param '" + p.name + "' is '" + v + "', not one of " + join(p.enum_values, ", "),
+            workflow.file, p.mark.line, p.mark.column,
+            "pass -p " + p.name + "=" + p.enum_values.front()});
     }
   }
   return out;

@@ -1,0 +1,172 @@
+"""End-to-end: every kind of bad input is refused with exit 2, a message naming
+file:line:col with the offending line, a caret and the way out, and nothing written to the
+state database. Pathological files get the same clean refusal (the subprocess timeout only
+guards against a hang; there is no timing assertion)."""
+import os
+import random
+import sqlite3
+import unittest
+
+from wfo_e2e import WfoTestCase
+
+r = random.Random(1)
+# (name, subcommand, file contents)
+CASES = [
+ ("yaml_syntax", "validate", "version: 1\ntasks:\n  a: {run: [echo}\n"),
+ ("unknown_key", "validate", "version: 1\ntasks:\n  a:\n    run: echo\n    retires: 3\n"),
+ ("wrong_type", "validate", "version: 1\ntasks:\n  a:\n    run: echo\n    retry: {max_attempts: many}\n"),
+ ("duplicate_key", "validate", "version: 1\ntasks:\n  a: {run: echo}\n  a: {run: echo}\n"),
+ ("bad_duration", "validate", "version: 1\ntasks:\n  a:\n    run: echo\n    timeout: 5 minutes\n"),
+ ("cycle", "validate", "version: 1\ntasks:\n  a: {needs: c, run: x}\n  b: {needs: a, run: y}\n  c: {needs: b, run: z}\n"),
+ ("needs_itself", "validate", "version: 1\ntasks:\n  a: {needs: a, run: x}\n"),
+ ("unknown_need", "validate", "version: 1\ntasks:\n  test: {run: x}\n  deploy: {needs: tset, run: y}\n"),
+ ("unknown_agent", "validate", "version: 1\nagents:\n  coders: {command: x}\ntasks:\n  a: {agent: coder}\n"),
+ ("run_and_agent", "validate", "version: 1\nagents:\n  c: {command: x}\ntasks:\n  a: {run: x, agent: c}\n"),
+ ("bad_task_id", "validate", "version: 1\ntasks:\n  \"build app\": {run: x}\n"),
+ ("missing_version", "validate", "tasks:\n  a: {run: x}\n"),
+ ("unsupported_version", "validate", "version: 2\ntasks:\n  a: {run: x}\n"),
+ ("negative_number", "validate", "version: 1\ntasks:\n  a:\n    run: x\n    retry: {max_attempts: -1}\n"),
+ ("absurd_number", "validate", "version: 1\nmax_parallel: 100000000\ntasks:\n  a: {run: x}\n"),
+ ("missing_required_param", "run", "version: 1\nparams:\n  ticket: {required: true}\ntasks:\n  a: {run: echo}\n"),
+ ("expression_syntax", "validate", "version: 1\ntasks:\n  a: {run: \"echo ${{ contains( }}\"}\n"),
+ ("expression_unknown_param", "validate", "version: 1\nparams:\n  feature: {default: x}\ntasks:\n  a: {run: \"echo ${{ params.featur }}\"}\n"),
+ ("top_level_list", "validate", "- a\n- b\n"),
+ ("empty_file", "validate", ""),
+ ("no_tasks", "validate", "version: 1\ntasks: {}\n"),
+ ("deep_nesting", "validate", "[" * 20000 + "\n"),
+ ("bracket_colon", "validate", "[:"),
+ ("recursive_alias", "validate", "a: &x [*x]\n"),
+ ("binary_garbage", "validate", bytes(r.randrange(256) for _ in range(5000))),
+]
+
+# (name, subcommand, the exact stderr)
+EXPECTED = [
+    ('yaml_syntax', 'validate',
+     b'flow.yaml:3:17: error: yaml syntax: illegal flow end\n    a: {run: [echo}\n                  ^\n'),
+    ('unknown_key', 'validate',
+     b"flow.yaml:5:5: error: unknown key 'retires' in task 'a' (did you mean 'retry'?)\n      retires: 3\n      ^\n"),
+    ('wrong_type', 'validate',
+     b"flow.yaml:5:27: error: 'max_attempts' must be an integer\n      retry: {max_attempts: many}\n                            ^\n"),
+    ('duplicate_key', 'validate',
+     b"flow.yaml:4:3: error: duplicate key 'a' (first defined at line 3)\n    a: {run: echo}\n    ^\n  remove one of them or merge them\n"),
+    ('bad_duration', 'validate',
+     b"flow.yaml:5:14: error: invalid duration '5 minutes' for 'timeout'\n      timeout: 5 minutes\n               ^\n  write durations like 500ms, 30s, 5m or 1h30m\n"),
+    ('cycle', 'validate',
+     b'flow.yaml:3:3: error: dependency cycle: a -> c -> b -> a\n    a: {needs: c, run: x}\n    ^\n  remove one of these needs to break the cycle\n'),
+    ('needs_itself', 'validate',
+     b"flow.yaml:3:14: error: task 'a' needs itself\n    a: {needs: a, run: x}\n               ^\n  remove 'a' from its needs\n"),
+    ('unknown_need', 'validate',
+     b"flow.yaml:4:19: error: task 'deploy' needs unknown task 'tset' (did you mean 'test'?)\n    deploy: {needs: tset, run: y}\n                    ^\n"),
+    ('unknown_agent', 'validate',
+     b"flow.yaml:5:14: error: task 'a' uses unknown agent 'coder' (did you mean 'coders'?)\n    a: {agent: coder}\n               ^\n"),
+    ('run_and_agent', 'validate',
+     b"flow.yaml:5:15: error: task 'a' has both 'run' and 'agent': a task runs exactly one of run, agent or uses\n    a: {run: x, agent: c}\n                ^\n"),
+    ('bad_task_id', 'validate',
+     b'flow.yaml:3:3: error: invalid task id \'build app\': use letters, digits, \'_\' and \'-\'\n    "build app": {run: x}\n    ^\n'),
+    ('missing_version', 'validate',
+     b"flow.yaml:1:1: error: missing required key 'version'\n  tasks:\n  ^\n  add 'version: 1' at the top\n"),
+    ('unsupported_version', 'validate',
+     b'flow.yaml:1:10: error: unsupported version 2 (this wfo reads version 1)\n  version: 2\n           ^\n'),
+    ('negative_number', 'validate',
+     b"flow.yaml:5:27: error: 'max_attempts' must be between 1 and 100, got -1\n      retry: {max_attempts: -1}\n                            ^\n"),
+    ('absurd_number', 'validate',
+     b"flow.yaml:2:15: error: 'max_parallel' must be between 1 and 10000, got 100000000\n  max_parallel: 100000000\n                ^\n"),
+    ('missing_required_param', 'run',
+     b"flow.yaml:3:3: error: missing required param 'ticket'\n    ticket: {required: true}\n    ^\n  pass it with -p ticket=VALUE\n"),
+    ('expression_syntax', 'validate',
+     b'flow.yaml:3:31: error: expected \')\' to close \'(\' in expression\n    a: {run: "echo ${{ contains( }}"}\n                                ^\n'),
+    ('expression_unknown_param', 'validate',
+     b'flow.yaml:5:21: error: unknown param \'featur\' (did you mean \'feature\'?)\n    a: {run: "echo ${{ params.featur }}"}\n                      ^\n  declare it under \'params:\' or fix the name\n'),
+    ('top_level_list', 'validate',
+     b"flow.yaml:1:1: error: the top level must be a mapping\n  - a\n  ^\n  start with 'version: 1' and a 'tasks:' map\n"),
+    ('empty_file', 'validate',
+     b"flow.yaml: error: empty workflow\n  start with 'version: 1' and a 'tasks:' map\n"),
+    ('no_tasks', 'validate',
+     b"flow.yaml:2:1: error: the workflow has no tasks\n  tasks: {}\n  ^\n  add a 'tasks:' map with at least one task, e.g. tasks: {build: {run: make}}\n"),
+    ('deep_nesting', 'validate',
+     b'flow.yaml:1:65: error: nesting deeper than 64 levels\n  [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n                                                                  ^\n  flatten the structure; a workflow needs only a few levels\n'),
+    ('bracket_colon', 'validate',
+     b'flow.yaml:1:2: error: yaml syntax: unknown token\n  [:\n   ^\n'),
+    ('recursive_alias', 'validate',
+     b"flow.yaml:1:8: error: recursive alias '*x'\n  a: &x [*x]\n         ^\n  an alias cannot refer to a node that contains it\n"),
+    ('binary_garbage', 'validate',
+     b'flow.yaml:1:3: error: file is not UTF-8 text\n  D ?<????k0? ?? ??u4?    ?n? q??w?vp?? ?3_?=??a???? ?|??X??,?7S??? ? ??WV\n    ^\n  found a byte sequence that is not UTF-8; save the file as UTF-8\n'),
+]
+
+
+class BadInputTest(WfoTestCase):
+    def test_every_case_exact_message_exit_2_nothing_recorded(self):
+        expected = {name: err for name, _, err in EXPECTED}
+        self.assertEqual(len(CASES), len(EXPECTED))
+        for name, cmd, text in CASES:
+            with self.subTest(name):
+                data = text if isinstance(text, bytes) else text.encode()
+                with open(os.path.join(self.dir, "flow.yaml"), "wb") as f:
+                    f.write(data)
+                r = self.wfo(cmd, "flow.yaml", timeout=20)
+                self.assertEqual(r.code, 2, repr(r))
+                self.assertEqual(r.out, "")
+                self.assertEqual(r.err.encode("utf-8", "surrogateescape"), expected[name])
+                self.assertNotIn("terminate called", r.err)
+                self.assertFalse(os.path.exists(self.state), "a refused workflow created state")
+
+    def test_bad_input_leaves_existing_runs_untouched(self):
+        good = self.write("good.yaml", "version: 1\ntasks:\n  a: {run: 'true'}\n")
+        run_id = self.run_id_of(self.run_ok("run", good))
+        before = self.query("SELECT COUNT(*) AS n FROM events")[0]["n"]
+        self.write("bad.yaml", "version: 1\ntasks:\n  a: {needs: a, run: x}\n")
+        self.assertEqual(self.wfo("run", "bad.yaml").code, 2)
+        self.assertEqual(self.query("SELECT id FROM runs"), [{"id": run_id}])
+        self.assertEqual(self.query("SELECT COUNT(*) AS n FROM events")[0]["n"], before)
+
+    def test_usage_errors(self):
+        cases = [
+            (["frobnicate"], "wfo: error: unknown command 'frobnicate'\n  run 'wfo --help' for usage\n"),
+            (["staus"], "wfo: error: unknown command 'staus' (did you mean 'status'?)\n  run 'wfo --help' for usage\n"),
+            (["run", "missing.yaml"], "wfo: error: cannot read 'missing.yaml': No such file or directory\n"
+                                      "  check the path of the workflow file\n"),
+            (["run"], "wfo: error: file is required\n  run 'wfo --help' for usage\n"),
+        ]
+        for args, err in cases:
+            r = self.wfo(*args)
+            self.assertEqual((r.code, r.err), (2, err))
+
+    def test_unknown_param_and_enum(self):
+        self.write("flow.yaml", """
+            version: 1
+            params:
+              env: {default: staging, enum: [staging, prod]}
+            tasks:
+              a: {run: echo}
+            """)
+        r = self.wfo("run", "flow.yaml", "-p", "evn=prod")
+        self.assertEqual((r.code, r.err), (2, "wfo: error: unknown param 'evn' (did you mean 'env'?)\n"
+                                              "  its params are: env\n"))
+        r = self.wfo("run", "flow.yaml", "-p", "env=qa")
+        self.assertEqual((r.code, r.err), (2, "flow.yaml:3:3: error: param 'env' is 'qa', not one of staging, prod\n"
+                                              "    env: {default: staging, enum: [staging, prod]}\n"
+                                              "    ^\n  pass -p env=staging\n"))
+
+    def test_state_database_problems_exit_5(self):
+        flow = self.write("flow.yaml", "version: 1\ntasks:\n  a: {run: 'true'}\n")
+        os.makedirs(os.path.dirname(self.state))
+        with open(self.state, "wb") as f:
+            f.write(b"this is not a database" * 100)
+        r = self.wfo("run", flow)
+        self.assertEqual(r.code, 5, repr(r))
+        self.assertEqual(r.err, f"wfo: error: state database '{self.state}': file is not a database\n"
+                                "  check the file, or point --state / WFO_STATE at another database\n")
+        os.remove(self.state)
+        self.run_ok("run", flow)
+        con = sqlite3.connect(self.state)
+        con.execute("PRAGMA user_version=7")
+        con.commit()
+        con.close()
+        r = self.wfo("list")
+        self.assertEqual(r.code, 5)
+        self.assertEqual(r.err, f"wfo: error: state database '{self.state}' has schema version 7; "
+                                "this wfo reads version 1\n  upgrade wfo, or point --state at another database\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
