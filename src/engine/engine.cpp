@@ -184,9 +184,10 @@ Result<DriveOutcome> Engine::Impl::drive(RunSnapshot snapshot) {
       if (auto ok = set_parked(false); !ok) return std::unexpected(ok.error());
     }
     Launcher::Events events = launcher.wait(next_wake());
-    if (events.signal) begin_stop(StopMode::interrupt);
+    // Attempts that ended before the signal was seen are recorded as they ended.
     for (const auto& ended : events.ended)
       if (auto ok = on_ended(ended); !ok) return std::unexpected(ok.error());
+    if (events.signal) begin_stop(StopMode::interrupt);
     SteadyTime now = clock.steady_now();
     while (!retry_timers.empty() && retry_timers.begin()->first <= now) {
       uint32_t i = retry_timers.begin()->second;
@@ -338,7 +339,10 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
   a.signal = ended.signal;
   a.usage = ended.usage;
   t.exit_code = a.exit_code;
-  if (stop == StopMode::interrupt) {
+  // While stopping, an attempt that still finished cleanly counts as the success it is;
+  // one that was stopped (or failed meanwhile) is recorded as interrupted or cancelled.
+  bool clean_exit = !t.timed_out && ended.signal == 0 && ended.exit_code == 0;
+  if (stop == StopMode::interrupt && !clean_exit) {
     a.status = AttemptStatus::interrupted;
     a.reason = "wfo was interrupted";
     t.status = TaskStatus::pending;
@@ -348,7 +352,7 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
     tr.events.push_back(event("attempt_interrupted", i, a.reason, a.number));
     return commit(std::move(tr));
   }
-  if (stop == StopMode::cancel || stop == StopMode::run_timeout) {
+  if ((stop == StopMode::cancel || stop == StopMode::run_timeout) && !clean_exit) {
     a.status = stop == StopMode::cancel ? AttemptStatus::cancelled : AttemptStatus::timed_out;
     a.reason = stop == StopMode::cancel ? "run cancelled" : run.reason;
     Transition tr;

@@ -348,7 +348,11 @@ std::vector<GateRecord> SqliteRunStore::read_gates(const std::string& run_id) {
     g.when = st.getColumn(1).getString();
     g.status = parse_gate_status(st.getColumn(2).getString()).value_or(GateStatus::waiting);
     g.message = st.getColumn(3).getString();
-    g.approvers = parse_json(st.getColumn(4).getString(), json::array()).get<std::vector<std::string>>();
+    // A hand-edited value that is not a list of names reads as no list, never a crash.
+    json approvers = parse_json(st.getColumn(4).getString(), json::array());
+    if (approvers.is_array())
+      for (const auto& a : approvers)
+        if (a.is_string()) g.approvers.push_back(a.get<std::string>());
     g.min_approvals = st.getColumn(5).getInt();
     g.prevent_self_approval = st.getColumn(6).getInt() != 0;
     g.created_at = column_time(st.getColumn(7)).value_or(SystemTime{});

@@ -48,7 +48,7 @@ std::string format_duration(std::chrono::milliseconds d) {
   char buf[64];
   if (ms < 1000) {
     snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ms));
-  } else if (ms < 60'000) {
+  } else if (ms < 59'950) {  // 59950ms would print as 60.0s
     snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ms) / 1000.0);
   } else if (ms < 3'600'000) {
     snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(ms / 60'000),
