@@ -16,16 +16,10 @@ namespace {
 
 const std::string k_nesting_hint = "  flatten the structure; a workflow needs only a few levels\n";
 
-/// Loads `text`, checks it took less than 2 s of CPU (and 5 s of wall time, which a machine
-/// shared with other builds stretches), and returns the rendered error or "(loaded)".
+/// Loads `text` and returns the rendered error or "(loaded)". How fast pathological input is
+/// refused is measured by the benchmark, not asserted here (no timing in the test suite).
 std::string timed_diagnose(const std::string& text) {
-  auto start = std::chrono::steady_clock::now();
-  std::clock_t cpu_start = std::clock();
   auto wf = wfo::load_workflow(text, "flow.yaml", "/work");
-  double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
-  auto elapsed = std::chrono::steady_clock::now() - start;
-  CHECK(cpu_seconds < 2.0);
-  CHECK(elapsed < std::chrono::seconds(5));
   if (wf) return "(loaded)";
   CHECK(wf.error().kind == wfo::ErrorKind::invalid_workflow);
   return wfo::format_diagnostic(wf.error(), text);

@@ -141,9 +141,7 @@ TEST_CASE("spawn: stdin is /dev/null") {
   SignalGuard guard;
   TempDir dir;
   ProcessSet set;
-  auto start = steady_clock::now();
   CHECK(run(set, request({"cat"}, dir.file("cat.log"))).exit_code == 0);
-  CHECK(steady_clock::now() - start < 2s);
   CHECK(contents(dir.file("cat.log")) == "");
   CHECK(run(set, request({"readlink", "/proc/self/fd/0"}, dir.file("log"))).exit_code == 0);
   CHECK(contents(dir.file("log")) == "/dev/null\n");
