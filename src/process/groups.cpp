@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -17,12 +18,46 @@ namespace wfo::process {
 
 namespace {
 
-// Polls until group `pgid` is gone or `limit` has passed; true when gone. Polling is the only
-// way: a group that is not our child sends us no SIGCHLD.
+pid_t parse_pid(const char* name);
+
+// True when some member of group `pgid` is alive and not a zombie. A zombie is dead: it only
+// waits for its parent (init, for what a dead wfo left) to reap it, which may take seconds.
+bool group_has_live_member(pid_t pgid) {
+  if (!group_alive(pgid)) return false;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return true;
+  bool live = false;
+  char buf[512];
+  while (const dirent* item = ::readdir(proc)) {
+    pid_t pid = parse_pid(item->d_name);
+    if (pid <= 0) continue;
+    std::string path = "/proc/" + std::to_string(pid) + "/stat";
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) continue;
+    buf[n] = '\0';
+    // The fields after the command's closing parenthesis: state ppid pgrp ...
+    const char* close = std::strrchr(buf, ')');
+    char state = 0;
+    int ppid = 0, pgrp = 0;
+    if (close && std::sscanf(close + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
+        state != 'Z' && state != 'X') {
+      live = true;
+      break;
+    }
+  }
+  ::closedir(proc);
+  return live;
+}
+
+// Polls until group `pgid` has no live member or `limit` has passed; true when gone. Polling
+// is the only way: a group that is not our child sends us no SIGCHLD.
 bool wait_group_gone(pid_t pgid, std::chrono::milliseconds limit) {
   auto end = std::chrono::steady_clock::now() + limit;
   for (;;) {
-    if (!group_alive(pgid)) return true;
+    if (!group_has_live_member(pgid)) return true;
     if (std::chrono::steady_clock::now() >= end) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -75,7 +110,7 @@ bool group_alive(pid_t pgid) {
 
 bool terminate_foreign_group(pid_t pgid, std::chrono::milliseconds grace) {
   if (pgid <= 1 || pgid == ::getpgrp()) return false;
-  if (!group_alive(pgid)) return true;
+  if (!group_has_live_member(pgid)) return true;
   ::kill(-pgid, SIGTERM);
   if (wait_group_gone(pgid, grace)) return true;
   ::kill(-pgid, SIGKILL);

@@ -19,7 +19,8 @@ TASK = r"""
       lock="$LOCKS/$WFO_TASK_ID"
       if ! mkdir "$lock" 2>/dev/null; then
         other=$(cat "$lock/pid" 2>/dev/null || echo 0)
-        if [ "$other" != 0 ] && kill -0 "$other" 2>/dev/null; then echo "OVERLAP $WFO_TASK_ID" >> "$L"; fi
+        state=$(sed 's/.*) //' "/proc/$other/stat" 2>/dev/null | cut -c1)
+        if [ -n "$state" ] && [ "$state" != Z ]; then echo "OVERLAP $WFO_TASK_ID" >> "$L"; fi
       fi
       echo $$ > "$lock/pid"
       echo "$WFO_TASK_ID start $WFO_ATTEMPT $$ $(date +%s%N)" >> "$L"
