@@ -15,6 +15,7 @@ struct ResumeOptions {
   bool wait = false;
   bool json = false;
   std::string durability;
+  OutputOptions output;
 };
 
 int resume(const GlobalOptions& g, const ResumeOptions& o) {
@@ -36,7 +37,7 @@ int resume(const GlobalOptions& g, const ResumeOptions& o) {
   if (!loaded) return report(loaded.error(), snapshot->run.workflow_text);
   if (o.jobs && *o.jobs < 1)
     return report(Error{ErrorKind::usage, "-j must be at least 1", {}, 0, 0, {}});
-  DriveRequest request{o.jobs, o.wait, o.json, o.durability, !g.state.empty(), true};
+  DriveRequest request{o.jobs, o.wait, o.json, o.durability, !g.state.empty(), true, o.output};
   return drive_run(g, **store, *loaded, std::move(*snapshot), request);
 }
 
@@ -49,6 +50,7 @@ void register_resume(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_option("-j,--jobs", o->jobs, "Attempts at once (default: as the run started)");
   cmd->add_flag("--wait", o->wait, "At a gate, wait for a decision instead of exiting 3");
   cmd->add_flag("--json", o->json, "Print the run as JSON on stdout at the end");
+  add_output_options(*cmd, o->output);
   cmd->add_option("--durability", o->durability, "normal (default) or full: fsync every commit")
       ->check(CLI::IsMember({"normal", "full"}));
   cmd->callback([&g, o, exit_code] { *exit_code = resume(g, *o); });

@@ -22,6 +22,7 @@ struct RunOptions {
   bool dry_run = false;
   bool json = false;
   std::string durability;
+  OutputOptions output;
 };
 
 // The plan in the order tasks could start, with their needs (`--dry-run`).
@@ -106,7 +107,7 @@ int run(const GlobalOptions& g, const RunOptions& o) {
     std::printf("%s\n", run_id.c_str());
     std::fflush(stdout);
   }
-  DriveRequest request{o.jobs, o.wait, o.json, o.durability, !g.state.empty(), false};
+  DriveRequest request{o.jobs, o.wait, o.json, o.durability, !g.state.empty(), false, o.output};
   return drive_run(g, **store, *loaded, std::move(snapshot), request);
 }
 
@@ -122,6 +123,7 @@ void register_run(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_flag("--wait", o->wait, "At a gate, wait for a decision instead of exiting 3");
   cmd->add_flag("--dry-run", o->dry_run, "Print the plan and run nothing");
   cmd->add_flag("--json", o->json, "Print the run as JSON on stdout at the end");
+  add_output_options(*cmd, o->output);
   cmd->add_option("--durability", o->durability, "normal (default) or full: fsync every commit")
       ->check(CLI::IsMember({"normal", "full"}));
   cmd->callback([&g, o, exit_code] { *exit_code = run(g, *o); });

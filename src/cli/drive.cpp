@@ -7,6 +7,7 @@
 
 #include "cli/exit_status.hpp"
 #include "cli/progress.hpp"
+#include "cli/reports.hpp"
 #include "engine/engine.hpp"
 #include "engine/local_launcher.hpp"
 
@@ -78,12 +79,14 @@ int drive_run(const GlobalOptions& g, SqliteRunStore& store, const LoadedWorkflo
   SystemClock clock;
   SystemRandom random;
   LocalLauncher launcher;
-  ProgressPrinter progress;
-  Engine engine(loaded.plan, store, launcher, clock, random, progress, options);
+  auto progress = make_progress({options.state_dir, &snapshot, request.output.verbosity});
+  Engine engine(loaded.plan, store, launcher, clock, random, *progress, options);
   auto outcome = engine.drive(std::move(snapshot));
+  progress->finish();
   if (!outcome) return report(outcome.error());
   auto final_state = store.load_run(run_id);
   if (!final_state) return report(final_state.error());
+  write_reports(request.output, loaded.plan, *final_state);
   if (request.json) print_json(run_json(*final_state, true));
   switch (*outcome) {
     case DriveOutcome::succeeded:

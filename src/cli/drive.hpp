@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/common.hpp"
+#include "cli/progress.hpp"
 
 namespace wfo::cli {
 
@@ -16,6 +17,7 @@ struct DriveRequest {
   std::string durability;    ///< --durability: "", normal, full
   bool explicit_state = false;  ///< --state was given (repeated in printed commands)
   bool resume = false;          ///< the run was loaded from the store
+  OutputOptions output;         ///< -v, -q, --junit, --metrics
 };
 
 /// Drives `snapshot` of `loaded` with the lock held, prints the outcome (and the approve

@@ -1,0 +1,142 @@
+// Log files are read with pread at a remembered offset, never kept open: the writer may not
+// have created the file yet, and a follower must not hold descriptors across a long run.
+#include "cli/log_tail.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+
+namespace wfo::cli {
+namespace {
+
+constexpr size_t k_max_line = 64 * 1024;
+
+// Reads up to `max` bytes of `path` from `offset`; empty on any error.
+std::string read_range(const std::string& path, uint64_t offset, size_t max) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string out;
+  char buf[65536];
+  while (out.size() < max) {
+    size_t want = std::min(sizeof buf, max - out.size());
+    ssize_t n = ::pread(fd, buf, want, static_cast<off_t>(offset + out.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+uint64_t file_size(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<uint64_t>(st.st_size);
+}
+
+// Length of the valid UTF-8 sequence at `s[i]`, 0 when there is none.
+size_t utf8_length(std::string_view s, size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xC2 && c <= 0xDF   ? 2
+             : c >= 0xE0 && c <= 0xEF ? 3
+             : c >= 0xF0 && c <= 0xF4 ? 4
+                                      : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  auto c1 = static_cast<unsigned char>(s[i + 1]);
+  if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) ||
+      (c == 0xF4 && c1 > 0x8F))
+    return 0;
+  return n;
+}
+
+}  // namespace
+
+std::string attempt_log_path(const std::string& state_dir, const std::string& run_id,
+                             const std::string& task_id, int number) {
+  std::string stem;
+  for (char c : task_id)
+    stem += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+  return state_dir + "/runs/" + run_id + "/" + stem + "." + std::to_string(number) + ".log";
+}
+
+std::string printable(std::string_view text, bool keep_escapes) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t n = utf8_length(text, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    bool control = c < 0x20 || c == 0x7F;
+    if (!control || c == '\t' || c == '\n' || (c == 0x1B && keep_escapes))
+      out.append(text.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+std::vector<std::string> last_lines(const std::string& path, size_t n) {
+  constexpr uint64_t k_window = 64 * 1024;
+  uint64_t size = file_size(path);
+  uint64_t start = size > k_window ? size - k_window : 0;
+  std::string text = read_range(path, start, static_cast<size_t>(size - start));
+  if (start > 0) {
+    size_t nl = text.find('\n');  // drop the cut first line
+    text.erase(0, nl == std::string::npos ? text.size() : nl + 1);
+  }
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  std::vector<std::string> lines;
+  if (text.empty()) return lines;
+  size_t end = text.size();
+  while (lines.size() < n) {
+    size_t nl = text.rfind('\n', end == 0 ? 0 : end - 1);
+    size_t begin = nl == std::string::npos ? 0 : nl + 1;
+    lines.push_back(printable(std::string_view(text).substr(begin, end - begin)));
+    if (nl == std::string::npos) break;
+    end = nl;
+  }
+  return {lines.rbegin(), lines.rend()};
+}
+
+std::string LogFollower::read_new() {
+  uint64_t size = file_size(m_path);
+  if (size < m_offset) m_offset = 0;  // truncated or replaced: start again
+  if (size == m_offset) return {};
+  std::string data = read_range(m_path, m_offset, static_cast<size_t>(size - m_offset));
+  m_offset += data.size();
+  return data;
+}
+
+std::vector<std::string> LogFollower::read_lines(bool flush) {
+  m_partial += read_new();
+  std::vector<std::string> lines;
+  size_t begin = 0;
+  for (size_t nl; (nl = m_partial.find('\n', begin)) != std::string::npos; begin = nl + 1)
+    lines.push_back(m_partial.substr(begin, std::min(nl - begin, k_max_line)));
+  m_partial.erase(0, begin);
+  if (m_partial.size() > k_max_line || (flush && !m_partial.empty())) {
+    lines.push_back(m_partial.substr(0, k_max_line));
+    m_partial.clear();
+  }
+  return lines;
+}
+
+size_t LogFollower::copy_to_stdout() {
+  std::string data = read_new();
+  if (!data.empty()) {
+    std::fwrite(data.data(), 1, data.size(), stdout);
+    std::fflush(stdout);
+  }
+  return data.size();
+}
+
+}  // namespace wfo::cli
