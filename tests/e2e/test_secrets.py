@@ -1,0 +1,110 @@
+"""End-to-end: secret params (issue 8). A secret comes from WFO_SECRET_<NAME> or
+--secret-file, reaches tasks only through their environment, is stored only as a hash, and
+every place wfo writes shows *** instead: logs, outputs, reasons, events, JSON, JUnit, hooks."""
+import hashlib
+import json
+import os
+import unittest
+
+from wfo_e2e import WfoTestCase
+
+SECRET = "s3cr3t-Value-9f2c"
+
+
+class SecretTest(WfoTestCase):
+    FLOW = """
+        version: 1
+        params:
+          token: {secret: true, required: true}
+          who: {default: world}
+        hooks:
+          on_failure: echo "hook sees $WFO_SECRET_TOKEN"
+        tasks:
+          use:
+            run: |
+              [ "$(printf %%s "$WFO_SECRET_TOKEN" | sha256sum | cut -c1-64)" = "%s" ] && echo ok > got
+              echo "stdout $WFO_SECRET_TOKEN"
+              echo "stderr $WFO_SECRET_TOKEN" >&2
+              echo "leak=$WFO_SECRET_TOKEN" >> "$WFO_OUTPUT"
+          fail:
+            needs: use
+            run: echo "failing with $WFO_SECRET_TOKEN"; exit 3
+        """ % hashlib.sha256(SECRET.encode()).hexdigest()
+
+    def everything_wfo_wrote(self, *streams):
+        blobs = list(streams)
+        for root, _, files in os.walk(self.dir):
+            for name in files:
+                if name in ("got", "secrets.env"):  # the task's and the user's files, not wfo's
+                    continue
+                with open(os.path.join(root, name), "rb") as f:
+                    blobs.append(f.read().decode("latin-1"))
+        return blobs
+
+    def test_secret_never_written_anywhere(self):
+        flow = self.write("flow.yaml", self.FLOW)
+        junit = os.path.join(self.dir, "report.xml")
+        r = self.wfo("run", flow, "--run-id", "sec", "--json", "--junit", junit,
+                     env={"WFO_SECRET_TOKEN": SECRET})
+        self.assertEqual(r.code, 1, repr(r))
+        self.assertEqual(self.read("got"), "ok\n")  # the task got the value
+        status = self.wfo("status", "sec", "--json").out
+        logs = self.wfo("logs", "sec").out
+        events = json.dumps(self.query("SELECT * FROM events"))
+        blobs = self.everything_wfo_wrote(r.out, r.err, status, logs, events)
+        hits = [b for b in blobs if SECRET in b]
+        self.assertEqual(hits, [])
+        self.assertIn("stdout ***", self.wfo("logs", "sec", "use").out)
+        doc = json.loads(status)
+        self.assertEqual(doc["tasks"][0]["outputs"], {"leak": "***"})
+        self.assertEqual(doc["params"]["token"],
+                         "sha256:" + hashlib.sha256(SECRET.encode()).hexdigest())
+        with open(os.path.join(os.path.dirname(self.state), "runs", "sec", "hook-on_failure.log")) as f:
+            self.assertEqual(f.read(), "hook sees ***\n")
+
+    def test_secret_file_and_resume_checks_the_value(self):
+        flow = self.write("flow.yaml", self.FLOW)
+        secrets = self.write("secrets.env", f"# team secrets\ntoken={SECRET}\n")
+        r = self.wfo("run", flow, "--run-id", "sf", "--secret-file", secrets)
+        self.assertEqual(r.code, 1, repr(r))
+        self.assertEqual(self.read("got"), "ok\n")
+        r = self.wfo("resume", "sf")
+        self.assertEqual((r.code, r.err), (2, "wfo: error: missing secret param 'token'\n"
+                                              "  set WFO_SECRET_TOKEN or pass --secret-file with a line token=VALUE\n"))
+        r = self.wfo("resume", "sf", env={"WFO_SECRET_TOKEN": "another-value"})
+        self.assertEqual((r.code, r.err), (2, "wfo: error: secret param 'token' differs from the one run sf started with\n"
+                                              "  give the same value as the run started with\n"))
+        r = self.wfo("resume", "sf", "--secret-file", secrets)
+        self.assertEqual(r.code, 1, repr(r))  # `fail` still fails, but the resume ran
+
+    def test_secret_refused_from_command_line_file_and_templates(self):
+        flow = self.write("flow.yaml", self.FLOW)
+        r = self.wfo("run", flow, "-p", f"token={SECRET}")
+        self.assertEqual((r.code, r.err), (2, "wfo: error: param 'token' is secret and never comes from the command line\n"
+                                              "  set WFO_SECRET_TOKEN or pass --secret-file\n"))
+        self.write("default.yaml", """
+            version: 1
+            params:
+              token: {secret: true, default: hunter22}
+            tasks:
+              a: {run: "true"}
+            """)
+        r = self.wfo("validate", "default.yaml")
+        self.assertEqual((r.code, r.err), (2, "default.yaml:3:3: error: secret param 'token' has a default\n"
+                                              "    token: {secret: true, default: hunter22}\n    ^\n"
+                                              "  a secret never lives in the workflow file: remove the default and set WFO_SECRET_TOKEN\n"))
+        self.write("template.yaml", """
+            version: 1
+            params:
+              token: {secret: true}
+            tasks:
+              a: {run: "echo ${{ params.token }}"}
+            """)
+        r = self.wfo("validate", "template.yaml")
+        self.assertEqual((r.code, r.err), (2, "template.yaml:5:21: error: param 'token' is secret\n"
+                                              "    a: {run: \"echo ${{ params.token }}\"}\n                      ^\n"
+                                              "  read it from $WFO_SECRET_TOKEN in the task instead\n"))
+
+
+if __name__ == "__main__":
+    unittest.main()
