@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
+#include "engine/local_launcher.hpp"
 
 namespace wfo::cli {
 namespace {
@@ -23,11 +24,23 @@ int cancel(const GlobalOptions& g, const std::string& run_id) {
     std::fprintf(stderr, "wfo: asked the driver of run %s to cancel it\n", run_id.c_str());
     return k_exit_succeeded;
   }
-  // Nobody drives it: cancel it here, as a driver would, in one commit.
+  // Nobody drives it: cancel it here, as a driver would, in one commit. Attempts that a dead
+  // driver left running are stopped first (spec: running attempts are terminated).
   auto snapshot = (*store)->load_run(run_id);
   if (!snapshot) return report(snapshot.error());
   Transition t;
   SystemTime now = system_now();
+  std::vector<std::string> handles;
+  for (const TaskRecord& task : snapshot->tasks)
+    for (AttemptRecord a : task.attempts)
+      if (a.status == AttemptStatus::running) {
+        handles.push_back(a.handle);
+        a.status = AttemptStatus::cancelled;
+        a.reason = "run cancelled";
+        a.ended_at = now;
+        t.attempts.push_back(a);
+      }
+  LocalLauncher().recover(run_id, handles);
   RunRecord run = snapshot->run;
   run.status = RunStatus::cancelled;
   run.reason = "cancelled by " + current_user();
