@@ -11,23 +11,9 @@ import subprocess
 import time
 import unittest
 
-from wfo_e2e import WfoTestCase, pids_with_env
+from wfo_e2e import LEDGER_END, LEDGER_START, WfoTestCase, pids_with_env
 
-TASK = r"""
-      set -e
-      L="$LEDGER"
-      lock="$LOCKS/$WFO_TASK_ID"
-      if ! mkdir "$lock" 2>/dev/null; then
-        other=$(cat "$lock/pid" 2>/dev/null || echo 0)
-        state=$(sed 's/.*) //' "/proc/$other/stat" 2>/dev/null | cut -c1)
-        if [ -n "$state" ] && [ "$state" != Z ]; then echo "OVERLAP $WFO_TASK_ID" >> "$L"; fi
-      fi
-      echo $$ > "$lock/pid"
-      echo "$WFO_TASK_ID start $WFO_ATTEMPT $$ $(date +%s%N)" >> "$L"
-      sleep 0.0$((RANDOM % 9 + 1))
-      echo "$WFO_TASK_ID end $WFO_ATTEMPT $$ $(date +%s%N)" >> "$L"
-      rm -rf "$lock"
-"""
+TASK = LEDGER_START + LEDGER_END
 
 
 def crash_flow(width=4, depth=4):
@@ -42,7 +28,7 @@ def crash_flow(width=4, depth=4):
             if needs:
                 lines.append(f"    needs: [{', '.join(sorted(set(needs)))}]")
             lines.append("    run: |")
-            lines.extend(TASK.strip("\n").splitlines())
+            lines.extend(TASK.replace("\n\n", "\n").strip("\n").splitlines())
     return "\n".join(lines) + "\n", ids
 
 

@@ -14,25 +14,10 @@ import sys
 import time
 import unittest
 
-from wfo_e2e import WfoTestCase, pids_with_env
+from wfo_e2e import LEDGER_END, LEDGER_START, WfoTestCase, pids_with_env
 
-STEP = r"""
-      set -e
-      lock="$LOCKS/$WFO_TASK_ID"
-      if ! mkdir "$lock" 2>/dev/null; then
-        other=$(cat "$lock/pid" 2>/dev/null || echo 0)
-        # A zombie is dead (init may take seconds to reap what a killed wfo left): no overlap.
-        state=$(sed 's/.*) //' "/proc/$other/stat" 2>/dev/null | cut -c1)
-        if [ -n "$state" ] && [ "$state" != Z ]; then echo "OVERLAP $WFO_TASK_ID $other" >> "$LEDGER"; fi
-      fi
-      echo $$ > "$lock/pid"
-      echo "$WFO_TASK_ID start $WFO_ATTEMPT $$ $(date +%s%N)" >> "$LEDGER"
-      sleep 0.0$((RANDOM % 5 + 1))
-"""
-END = r"""
-      echo "$WFO_TASK_ID end $WFO_ATTEMPT $$ $(date +%s%N)" >> "$LEDGER"
-      rm -rf "$lock"
-"""
+STEP = LEDGER_START
+END = LEDGER_END
 
 
 def torture_flow():

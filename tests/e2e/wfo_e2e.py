@@ -152,3 +152,25 @@ def wait_for(predicate, timeout=10.0, step=0.02):
             return True
         time.sleep(step)
     return predicate()
+
+
+# The body of a crash-test task: it takes a lock directory (recording OVERLAP when the
+# previous holder is still alive, zombies excluded: a zombie is dead), appends
+# `task start|end attempt pid time` to $LEDGER, and sleeps a little in between. Indented for
+# a YAML block scalar; LEDGER_BODY goes between the two halves.
+LEDGER_START = r"""
+      set -e
+      lock="$LOCKS/$WFO_TASK_ID"
+      if ! mkdir "$lock" 2>/dev/null; then
+        other=$(cat "$lock/pid" 2>/dev/null || echo 0)
+        state=$(sed 's/.*) //' "/proc/$other/stat" 2>/dev/null | cut -c1)
+        if [ -n "$state" ] && [ "$state" != Z ]; then echo "OVERLAP $WFO_TASK_ID $other" >> "$LEDGER"; fi
+      fi
+      echo $$ > "$lock/pid"
+      echo "$WFO_TASK_ID start $WFO_ATTEMPT $$ $(date +%s%N)" >> "$LEDGER"
+      sleep 0.0$((RANDOM % 5 + 1))
+"""
+LEDGER_END = r"""
+      echo "$WFO_TASK_ID end $WFO_ATTEMPT $$ $(date +%s%N)" >> "$LEDGER"
+      rm -rf "$lock"
+"""
