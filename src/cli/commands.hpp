@@ -18,5 +18,8 @@ void register_logs(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_cancel(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_validate(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_graph(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_stats(CLI::App& app, GlobalOptions& g, int* exit_code);
+/// The hidden `wfo __complete` that feeds the shell completions.
+void register_complete(CLI::App& app, GlobalOptions& g, int* exit_code);
 
 }  // namespace wfo::cli

@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   cli::register_cancel(app, g, &exit_code);
   cli::register_validate(app, g, &exit_code);
   cli::register_graph(app, g, &exit_code);
+  cli::register_stats(app, g, &exit_code);
+  cli::register_complete(app, g, &exit_code);
   // CLI11 reports an unknown subcommand as a missing one; name it, with a did-you-mean.
   if (argc > 1 && argv[1][0] != '-') {
     std::vector<std::string> names;

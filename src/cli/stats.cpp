@@ -53,7 +53,7 @@ void find_critical_path(RunStats& stats, const Plan& plan) {
     best[i] = stats.tasks[of_plan[i]].busy + (prev[i] >= 0 ? best[prev[i]] : Millis{0});
     if (last < 0 || best[i] > best[last]) last = static_cast<int>(i);
   }
-  if (last < 0) return;
+  if (last < 0 || best[last].count() == 0) return;  // nothing ran: no path
   stats.critical_path_length = best[last];
   for (int i = last; i >= 0; i = prev[i]) {
     stats.tasks[of_plan[i]].critical = true;
