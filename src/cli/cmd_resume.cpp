@@ -33,7 +33,7 @@ int resume(const GlobalOptions& g, const ResumeOptions& o) {
     return k_exit_succeeded;
   }
   auto loaded = load_text(snapshot->run.workflow_text, snapshot->run.workflow_file,
-                          snapshot->run.source_dir);
+                          snapshot->run.source_dir, &snapshot->run.subflow_texts);
   if (!loaded) return report(loaded.error(), snapshot->run.workflow_text);
   if (o.jobs && *o.jobs < 1)
     return report(Error{ErrorKind::usage, "-j must be at least 1", {}, 0, 0, {}});

@@ -88,6 +88,7 @@ int run(const GlobalOptions& g, const RunOptions& o) {
   r.workflow_file = std::filesystem::absolute(o.file).lexically_normal().string();
   r.source_dir = dir;
   r.workflow_text = *text;
+  r.subflow_texts = loaded->subflow_texts;  // a resume reads these, not the files
   r.workflow_hash = std::to_string(std::hash<std::string>{}(*text));
   r.params = *params;
   r.status = RunStatus::running;

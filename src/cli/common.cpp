@@ -7,10 +7,12 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include "cli/exit_status.hpp"
 #include "loader/loader.hpp"
+#include "loader/subflows.hpp"
 #include "util/diagnostic.hpp"
 #include "util/file.hpp"
 #include "util/time.hpp"
@@ -43,13 +45,49 @@ std::string current_user() {
   return "uid:" + std::to_string(uid);
 }
 
+namespace {
+
+/// Texts of sub-workflow files by the name their errors carry, so that report() shows the
+/// offending line of the right file (issue 5: sub-workflows).
+std::map<std::string, std::string>& error_sources() {
+  static std::map<std::string, std::string> sources;
+  return sources;
+}
+
+SubflowSource stored_source(const nlohmann::json& stored) {
+  return [&stored](const std::string& key) -> Result<std::string> {
+    auto it = stored.find(key);
+    if (it == stored.end() || !it->is_string())
+      return fail(ErrorKind::state, "the run did not store this file");
+    return it->get<std::string>();
+  };
+}
+
+}  // namespace
+
 Result<LoadedWorkflow> load_text(std::string text, const std::string& file,
-                                 const std::string& source_dir) {
+                                 const std::string& source_dir,
+                                 const nlohmann::json* stored_subflows) {
   auto workflow = load_workflow(text, file, source_dir);
   if (!workflow) return std::unexpected(workflow.error());
-  auto plan = compile(std::move(*workflow));
+  std::string error_text;
+  auto subflows = load_subflows(
+      *workflow, stored_subflows ? stored_source(*stored_subflows) : disk_subflow_source(),
+      &error_text);
+  if (!subflows) {
+    if (!error_text.empty()) error_sources()[subflows.error().file] = error_text;
+    return std::unexpected(subflows.error());
+  }
+  LoadedWorkflow loaded;
+  for (const auto& [key, wf] : subflows->workflows) {
+    loaded.subflow_texts[key] = subflows->texts[key];
+    error_sources()[wf.file] = subflows->texts[key];
+  }
+  auto plan = compile(std::move(*workflow), std::move(subflows->workflows));
   if (!plan) return std::unexpected(plan.error());
-  return LoadedWorkflow{std::move(text), std::move(*plan)};
+  loaded.text = std::move(text);
+  loaded.plan = std::move(*plan);
+  return loaded;
 }
 
 Result<LoadedWorkflow> load_file(const std::string& path) {
@@ -65,6 +103,7 @@ Result<LoadedWorkflow> load_file(const std::string& path) {
 }
 
 int report(const Error& error, std::string_view source) {
+  if (auto it = error_sources().find(error.file); it != error_sources().end()) source = it->second;
   std::string out;
   if (error.file.empty()) {
     out = "wfo: error: " + error.message + "\n";

@@ -38,11 +38,17 @@ std::string current_user();
 struct LoadedWorkflow {
   std::string text;
   Plan plan;
+  /// The texts of the sub-workflow files it uses, by key (model/subflow.hpp), to store with a
+  /// run (RunRecord::subflow_texts).
+  nlohmann::json subflow_texts = nlohmann::json::object();
 };
 
-/// Loads `text` as workflow `file` and compiles it. Errors carry file:line:col.
+/// Loads `text` as workflow `file` and compiles it, with the sub-workflow files it uses: read
+/// from `stored_subflows` (a run's RunRecord::subflow_texts) when given, else from disk.
+/// Errors carry file:line:col; report() shows the line of a sub-workflow file too.
 Result<LoadedWorkflow> load_text(std::string text, const std::string& file,
-                                 const std::string& source_dir);
+                                 const std::string& source_dir,
+                                 const nlohmann::json* stored_subflows = nullptr);
 /// Reads and loads the workflow file at `path`.
 Result<LoadedWorkflow> load_file(const std::string& path);
 

@@ -59,7 +59,7 @@ void print_gates(const GlobalOptions& g, const RunSnapshot& s, const DriveReques
 
 }  // namespace
 
-int drive_run(const GlobalOptions& g, SqliteRunStore& store, const LoadedWorkflow& loaded,
+int drive_run(const GlobalOptions& g, SqliteRunStore& store, LoadedWorkflow& loaded,
               RunSnapshot snapshot, const DriveRequest& request) {
   const Workflow& wf = *loaded.plan.workflow;
   EngineOptions options;

@@ -21,8 +21,9 @@ struct DriveRequest {
 };
 
 /// Drives `snapshot` of `loaded` with the lock held, prints the outcome (and the approve
-/// commands when parked), and returns the exit code (spec: Exit codes).
-int drive_run(const GlobalOptions& g, SqliteRunStore& store, const LoadedWorkflow& loaded,
+/// commands when parked), and returns the exit code (spec: Exit codes). The engine adds the
+/// instances of for_each tasks to `loaded.plan`.
+int drive_run(const GlobalOptions& g, SqliteRunStore& store, LoadedWorkflow& loaded,
               RunSnapshot snapshot, const DriveRequest& request);
 
 }  // namespace wfo::cli

@@ -88,6 +88,7 @@ nlohmann::json Engine::Impl::context_for(uint32_t i) const {
                         {"exit_code", t.exit_code ? nlohmann::json(*t.exit_code) : nlohmann::json()}};
   }
   ctx["tasks"] = std::move(tasks_ctx);
+  flow_context(i, ctx);  // tasks by name in the task's scope; matrix, item (flow_context.cpp)
   return ctx;
 }
 

@@ -12,7 +12,7 @@
 
 namespace wfo {
 
-Engine::Engine(const Plan& plan, RunStore& store, Launcher& launcher, Clock& clock,
+Engine::Engine(Plan& plan, RunStore& store, Launcher& launcher, Clock& clock,
                Random& random, Observer& observer, EngineOptions options)
     : m_impl(std::make_unique<Impl>(plan, store, launcher, clock, random, observer,
                                     std::move(options))) {}
@@ -145,6 +145,7 @@ Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
 }
 
 Result<DriveOutcome> Engine::Impl::drive(RunSnapshot snapshot) {
+  restore_instances(snapshot);  // for_each instances made by earlier drives (flow.cpp)
   load(snapshot);
   // Even a run with no recorded attempt may have a process running: a driver killed between
   // spawning an attempt and committing it. So every resume recovers.
@@ -155,6 +156,7 @@ Result<DriveOutcome> Engine::Impl::drive(RunSnapshot snapshot) {
     t.events.push_back(event("run_started", UINT32_MAX, "by " + options.user));
     if (auto ok = commit(std::move(t)); !ok) return std::unexpected(ok.error());
   }
+  if (auto ok = prepare_flow(snapshot); !ok) return std::unexpected(ok.error());
   if (run.deadline) {
     auto left = *run.deadline - clock.system_now();
     run_deadline = clock.steady_now() + std::chrono::duration_cast<std::chrono::milliseconds>(left);
@@ -219,6 +221,7 @@ SteadyTime Engine::Impl::next_wake() const {
 Result<void> Engine::Impl::resolve(uint32_t i) {
   TaskRun& t = tasks[i];
   const CompiledTask& task = plan.tasks[i];
+  if (held(i)) return {};     // its collector has not started yet (flow.cpp)
   if (t.resolved) return {};  // once per drive (engine_impl.hpp)
   t.resolved = true;
   if (t.status == TaskStatus::waiting_approval || t.status == TaskStatus::succeeded) {
@@ -282,6 +285,7 @@ Result<void> Engine::Impl::resolve(uint32_t i) {
 }
 
 Result<void> Engine::Impl::release_dependents(uint32_t i) {
+  if (auto ok = settled(i); !ok) return ok;  // collectors and fail_fast (flow.cpp)
   for (uint32_t d : plan.dag.dependents(i)) {
     if (tasks[d].waiting_needs > 0 && --tasks[d].waiting_needs == 0 && !is_final(tasks[d].status))
       if (stop == StopMode::none)
@@ -291,9 +295,14 @@ Result<void> Engine::Impl::release_dependents(uint32_t i) {
 }
 
 Result<void> Engine::Impl::start_ready() {
+  requeue_deferred();
   while (!ready.empty() && static_cast<int>(running_by_token.size()) < options.max_parallel) {
     uint32_t i = ready.top();
     ready.pop();
+    // Collectors start here without a process; a group at its max_parallel waits (flow.cpp).
+    auto handled = start_flow(i);
+    if (!handled) return std::unexpected(handled.error());
+    if (*handled) continue;
     const CompiledTask& task = plan.tasks[i];
     if (task.agent && task.agent->max_parallel &&
         agent_running[task.agent->name] >= *task.agent->max_parallel) {
@@ -385,6 +394,7 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
   a.reason.clear();
   a.outputs = *outputs;
   t.outputs = *outputs;
+  if (auto repeated = repeat_after_success(i)) return *repeated;  // repeat.cpp
   const auto& approval = task.spec->approval;
   if (approval && approval->when == GateWhen::after) {
     Transition attempt_done;

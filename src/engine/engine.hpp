@@ -31,8 +31,9 @@ enum class DriveOutcome { succeeded, failed, waiting_approval, cancelled, interr
 /// Drives one run. Not thread-safe; one Engine per run per process.
 class Engine {
  public:
-  /// `plan`, the ports and `options` must outlive the Engine.
-  Engine(const Plan& plan, RunStore& store, Launcher& launcher, Clock& clock, Random& random,
+  /// `plan`, the ports and `options` must outlive the Engine. The engine adds the instances
+  /// of for_each tasks to `plan` as their lists become known (engine/flow.hpp).
+  Engine(Plan& plan, RunStore& store, Launcher& launcher, Clock& clock, Random& random,
          Observer& observer, EngineOptions options);
   ~Engine();
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/engine.hpp"
+#include "engine/flow_state.hpp"
 
 namespace wfo {
 
@@ -58,7 +59,7 @@ struct TaskRun {
 };
 
 struct Engine::Impl {
-  const Plan& plan;
+  Plan& plan;  ///< grows by the instances of for_each tasks (fanout.cpp)
   RunStore& store;
   Launcher& launcher;
   Clock& clock;
@@ -88,7 +89,7 @@ struct Engine::Impl {
   std::unordered_map<std::string, Breaker> breakers;
   bool parked_waiting = false;  ///< --wait: the run is recorded waiting_approval meanwhile
 
-  Impl(const Plan& p, RunStore& s, Launcher& l, Clock& c, Random& r, Observer& o, EngineOptions opt)
+  Impl(Plan& p, RunStore& s, Launcher& l, Clock& c, Random& r, Observer& o, EngineOptions opt)
       : plan(p), store(s), launcher(l), clock(c), random(r), observer(o), options(std::move(opt)) {}
 
   // engine.cpp: the drive
@@ -113,7 +114,7 @@ struct Engine::Impl {
   Result<void> commit(Transition t);
   Event event(std::string_view kind, uint32_t task, std::string detail = {}, int attempt = 0);
   TaskRecord task_record(uint32_t i) const;
-  const std::string& id(uint32_t i) const { return plan.workflow->tasks[i].id; }
+  const std::string& id(uint32_t i) const { return plan.tasks[i].spec->id; }
 
   // finale.cpp: compensation and run hooks, run one at a time after the loop
   Result<Launcher::Ended> run_to_end(const LaunchRequest& request);
@@ -133,6 +134,29 @@ struct Engine::Impl {
   // gates in engine.cpp
   Result<void> expire_gates();
   Result<void> set_parked(bool parked);
+
+  // flow.cpp, fanout.cpp, subflow.cpp, repeat.cpp: matrix groups, for_each, sub-workflows
+  // and repeat (issue 5; engine/flow.hpp). Hooks: drive, resolve, start_ready,
+  // release_dependents, on_ended and context_for call them.
+  FlowState flow;
+  void restore_instances(const RunSnapshot& snapshot);
+  Result<void> prepare_flow(const RunSnapshot& snapshot);
+  bool held(uint32_t i) const;
+  void requeue_deferred();
+  Result<bool> start_flow(uint32_t i);
+  Result<void> settled(uint32_t i);
+  std::optional<Result<void>> repeat_after_success(uint32_t i);
+  void flow_context(uint32_t i, nlohmann::json& ctx) const;
+  Result<void> start_foreach(uint32_t i);
+  uint32_t add_instance(uint32_t collector, size_t index, const nlohmann::json& item);
+  Result<void> start_subflow(uint32_t i);
+  Result<void> open_collector(uint32_t i, std::string detail, std::vector<uint32_t> made = {});
+  Result<void> complete_collector(uint32_t i);
+  Result<nlohmann::json> scope_params(uint32_t scope) const;
+  Result<nlohmann::json> scope_outputs(uint32_t scope) const;
+  nlohmann::json task_view(uint32_t n) const;
+  nlohmann::json tasks_view(uint32_t scope, const std::vector<std::string>& names, uint32_t self,
+                            const nlohmann::json& by_id) const;
 
   // attempt.cpp: preparing and launching attempts
   Result<void> launch(uint32_t i);

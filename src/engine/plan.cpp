@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "engine/flow.hpp"
+
 #include "util/strings.hpp"
 
 namespace wfo {
@@ -12,7 +14,9 @@ namespace {
 
 struct Compiler {
   Plan& plan;
-  const Workflow& wf;
+  const Workflow& wf;                         ///< the file of `scope`
+  uint32_t scope = 0;                         ///< the scope being compiled (engine/flow.hpp)
+  TemplatePlace place = TemplatePlace::task;  ///< what the template at hand may read
 
   Error error_at(Mark m, std::string message, std::string hint = {}) const {
     return Error{ErrorKind::invalid_workflow, std::move(message), wf.file, m.line, m.column,
@@ -39,29 +43,9 @@ struct Compiler {
                         (guess.empty() ? "" : " (did you mean '" + guess + "'?)"),
           "declare it under 'params:' or fix the name"));
     }
-    if (path[0] == "tasks" && path.size() >= 2) {
-      auto target = plan.find(path[1]);
-      if (!target) {
-        std::vector<std::string> ids;
-        for (const auto& t : wf.tasks) ids.push_back(t.id);
-        std::string guess = closest_match(path[1], ids);
-        return std::unexpected(error_at(
-            ref.mark, "unknown task '" + path[1] + "' in expression" +
-                          (guess.empty() ? "" : " (did you mean '" + guess + "'?)")));
-      }
-      // A task may read itself (an `after` gate's message, `repeat: until`) and its upstream.
-      if (reader && *target != *reader && !plan.dag.is_upstream(*target, *reader)) {
-        return std::unexpected(error_at(
-            ref.mark,
-            "task '" + wf.tasks[*reader].id + "' reads task '" + path[1] +
-                "', which it does not need",
-            "add '" + path[1] + "' to its needs (directly or through another task)"));
-      }
-      if (referenced && std::find(referenced->begin(), referenced->end(), *target) ==
-                            referenced->end())
-        referenced->push_back(*target);
-    }
-    return {};
+    // Tasks by name in the scope (a task may read itself: an `after` gate's message,
+    // `repeat: until`), and where `inputs`, `matrix` and `item` exist (engine/references.cpp).
+    return check_flow_reference(plan, wf, scope, ref, reader, place, referenced);
   }
 
   Result<CompiledTemplate> compile_template(const Template& t, std::optional<uint32_t> reader,
@@ -93,7 +77,7 @@ struct Compiler {
   }
 
   Result<void> compile_task(uint32_t i) {
-    const TaskSpec& spec = wf.tasks[i];
+    const TaskSpec& spec = plan.workflow->tasks[i];
     CompiledTask& task = plan.tasks[i];
     task.spec = &spec;
     auto* refs = &task.referenced_tasks;
@@ -105,12 +89,15 @@ struct Compiler {
     }
     if (task.agent) {
       task.command_form = task.agent->command.form;
+      place = TemplatePlace::agent_command;
       for (const auto& part : task.agent->command.parts) {
         auto c = compile_template(part, i, refs);
         if (!c) return std::unexpected(c.error());
         task.command.push_back(std::move(*c));
       }
+      place = TemplatePlace::task;
     }
+    place = TemplatePlace::once;
     if (spec.if_expr) {
       Template t = *spec.if_expr;
       // `if:` may be written without ${{ }}, as in GitHub Actions.
@@ -120,18 +107,49 @@ struct Compiler {
       task.if_uses_status = c->parsed.uses_status_function();
       task.if_expr = std::move(*c);
     }
+    place = TemplatePlace::task;
     if (auto ok = compile_map(wf.env, i, task, task.env); !ok) return ok;
     if (task.agent)
       if (auto ok = compile_map(task.agent->env, i, task, task.env); !ok) return ok;
     if (auto ok = compile_map(spec.env, i, task, task.env); !ok) return ok;
     if (auto ok = compile_map(spec.with, i, task, task.with); !ok) return ok;
     if (spec.approval && spec.approval->message) {
+      place = TemplatePlace::once;
       auto c = compile_template(*spec.approval->message, i, refs);
+      place = TemplatePlace::task;
       if (!c) return std::unexpected(c.error());
       task.approval_message = std::move(*c);
     }
     if (auto ok = compile_extras(i, spec, task); !ok) return ok;
+    if (auto ok = compile_flow_templates(i, spec); !ok) return ok;
     resolve_policies(spec, task);
+    return {};
+  }
+
+  // `for_each` and `repeat.until` (issue 5), kept in the plan's flow.
+  Result<void> compile_flow_templates(uint32_t i, const TaskSpec& spec) {
+    FlowNode& node = plan.flow->nodes[i];
+    auto* refs = &plan.tasks[i].referenced_tasks;
+    if (spec.for_each) {
+      place = TemplatePlace::once;
+      auto c = compile_template(*spec.for_each, i, refs);
+      place = TemplatePlace::task;
+      if (!c) return std::unexpected(c.error());
+      node.for_each = std::move(*c);
+    }
+    if (spec.repeat) {
+      Template t = spec.repeat->until;
+      if (auto cond = expr::parse_condition(t); !cond) {
+        Error e = cond.error();
+        e.file = wf.file;
+        return std::unexpected(e);
+      }
+      // Like `if:`, `until:` may be written without ${{ }}.
+      if (t.text.find("${{") == std::string::npos) t.text = "${{ " + t.text + " }}", t.mark.column -= 4;
+      auto c = compile_template(t, i, refs);
+      if (!c) return std::unexpected(c.error());
+      node.until = std::move(*c);
+    }
     return {};
   }
 
@@ -149,11 +167,13 @@ struct Compiler {
           return std::unexpected(error_at(spec.fallback->mark, "task '" + spec.id +
                                                                     "' falls back to unknown agent '" +
                                                                     spec.fallback->agent + "'"));
+        place = TemplatePlace::agent_command;
         for (const auto& part : task.fallback_agent->command.parts) {
           auto c = compile_template(part, i, refs);
           if (!c) return std::unexpected(c.error());
           task.fallback_command.push_back(std::move(*c));
         }
+        place = TemplatePlace::task;
         if (auto ok = compile_map(spec.fallback->with, i, task, task.fallback_with); !ok)
           return ok;
       }
@@ -197,21 +217,52 @@ struct Compiler {
   }
 };
 
+// The declared outputs of every scope's file (what a sub-workflow hands to its parent).
+Result<void> compile_scope_outputs(Plan& plan) {
+  for (uint32_t s = 0; s < plan.flow->scopes.size(); ++s) {
+    FlowScope& scope = plan.flow->scopes[s];
+    Compiler c{plan, *scope.workflow, s, TemplatePlace::outside};
+    for (const auto& [name, value] : scope.workflow->outputs) {
+      auto compiled = c.compile_template(value, std::nullopt, nullptr);
+      if (!compiled) return std::unexpected(compiled.error());
+      scope.outputs.emplace_back(name, std::move(*compiled));
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
-Result<Plan> compile(Workflow workflow) {
+Result<Plan> compile(Workflow workflow, SubflowMap subflows) {
   Plan plan;
   plan.workflow = std::make_unique<Workflow>(std::move(workflow));
+  // The file's own graph first, so that a cycle is reported in its terms.
+  auto dag = Dag::build(*plan.workflow);
+  if (!dag) return std::unexpected(dag.error());
+  bool fans_out = std::any_of(plan.workflow->tasks.begin(), plan.workflow->tasks.end(),
+                              [](const TaskSpec& t) { return t.matrix || !t.uses.empty(); });
+  plan.flow = std::make_shared<FlowPlan>();
+  plan.flow->subflows = std::move(subflows);
+  if (auto ok = expand_flow(plan); !ok) return std::unexpected(ok.error());
   const Workflow& wf = *plan.workflow;
-  auto dag = Dag::build(wf);
+  if (fans_out) dag = Dag::build(wf);  // over the nodes: instances and sub-workflow tasks
   if (!dag) return std::unexpected(dag.error());
   plan.dag = std::move(*dag);
   plan.index.reserve(wf.tasks.size());
   for (uint32_t i = 0; i < wf.tasks.size(); ++i) plan.index.emplace(wf.tasks[i].id, i);
   plan.tasks.resize(wf.tasks.size());
-  Compiler c{plan, wf};
-  for (uint32_t i = 0; i < wf.tasks.size(); ++i)
-    if (auto ok = c.compile_task(i); !ok) return std::unexpected(ok.error());
+  for (uint32_t i = 0; i < wf.tasks.size(); ++i) {
+    uint32_t scope = plan.flow->nodes[i].scope;
+    Compiler node_compiler{plan, *plan.flow->scopes[scope].workflow, scope};
+    if (auto ok = node_compiler.compile_task(i); !ok) return std::unexpected(ok.error());
+  }
+  if (auto ok = compile_scope_outputs(plan); !ok) return std::unexpected(ok.error());
+  Compiler c{plan, wf, 0, TemplatePlace::outside};
+  for (const auto& p : wf.params)
+    if (p.secret && p.default_value)
+      return std::unexpected(c.error_at(p.mark, "secret param '" + p.name + "' has a default",
+                                        "a secret never lives in the workflow file: remove the "
+                                        "default and set WFO_SECRET_" + env_name(p.name)));
   const HooksSpec& h = wf.hooks;
   for (auto [spec, out] : {std::pair{&h.on_success, &plan.hook_on_success},
                            std::pair{&h.on_failure, &plan.hook_on_failure},

@@ -3,6 +3,7 @@
 // the retry policy and timeout of each task resolved (task, then agent, then defaults).
 // compile() is also where the checks that need more than the file's structure happen.
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "expr/expr.hpp"
 #include "graph/dag.hpp"
+#include "model/subflow.hpp"
 #include "model/workflow.hpp"
 #include "util/error.hpp"
 
@@ -47,12 +49,19 @@ struct CompiledTask {
   std::vector<uint32_t> referenced_tasks;  ///< tasks whose status/outputs its templates read
 };
 
-/// A workflow ready to drive. Owns the Workflow; CompiledTask points into it.
+struct FlowPlan;
+
+/// A workflow ready to drive. Owns the Workflow; CompiledTask points into it. Its tasks are
+/// the nodes of the run: matrix instances and sub-workflow tasks included (engine/flow.hpp);
+/// the engine appends the instances of for_each tasks as their lists become known (a deque:
+/// references to earlier tasks stay valid).
 struct Plan {
   std::unique_ptr<Workflow> workflow;
   Dag dag;
-  std::vector<CompiledTask> tasks;  ///< parallel to workflow->tasks
+  std::deque<CompiledTask> tasks;  ///< workflow->tasks, then for_each instances
   std::unordered_map<std::string, uint32_t> index;  ///< task id -> index
+  /// How each task came from its file: matrix, for_each, sub-workflow (engine/flow.hpp).
+  std::shared_ptr<FlowPlan> flow;
   std::optional<CompiledTemplate> hook_on_success, hook_on_failure, hook_on_cancel,
       hook_on_waiting, hook_on_exit;
 
@@ -69,11 +78,13 @@ struct Plan {
   }
 };
 
-/// Builds the Plan of `workflow`. Errors (ErrorKind::invalid_workflow, at file:line:col):
-/// dependency cycles; expressions that do not parse; references to unknown params
+/// Builds the Plan of `workflow`, inlining the sub-workflows in `subflows` (every file a
+/// `uses` names, directly or not; loader/subflows.hpp). Errors (ErrorKind::invalid_workflow,
+/// at file:line:col): dependency cycles; expressions that do not parse; references to unknown params
 /// (`unknown param 'featur' (did you mean 'feature'?)`), to unknown tasks, or to tasks that
-/// are not upstream of the reader (`tasks.x` read by a task that does not need x).
-Result<Plan> compile(Workflow workflow);
+/// are not upstream of the reader (`tasks.x` read by a task that does not need x); `inputs`,
+/// `matrix` or `item` read where they do not exist (check_flow_reference).
+Result<Plan> compile(Workflow workflow, SubflowMap subflows = {});
 
 /// Checks `given` (name -> value from `-p k=v`) against the workflow's params and returns the
 /// full set, defaults filled in. Errors (ErrorKind::usage): an unknown param (did-you-mean),

@@ -127,6 +127,9 @@ struct TaskRecord {
   std::optional<SystemTime> next_attempt_at;  ///< when retrying
   int64_t finish_seq = 0;                    ///< order of success, for compensation
   std::vector<AttemptRecord> attempts;       ///< filled by load_run
+  /// A for_each instance's element, written when the instance is made (never updated), so
+  /// that a resumed run fans out exactly as it did (issue 5). Unset for other tasks.
+  std::optional<nlohmann::json> item;
 };
 
 struct DecisionRecord {
@@ -164,6 +167,9 @@ struct RunRecord {
   std::string source_dir;
   std::string workflow_text;
   std::string workflow_hash;
+  /// Texts of the sub-workflow files the run uses, by key (model/subflow.hpp): a resumed run
+  /// reads these, never the files again.
+  nlohmann::json subflow_texts = nlohmann::json::object();
   nlohmann::json params = nlohmann::json::object();
   RunStatus status = RunStatus::running;
   SystemTime started_at{};

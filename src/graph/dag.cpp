@@ -101,6 +101,15 @@ Result<Dag> Dag::build(const Workflow& workflow) {
   return dag;
 }
 
+uint32_t Dag::add_node(std::vector<uint32_t> needs, uint32_t before) {
+  auto node = static_cast<uint32_t>(m_needs.size());
+  m_needs.push_back(std::move(needs));
+  m_dependents.emplace_back();
+  auto at = std::find(m_order.begin(), m_order.end(), before);
+  m_order.insert(at, node);
+  return node;
+}
+
 bool Dag::is_upstream(size_t ancestor, size_t node) const {
   std::vector<uint8_t> seen(size(), 0);
   std::vector<uint32_t> stack(m_needs[node].begin(), m_needs[node].end());

@@ -30,6 +30,12 @@ class Dag {
   /// True when `ancestor` is reachable from `node` through needs. O(V+E) per call.
   bool is_upstream(size_t ancestor, size_t node) const;
 
+  /// Adds a node that needs `needs`, placed in the topological order just before `before`
+  /// (the engine adds a for_each task's instances so, once their list is known). The needs do
+  /// not list the new node among their dependents: they must have finished already. Returns
+  /// the new node's index. O(V).
+  uint32_t add_node(std::vector<uint32_t> needs, uint32_t before);
+
  private:
   std::vector<std::vector<uint32_t>> m_needs;
   std::vector<std::vector<uint32_t>> m_dependents;

@@ -186,6 +186,8 @@ Result<void> read_top_level(const Reader& r, const YNode& root, Workflow& wf, Lo
        {"agents", [&](const YEntry& e) { return put(wf.agents, read_agents(r, e.value)); }},
        {"tasks", [&](const YEntry& e) { return put(wf.tasks, read_tasks(r, e.value, marks)); }},
        {"hooks", [&](const YEntry& e) { return put(wf.hooks, read_hooks(r, e.value)); }},
+       {"outputs",
+        [&](const YEntry& e) { return put(wf.outputs, read_workflow_outputs(r, e.value)); }},
        {"durability", [&](const YEntry& e) {
           return put_choice(wf.durability.emplace(),
                             r.choice(e.value, "durability", {"normal", "full"}));

@@ -33,6 +33,11 @@ Result<CircuitBreakerSpec> read_circuit_breaker(const Reader& r, const YNode& v)
 /// `outputs: {name: {required, pattern}}`.
 Result<std::vector<OutputSpec>> read_outputs(const Reader& r, const YNode& v);
 
+// subflows.cpp
+/// The top-level `outputs: {name: value}` (or `{name: {value, description}}`) of a workflow
+/// used as a sub-workflow.
+Result<TemplateMap> read_workflow_outputs(const Reader& r, const YNode& v);
+
 // tasks.cpp
 /// `tasks: {id: task}`, in file order; `marks` gets one entry per task.
 Result<std::vector<TaskSpec>> read_tasks(const Reader& r, const YNode& v, LoadMarks& marks);

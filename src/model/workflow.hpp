@@ -206,6 +206,9 @@ struct Workflow {
   DefaultsSpec defaults;
   std::vector<AgentSpec> agents;
   std::vector<TaskSpec> tasks;  ///< in file order
+  /// Declared outputs, name -> value template; they become the outputs of a task that uses
+  /// this file as a sub-workflow (spec: Tasks, `uses`).
+  TemplateMap outputs;
   HooksSpec hooks;
   std::optional<Durability> durability;
 

@@ -130,7 +130,7 @@ TEST_CASE("loader errors: unknown keys, with did-you-mean, at the key") {
        "  colour: red\n"
        "  ^\n"
        "  allowed keys here: version, name, description, params, env, timeout, max_parallel, "
-       "defaults, agents, tasks, hooks, durability\n"},
+       "defaults, agents, tasks, hooks, outputs, durability\n"},
       {"version: 1\ntasks:\n  a:\n    run: x\n    retry: {max_atempts: 3}\n",
        "flow.yaml:5:13: error: unknown key 'max_atempts' in retry (did you mean 'max_attempts'?)\n"
        "      retry: {max_atempts: 3}\n"

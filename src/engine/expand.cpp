@@ -1,0 +1,191 @@
+// Static expansion of a workflow into the plan's nodes (see flow.hpp). Each file's own DAG is
+// checked first, so a cycle is reported in that file's terms; the expansion then keeps the
+// graph acyclic: instances share their task's needs, a need on a matrix task becomes a need on
+// every instance, and a sub-workflow's nodes hang off no edge of the parent (their collector
+// holds them instead).
+#include <algorithm>
+
+#include "engine/flow.hpp"
+
+namespace wfo {
+
+const std::vector<uint32_t>* FlowPlan::lookup(uint32_t scope, std::string_view name) const {
+  for (const auto& [id, nodes_of] : scopes[scope].names)
+    if (id == name) return &nodes_of;
+  return nullptr;
+}
+
+std::vector<uint32_t> FlowPlan::group_of(uint32_t i) const {
+  const FlowNode& n = nodes[i];
+  if (n.role == NodeRole::foreach_instance) return nodes[n.collector].members;
+  if (n.role == NodeRole::matrix_instance) return *lookup(n.scope, n.name);
+  return {};
+}
+
+uint32_t FlowPlan::holder_of(uint32_t i) const {
+  const FlowNode& n = nodes[i];
+  if (n.role == NodeRole::foreach_instance) return n.collector;
+  return scopes[n.scope].collector;
+}
+
+namespace {
+
+constexpr int k_max_depth = 32;
+
+struct Expander {
+  FlowPlan& flow;
+  std::vector<TaskSpec> specs;  ///< the nodes' specs, parallel to flow.nodes
+
+  static std::unexpected<Error> error_at(const Workflow& wf, Mark at, std::string message,
+                                         std::string hint = {}) {
+    return std::unexpected(Error{ErrorKind::invalid_workflow, std::move(message), wf.file, at.line,
+                                 at.column, std::move(hint)});
+  }
+
+  // Refuses combinations of fan-out keys that have no meaning together.
+  static Result<void> check_kinds(const Workflow& wf, const TaskSpec& t) {
+    std::string who = "task '" + t.id + "'";
+    if (t.for_each && t.matrix)
+      return error_at(wf, t.for_each->mark, who + " has both 'for_each' and 'matrix'",
+                      "fan out over one of them; a matrix axis may list the items");
+    if (!t.uses.empty() && (t.for_each || t.matrix))
+      return error_at(wf, t.uses_mark,
+                      who + " has 'uses' with '" + (t.matrix ? "matrix" : "for_each") +
+                          "': a sub-workflow task runs once",
+                      "fan out inside the sub-workflow instead");
+    if (!t.uses.empty() && t.repeat)
+      return error_at(wf, t.repeat->mark, who + " has 'uses' with 'repeat'");
+    bool collector = !t.uses.empty() || t.for_each;
+    if (collector && t.approval && t.approval->when != GateWhen::before)
+      return error_at(wf, t.approval->mark,
+                      who + " collects other tasks: its gate may only stand before it",
+                      "use approval: {when: before}, or gate a task inside");
+    if (!t.uses.empty() && (t.fallback || t.compensate))
+      return error_at(wf, t.fallback ? t.fallback->mark : t.compensate->mark,
+                      who + " has 'uses' with '" + (t.fallback ? "fallback" : "compensate") + "'",
+                      "give the sub-workflow's own tasks a fallback or compensation");
+    return {};
+  }
+
+  uint32_t add_node(const TaskSpec& t, std::string id, NodeRole role, uint32_t scope) {
+    TaskSpec spec = t;
+    spec.id = std::move(id);
+    specs.push_back(std::move(spec));
+    FlowNode node;
+    node.role = role;
+    node.scope = scope;
+    node.name = t.id;
+    flow.nodes.push_back(std::move(node));
+    auto index = static_cast<uint32_t>(flow.nodes.size() - 1);
+    auto& names = flow.scopes[scope].names;
+    if (names.empty() || names.back().first != t.id)
+      names.emplace_back(t.id, std::vector<uint32_t>{});
+    names.back().second.push_back(index);
+    return index;
+  }
+
+  Result<void> add_matrix(const Workflow& wf, const TaskSpec& t, uint32_t scope) {
+    auto combos = expand_matrix(*t.matrix);
+    if (combos.empty())
+      return error_at(wf, t.matrix->mark, "the matrix of task '" + t.id + "' has no combination",
+                      "every combination is excluded; remove an 'exclude' entry");
+    const std::string& prefix = flow.scopes[scope].prefix;
+    for (size_t k = 0; k < combos.size(); ++k) {
+      uint32_t i = add_node(t, prefix + matrix_instance_id(t.id, combos[k], k),
+                            NodeRole::matrix_instance, scope);
+      nlohmann::json values = nlohmann::json::object();
+      for (const auto& [key, value] : combos[k]) values[key] = value;
+      flow.nodes[i].matrix = std::move(values);
+    }
+    return {};
+  }
+
+  Result<void> add_subflow(const Workflow& wf, const TaskSpec& t, uint32_t node, int depth) {
+    auto it = flow.subflows.find(subflow_key(wf, t.uses));
+    if (it == flow.subflows.end())
+      return error_at(wf, t.uses_mark, "sub-workflow '" + t.uses + "' was not loaded");
+    if (depth >= k_max_depth)
+      return error_at(wf, t.uses_mark,
+                      "sub-workflows nest deeper than " + std::to_string(k_max_depth) + " levels");
+    if (auto cycle = Dag::build(it->second); !cycle) return std::unexpected(cycle.error());
+    FlowScope child;
+    child.workflow = &it->second;
+    child.prefix = specs[node].id + "/";
+    child.collector = node;
+    flow.scopes.push_back(std::move(child));
+    auto scope = static_cast<uint32_t>(flow.scopes.size() - 1);
+    flow.nodes[node].child_scope = scope;
+    auto members = expand_scope(it->second, it->second.tasks, scope, depth + 1);
+    if (!members) return std::unexpected(members.error());
+    flow.nodes[node].members = std::move(*members);
+    return {};
+  }
+
+  // Needs by file task id become needs by node id: every instance of a matrix task.
+  void map_needs(uint32_t scope, const std::vector<std::pair<uint32_t, const TaskSpec*>>& made) {
+    for (const auto& [node, file_task] : made) {
+      TaskSpec& spec = specs[node];
+      spec.needs.clear();
+      spec.need_marks.clear();
+      for (size_t k = 0; k < file_task->needs.size(); ++k) {
+        const auto* targets = flow.lookup(scope, file_task->needs[k]);
+        if (!targets) continue;  // the file's own DAG check has refused it already
+        for (uint32_t n : *targets) {
+          spec.needs.push_back(specs[n].id);
+          spec.need_marks.push_back(k < file_task->need_marks.size() ? file_task->need_marks[k]
+                                                                     : file_task->mark);
+        }
+      }
+    }
+  }
+
+  // Expands the tasks of one file into nodes of `scope`; returns the scope's own nodes.
+  Result<std::vector<uint32_t>> expand_scope(const Workflow& wf,
+                                             const std::vector<TaskSpec>& file_tasks,
+                                             uint32_t scope, int depth) {
+    std::vector<std::pair<uint32_t, const TaskSpec*>> made;
+    const std::string prefix = flow.scopes[scope].prefix;
+    for (const TaskSpec& t : file_tasks) {
+      if (auto ok = check_kinds(wf, t); !ok) return std::unexpected(ok.error());
+      size_t first = flow.nodes.size();
+      if (t.matrix) {
+        if (auto ok = add_matrix(wf, t, scope); !ok) return std::unexpected(ok.error());
+      } else {
+        NodeRole role = !t.uses.empty() ? NodeRole::subflow_collector
+                        : t.for_each    ? NodeRole::foreach_collector
+                                        : NodeRole::task;
+        uint32_t node = add_node(t, prefix + t.id, role, scope);
+        if (role == NodeRole::subflow_collector)
+          if (auto ok = add_subflow(wf, t, node, depth); !ok) return std::unexpected(ok.error());
+      }
+      for (size_t i = first; i < flow.nodes.size(); ++i)
+        if (flow.nodes[i].scope == scope) made.emplace_back(static_cast<uint32_t>(i), &t);
+    }
+    map_needs(scope, made);
+    std::vector<uint32_t> own;
+    for (const auto& m : made) own.push_back(m.first);
+    return own;
+  }
+};
+
+}  // namespace
+
+Result<void> expand_flow(Plan& plan) {
+  Workflow& root = *plan.workflow;
+  if (auto cycle = Dag::build(root); !cycle) return std::unexpected(cycle.error());
+  if (!plan.flow) plan.flow = std::make_shared<FlowPlan>();
+  FlowPlan& flow = *plan.flow;
+  flow.scopes.clear();
+  flow.nodes.clear();
+  FlowScope top;
+  top.workflow = &root;
+  flow.scopes.push_back(std::move(top));
+  std::vector<TaskSpec> file_tasks = std::move(root.tasks);
+  Expander e{flow, {}};
+  auto own = e.expand_scope(root, file_tasks, 0, 0);
+  if (!own) return std::unexpected(own.error());
+  root.tasks = std::move(e.specs);
+  return {};
+}
+
+}  // namespace wfo

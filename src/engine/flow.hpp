@@ -1,0 +1,127 @@
+#pragma once
+// How the plan's nodes came from the workflow files (issue 5). A file's task becomes:
+// - one node (a plain task);
+// - one node per matrix combination, `test[suite=unit]`, in matrix order (GitHub Actions'
+//   expansion: the product of the axes, minus `exclude`, then `include`);
+// - a for_each collector `process`, whose instances `process[0]`, `process[1]`... are added
+//   to the plan at run time, once the list is known;
+// - a sub-workflow collector `deploy` (a task with `uses`), followed by the nodes of the used
+//   file under its id: `deploy/migrate`.
+// A scope is one use of one file: the root, or the sub-workflow of one collector. Expressions
+// name tasks, params and env in their scope. The members of a collector (its instances, or its
+// scope's nodes) are held until it runs; it ends when they all have.
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/plan.hpp"
+#include "model/subflow.hpp"
+
+namespace wfo {
+
+/// No node: a collector of none, a scope without a collector.
+inline constexpr uint32_t k_no_node = UINT32_MAX;
+
+/// What a node of the plan is.
+enum class NodeRole {
+  task,
+  matrix_instance,
+  foreach_collector,
+  foreach_instance,
+  subflow_collector
+};
+
+/// How one node came from its file.
+struct FlowNode {
+  NodeRole role = NodeRole::task;
+  uint32_t scope = 0;
+  std::string name;       ///< the task's id in its file: `test` for `deploy/test[suite=unit]`
+  nlohmann::json matrix;  ///< matrix instances: {axis: value}; null otherwise
+  nlohmann::json item;    ///< for_each instances: their element; null otherwise
+  uint32_t collector = k_no_node;    ///< for_each instances: their for_each collector
+  uint32_t child_scope = k_no_node;  ///< sub-workflow collectors: the scope they run
+  std::vector<uint32_t> members;     ///< collectors: instances in list order, or scope nodes
+  std::vector<std::string> reads;    ///< task names its templates read, in its scope
+  std::optional<CompiledTemplate> for_each;  ///< for_each collectors: the list
+  std::optional<CompiledTemplate> until;     ///< `repeat.until`, as a condition
+};
+
+/// One use of one file.
+struct FlowScope {
+  const Workflow* workflow = nullptr;
+  std::string prefix;              ///< "" for the root, else "<collector id>/"
+  uint32_t collector = k_no_node;  ///< the sub-workflow collector that runs it
+  /// File task id -> its nodes (matrix instances in matrix order), in file order.
+  std::vector<std::pair<std::string, std::vector<uint32_t>>> names;
+  CompiledTemplateMap outputs;            ///< the file's declared `outputs:`
+  std::vector<std::string> output_reads;  ///< task names the outputs read
+};
+
+/// The flow part of a Plan. Nodes are parallel to Plan::tasks.
+struct FlowPlan {
+  std::vector<FlowScope> scopes;  ///< [0] is the root file
+  std::vector<FlowNode> nodes;
+  SubflowMap subflows;                  ///< the used files (owned; addresses are stable)
+  std::deque<TaskSpec> instance_specs;  ///< specs of for_each instances (stable addresses)
+
+  /// The nodes named `name` in `scope`, or nullptr when the file has no such task.
+  const std::vector<uint32_t>* lookup(uint32_t scope, std::string_view name) const;
+  /// The nodes that share node `i`'s max_parallel and fail_fast: the instances of its matrix
+  /// or for_each; empty for other nodes.
+  std::vector<uint32_t> group_of(uint32_t i) const;
+  /// The collector whose members include node `i`, or k_no_node.
+  uint32_t holder_of(uint32_t i) const;
+};
+
+/// Where a template stands, which decides what it may read (issue 5).
+enum class TemplatePlace {
+  task,           ///< a task's command, env, with, outputs...
+  agent_command,  ///< an agent's command: the only place that reads `inputs`
+  once,           ///< a task's `if`, gate message and `for_each`: evaluated once, before the
+                  ///< instances of a for_each exist (no `item`)
+  outside,        ///< hooks and a file's declared outputs: no task of their own
+};
+
+/// Checks the `tasks`, `inputs`, `matrix` and `item` parts of `ref`, read in `scope` (whose
+/// file is `wf`) by node `reader` (nullopt outside a task) from a template at `place`. A
+/// task reads itself by its own name (a matrix instance: itself, not its siblings), else the
+/// tasks of its scope that are upstream of it. Adds the nodes read to `referenced` and the
+/// name to the reader's (or the scope's) reads. Errors (ErrorKind::invalid_workflow, at the
+/// reference): an unknown task (did-you-mean), a task not upstream, `inputs` outside an
+/// agent's command, `matrix` outside a matrix task or an unknown axis, `item` outside a
+/// for_each task or in its `if`, gate message or list.
+Result<void> check_flow_reference(Plan& plan, const Workflow& wf, uint32_t scope,
+                                  const expr::Reference& ref, std::optional<uint32_t> reader,
+                                  TemplatePlace place, std::vector<uint32_t>* referenced);
+
+/// One matrix combination: axis (or included key) -> value, in first-seen key order.
+using MatrixCombination = std::vector<std::pair<std::string, std::string>>;
+
+/// Expands `matrix` as GitHub Actions does: the product of the axes (the first axis varies
+/// slowest), minus every combination that matches an `exclude` entry on all its keys; then each
+/// `include` entry is added to every combination whose original axis values it does not
+/// change (its other keys are added, and may overwrite added ones), or, when it fits none,
+/// appended as a combination of its own. Pure; errors: none.
+std::vector<MatrixCombination> expand_matrix(const MatrixSpec& matrix);
+
+/// The id of instance `index` of task `id` with `combination`: `test[os=linux,suite=unit]`;
+/// `test[<index>]` when a value is empty, longer than 40 bytes or holds other than letters,
+/// digits and `_.:/@+-` (an id must stay one readable word).
+std::string matrix_instance_id(const std::string& id, const MatrixCombination& combination,
+                               size_t index);
+
+/// Rewrites `plan.workflow->tasks` from the root file's tasks into the plan's nodes (matrix
+/// instances, collectors and the nodes of sub-workflows, with needs by node id) and fills
+/// `plan.flow`, whose `subflows` must hold every file a `uses` names. Errors
+/// (ErrorKind::invalid_workflow, at file:line:col): a dependency cycle in a used file; a used
+/// file missing from `subflows`; for_each combined with matrix or uses; matrix with uses.
+Result<void> expand_flow(Plan& plan);
+
+}  // namespace wfo

@@ -1,0 +1,39 @@
+#pragma once
+// Private to the engine: what one drive keeps about matrix groups, for_each and sub-workflow
+// collectors and repeating tasks (issue 5; engine/flow.hpp). Everything here can be rebuilt
+// from the run's record, so nothing of it is stored.
+
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/workflow.hpp"
+#include "util/time.hpp"
+
+namespace wfo {
+
+struct FlowState {
+  /// Tasks popped from the ready queue while their matrix or for_each group ran
+  /// `max_parallel` attempts; pushed back at the next start_ready.
+  std::vector<uint32_t> deferred;
+  /// Successful runs of each repeating task within its current retry budget.
+  std::unordered_map<uint32_t, int> repetitions;
+  /// When each collector started running in this drive (its summary attempt's start).
+  std::unordered_map<uint32_t, SystemTime> opened_at;
+  /// The params of each sub-workflow scope, as its collector's `with` gave them. A pure
+  /// function of the record once the collector's needs are final, so kept once computed.
+  mutable std::unordered_map<uint32_t, nlohmann::json> scope_params;
+};
+
+/// The outputs of a group read as one task (spec: Outputs and handoffs): each key any
+/// instance set, as an array of the instances' values in their order, null where an instance
+/// did not set it. `per_instance` holds one object of string values per instance.
+nlohmann::json gather_outputs(const std::vector<nlohmann::json>& per_instance);
+
+/// The `env` context of a file's tasks: its `env:` entries as written.
+nlohmann::json env_texts(const Workflow& wf);
+
+}  // namespace wfo

@@ -1,0 +1,100 @@
+// What an expression may read, by where it stands (issue 5, static checks): task names
+// resolve in the reader's scope (a sub-workflow reads its own tasks, never its parent's);
+// `inputs` exist only in an agent's command, `matrix` only in a matrix task, `item` only in
+// a for_each task's per-instance templates. Each refusal names the file, line and column.
+#include <algorithm>
+#include <set>
+
+#include "engine/flow.hpp"
+#include "util/strings.hpp"
+
+namespace wfo {
+namespace {
+
+std::unexpected<Error> error_at(const Workflow& wf, Mark at, std::string message,
+                                std::string hint = {}) {
+  return std::unexpected(Error{ErrorKind::invalid_workflow, std::move(message), wf.file, at.line,
+                               at.column, std::move(hint)});
+}
+
+std::string did_you_mean(const std::string& name, const std::vector<std::string>& known) {
+  std::string guess = closest_match(name, known);
+  return guess.empty() ? "" : " (did you mean '" + guess + "'?)";
+}
+
+Result<void> check_task_read(Plan& plan, const Workflow& wf, uint32_t scope,
+                             const expr::Reference& ref, std::optional<uint32_t> reader,
+                             std::vector<uint32_t>* referenced) {
+  FlowPlan& flow = *plan.flow;
+  const std::string& name = ref.path[1];
+  std::vector<uint32_t> targets;
+  if (reader && flow.nodes[*reader].name == name) {
+    targets = {*reader};
+  } else if (const auto* found = flow.lookup(scope, name)) {
+    targets = *found;
+  } else {
+    std::vector<std::string> names;
+    for (const auto& entry : flow.scopes[scope].names) names.push_back(entry.first);
+    return error_at(wf, ref.mark,
+                    "unknown task '" + name + "' in expression" + did_you_mean(name, names));
+  }
+  for (uint32_t t : targets) {
+    if (reader && t != *reader && !plan.dag.is_upstream(t, *reader))
+      return error_at(wf, ref.mark,
+                      "task '" + flow.nodes[*reader].name + "' reads task '" + name +
+                          "', which it does not need",
+                      "add '" + name + "' to its needs (directly or through another task)");
+    if (referenced && std::find(referenced->begin(), referenced->end(), t) == referenced->end())
+      referenced->push_back(t);
+  }
+  auto& reads = reader ? flow.nodes[*reader].reads : flow.scopes[scope].output_reads;
+  if (std::find(reads.begin(), reads.end(), name) == reads.end()) reads.push_back(name);
+  return {};
+}
+
+Result<void> check_matrix_read(const Plan& plan, const Workflow& wf, const expr::Reference& ref,
+                               std::optional<uint32_t> reader) {
+  const FlowPlan& flow = *plan.flow;
+  if (!reader || flow.nodes[*reader].role != NodeRole::matrix_instance)
+    return error_at(wf, ref.mark, "'matrix' is only available in a task with a matrix",
+                    "give the task a matrix, or read a param or an output instead");
+  if (ref.path.size() < 2) return {};
+  std::set<std::string> keys;
+  for (uint32_t n : flow.group_of(*reader))
+    for (const auto& [key, value] : flow.nodes[n].matrix.items()) keys.insert(key);
+  if (keys.count(ref.path[1])) return {};
+  return error_at(wf, ref.mark,
+                  "unknown matrix axis '" + ref.path[1] + "'" +
+                      did_you_mean(ref.path[1], {keys.begin(), keys.end()}));
+}
+
+Result<void> check_item_read(const Plan& plan, const Workflow& wf, const expr::Reference& ref,
+                             std::optional<uint32_t> reader, TemplatePlace place) {
+  if (!reader || plan.flow->nodes[*reader].role != NodeRole::foreach_collector)
+    return error_at(wf, ref.mark, "'item' is only available in a task with for_each",
+                    "fan the task out with for_each: ${{ fromJSON(...) }}");
+  if (place == TemplatePlace::once)
+    return error_at(wf, ref.mark,
+                    "'item' is not available here: a for_each task's 'if', gate message and "
+                    "list are evaluated once, before its instances exist");
+  return {};
+}
+
+}  // namespace
+
+Result<void> check_flow_reference(Plan& plan, const Workflow& wf, uint32_t scope,
+                                  const expr::Reference& ref, std::optional<uint32_t> reader,
+                                  TemplatePlace place, std::vector<uint32_t>* referenced) {
+  const auto& path = ref.path;
+  if (path.empty()) return {};
+  if (path[0] == "tasks" && path.size() >= 2)
+    return check_task_read(plan, wf, scope, ref, reader, referenced);
+  if (path[0] == "inputs" && place != TemplatePlace::agent_command)
+    return error_at(wf, ref.mark, "'inputs' is only available in an agent's command",
+                    "pass values to an agent with 'with:'; elsewhere read params or outputs");
+  if (path[0] == "matrix") return check_matrix_read(plan, wf, ref, reader);
+  if (path[0] == "item") return check_item_read(plan, wf, ref, reader, place);
+  return {};
+}
+
+}  // namespace wfo
