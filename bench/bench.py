@@ -89,7 +89,8 @@ class Bench:
                 "wfo-full": lambda: self.run_wfo(d, jobs, ["--durability", "full"]),
                 "ninja": lambda: self.run_ninja(d, jobs),
                 "make": lambda: self.run_make(d, jobs),
-                "floor": lambda: self.run_floor(n, jobs),
+                # A chain runs one task at a time whatever -j says.
+                "floor": lambda: self.run_floor(n, 1 if shape == "chain" else jobs),
             }
             reps = self.reps if n <= 1000 else max(3, self.reps // 2)
             samples = {t: [] for t in tools}

@@ -216,6 +216,11 @@ struct Transition {
   std::vector<BreakerRecord> breakers;  ///< upserted by agent
   std::vector<Event> events;
   Sync sync = Sync::normal;
+  /// Nothing acts on this change (an attempt's start record), so the store may write it
+  /// with its next commit instead of now (one transaction per attempt instead of two). A
+  /// crash before then loses it: resume finds the attempt's processes by their environment
+  /// (Launcher::recover) and runs the task again. Its events reach the Observer at once.
+  bool deferrable = false;
 };
 
 /// A gate decision to record, decided by engine/gates.hpp and written by the store in the
@@ -243,6 +248,21 @@ class RunStore {
   /// Commits `t` for `run_id` as one transaction before returning. Errors: I/O (the engine
   /// then stops: it never acts on a change that is not durable).
   virtual Result<void> commit(const std::string& run_id, const Transition& t) = 0;
+  /// Group commit (`--durability full`): queues `t` and returns at once with a ticket; the
+  /// change is durable once durable_ticket() reaches it. Tickets grow in commit order, and
+  /// the store writes in that order. Default: commit() now, ticket 0. Errors: as commit().
+  virtual Result<uint64_t> commit_async(const std::string& run_id, const Transition& t) {
+    if (auto ok = commit(run_id, t); !ok) return std::unexpected(ok.error());
+    return uint64_t{0};
+  }
+  /// The highest ticket of commit_async() that is durable. Errors: a queued commit failed
+  /// (the engine then stops). Default: all of them.
+  virtual Result<uint64_t> durable_ticket() { return UINT64_MAX; }
+  /// Blocks until `ticket` is durable. Errors: as durable_ticket().
+  virtual Result<void> wait_durable(uint64_t ticket) {
+    (void)ticket;
+    return {};
+  }
   /// Cheap check for changes by other processes (`PRAGMA data_version`); nullopt when
   /// nothing changed since the last call.
   virtual Result<std::optional<ExternalChanges>> poll_external(const std::string& run_id) = 0;

@@ -5,6 +5,7 @@
 #include "store/sqlite_run_store.hpp"
 
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 
 #include <filesystem>
 
+#include "store/internal.hpp"
 #include "store/schema.hpp"
 
 namespace wfo {
@@ -19,10 +21,7 @@ namespace {
 
 using nlohmann::json;
 
-Error state_error(const std::string& path, const std::string& what) {
-  return Error{ErrorKind::state, "state database '" + path + "': " + what, {}, 0, 0,
-               "check the file, or point --state / WFO_STATE at another database"};
-}
+using store::state_error;
 
 void bind_time(SQLite::Statement& st, int index, const std::optional<SystemTime>& t) {
   if (t)
@@ -34,16 +33,6 @@ void bind_time(SQLite::Statement& st, int index, const std::optional<SystemTime>
 std::optional<SystemTime> column_time(SQLite::Column c) {
   if (c.isNull()) return std::nullopt;
   return parse_rfc3339(c.getString());
-}
-
-std::string_view kind_name(AttemptKind k) {
-  switch (k) {
-    case AttemptKind::main: return "main";
-    case AttemptKind::fallback: return "fallback";
-    case AttemptKind::compensate: return "compensate";
-    case AttemptKind::hook: return "hook";
-  }
-  return "main";
 }
 
 AttemptKind parse_kind(const std::string& s) {
@@ -104,9 +93,6 @@ Result<void> prepare_path(const std::string& path, bool create) {
 
 }  // namespace
 
-SqliteRunStore::SqliteRunStore() = default;
-SqliteRunStore::~SqliteRunStore() = default;
-
 Result<std::unique_ptr<SqliteRunStore>> SqliteRunStore::open(const std::string& path, bool create) {
   if (auto ok = prepare_path(path, create); !ok) return std::unexpected(ok.error());
   std::unique_ptr<SqliteRunStore> store(new SqliteRunStore());
@@ -118,6 +104,7 @@ Result<std::unique_ptr<SqliteRunStore>> SqliteRunStore::open(const std::string& 
     store->m_db->exec("PRAGMA synchronous=NORMAL");
     if (auto ok = store->migrate(); !ok) return std::unexpected(ok.error());
     store->prepare();
+    store->m_durable_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   } catch (const SQLite::Exception& e) {
     return std::unexpected(state_error(path, e.getErrorStr()));
   }
@@ -176,117 +163,14 @@ void SqliteRunStore::prepare() {
   m_insert_event = std::make_unique<SQLite::Statement>(
       db, "INSERT INTO events(run_id, at, task_id, attempt, kind, detail) VALUES(?1,?2,?3,?4,?5,?6)");
   m_data_version = std::make_unique<SQLite::Statement>(db, "PRAGMA data_version");
-}
-
-void SqliteRunStore::write_run(const RunRecord& r) {
-  auto& st = *m_update_run;
-  st.tryReset();  // a failed exec() left it mid-step; bind() would then fail
-  st.bind(1, r.id);
-  st.bind(2, std::string(to_string(r.status)));
-  bind_time(st, 3, r.ended_at);
-  st.bind(4, r.reason);
-  bind_time(st, 5, r.deadline);
-  st.bind(6, r.cancel_requested ? 1 : 0);
-  st.exec();
-  st.reset();
-}
-
-void SqliteRunStore::write_task(const std::string& run_id, const TaskRecord& r, int position) {
-  auto& st = *m_upsert_task;
-  st.tryReset();  // a failed exec() left it mid-step; bind() would then fail
-  st.bind(1, run_id);
-  st.bind(2, r.id);
-  st.bind(3, position);
-  st.bind(4, std::string(to_string(r.status)));
-  st.bind(5, r.budget_base);
-  st.bind(6, r.reason);
-  bind_time(st, 7, r.ended_at);
-  bind_time(st, 8, r.next_attempt_at);
-  st.bind(9, static_cast<int64_t>(r.finish_seq));
-  st.exec();
-  st.reset();
-}
-
-void SqliteRunStore::write_attempt(const std::string& run_id, const AttemptRecord& a) {
-  auto& st = *m_upsert_attempt;
-  st.tryReset();  // a failed exec() left it mid-step; bind() would then fail
-  st.bind(1, run_id);
-  st.bind(2, a.task_id);
-  st.bind(3, a.number);
-  st.bind(4, std::string(kind_name(a.kind)));
-  st.bind(5, std::string(to_string(a.status)));
-  st.bind(6, a.handle);
-  st.bind(7, static_cast<int64_t>(a.pid));
-  st.bind(8, format_rfc3339(a.started_at));
-  bind_time(st, 9, a.ended_at);
-  if (a.exit_code)
-    st.bind(10, *a.exit_code);
-  else
-    st.bind(10);
-  st.bind(11, a.signal);
-  st.bind(12, a.reason);
-  st.bind(13, a.log_path);
-  st.bind(14, static_cast<int64_t>(a.delay_ms));
-  st.bind(15, a.delay_reason);
-  st.bind(16, static_cast<int64_t>(a.usage.cpu_user_ms));
-  st.bind(17, static_cast<int64_t>(a.usage.cpu_system_ms));
-  st.bind(18, static_cast<int64_t>(a.usage.max_rss_kb));
-  st.bind(19, a.outputs.dump());
-  st.exec();
-  st.reset();
-}
-
-void SqliteRunStore::write_gate(const std::string& run_id, const GateRecord& g) {
-  auto& st = *m_upsert_gate;
-  st.tryReset();  // a failed exec() left it mid-step; bind() would then fail
-  st.bind(1, run_id);
-  st.bind(2, g.task_id);
-  st.bind(3, g.when);
-  st.bind(4, std::string(to_string(g.status)));
-  st.bind(5, g.message);
-  st.bind(6, json(g.approvers).dump());
-  st.bind(7, g.min_approvals);
-  st.bind(8, g.prevent_self_approval ? 1 : 0);
-  st.bind(9, format_rfc3339(g.created_at));
-  bind_time(st, 10, g.deadline);
-  st.bind(11, g.on_timeout);
-  st.bind(12, g.round);
-  if (g.decided_by)
-    st.bind(13, *g.decided_by);
-  else
-    st.bind(13);
-  bind_time(st, 14, g.decided_at);
-  st.bind(15, g.comment);
-  st.bind(16, g.inputs_spec.dump());
-  st.exec();
-  st.reset();
-}
-
-void SqliteRunStore::write_breaker(const std::string& run_id, const BreakerRecord& b) {
-  auto& st = *m_upsert_breaker;
-  st.tryReset();
-  st.bind(1, run_id);
-  st.bind(2, b.agent);
-  st.bind(3, b.consecutive_failures);
-  bind_time(st, 4, b.open_until);
-  st.exec();
-  st.reset();
-}
-
-void SqliteRunStore::write_event(const std::string& run_id, const Event& e) {
-  auto& st = *m_insert_event;
-  st.tryReset();  // a failed exec() left it mid-step; bind() would then fail
-  st.bind(1, run_id);
-  st.bind(2, format_rfc3339(e.at));
-  st.bind(3, e.task_id);
-  st.bind(4, e.attempt);
-  st.bind(5, e.kind);
-  st.bind(6, e.detail);
-  st.exec();
-  st.reset();
+  m_begin = std::make_unique<SQLite::Statement>(db, "BEGIN IMMEDIATE");
+  m_commit = std::make_unique<SQLite::Statement>(db, "COMMIT");
+  m_rollback = std::make_unique<SQLite::Statement>(db, "ROLLBACK");
 }
 
 Result<void> SqliteRunStore::create_run(const RunSnapshot& s) {
+  if (auto ok = drain_writer(); !ok) return ok;
+  std::lock_guard lock(m_db_mutex);
   try {
     SQLite::Transaction tx(*m_db, SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement exists(*m_db, "SELECT 1 FROM runs WHERE id=?1");
@@ -323,6 +207,7 @@ Result<void> SqliteRunStore::create_run(const RunSnapshot& s) {
 }
 
 Result<RunRecord> SqliteRunStore::load_run_record(const std::string& run_id) {
+  std::lock_guard lock(m_db_mutex);
   try {
     SQLite::Statement st(*m_db, std::string("SELECT ") + k_run_columns + " FROM runs WHERE id=?1");
     st.bind(1, run_id);
@@ -386,6 +271,8 @@ std::vector<GateRecord> SqliteRunStore::read_gates(const std::string& run_id) {
 }
 
 Result<RunSnapshot> SqliteRunStore::load_run(const std::string& run_id) {
+  if (auto ok = drain_writer(); !ok) return std::unexpected(ok.error());
+  std::lock_guard lock(m_db_mutex);
   try {
     RunSnapshot snap;
     SQLite::Statement st(*m_db, std::string("SELECT ") + k_run_columns +
@@ -453,29 +340,9 @@ Result<RunSnapshot> SqliteRunStore::load_run(const std::string& run_id) {
   }
 }
 
-Result<void> SqliteRunStore::commit(const std::string& run_id, const Transition& t) {
-  try {
-    if (t.sync == Sync::durable) m_db->exec("PRAGMA synchronous=FULL");
-    {
-      SQLite::Transaction tx(*m_db, SQLite::TransactionBehavior::IMMEDIATE);
-      if (t.run) write_run(*t.run);
-      for (const auto& task : t.tasks) write_task(run_id, task, 0);
-      for (const auto& a : t.attempts) write_attempt(run_id, a);
-      for (const auto& g : t.gates) write_gate(run_id, g);
-      for (const auto& b : t.breakers) write_breaker(run_id, b);
-      for (const auto& e : t.events) write_event(run_id, e);
-      tx.commit();
-    }
-    if (t.sync == Sync::durable) m_db->exec("PRAGMA synchronous=NORMAL");
-    // Our own commits do not change data_version for us; only other connections' do.
-  } catch (const SQLite::Exception& e) {
-    m_db->tryExec("PRAGMA synchronous=NORMAL");
-    return std::unexpected(state_error(m_path, e.getErrorStr()));
-  }
-  return {};
-}
-
 Result<std::optional<ExternalChanges>> SqliteRunStore::poll_external(const std::string& run_id) {
+  std::unique_lock lock(m_db_mutex, std::try_to_lock);
+  if (!lock.owns_lock()) return std::optional<ExternalChanges>{};  // the writer is syncing
   try {
     m_data_version->executeStep();
     int64_t version = m_data_version->getColumn(0).getInt64();
@@ -494,6 +361,7 @@ Result<std::optional<ExternalChanges>> SqliteRunStore::poll_external(const std::
 }
 
 Result<std::vector<RunRecord>> SqliteRunStore::list_runs(std::optional<RunStatus> status, int limit) {
+  std::lock_guard lock(m_db_mutex);
   try {
     std::string sql = std::string("SELECT ") + k_run_columns + " FROM runs";
     if (status) sql += " WHERE status=?1";
@@ -509,6 +377,7 @@ Result<std::vector<RunRecord>> SqliteRunStore::list_runs(std::optional<RunStatus
 }
 
 Result<std::optional<std::string>> SqliteRunStore::latest_run_id() {
+  std::lock_guard lock(m_db_mutex);
   try {
     SQLite::Statement st(*m_db, "SELECT id FROM runs ORDER BY seq DESC LIMIT 1");
     if (!st.executeStep()) return std::optional<std::string>{};
@@ -519,6 +388,8 @@ Result<std::optional<std::string>> SqliteRunStore::latest_run_id() {
 }
 
 Result<std::vector<Event>> SqliteRunStore::events(const std::string& run_id) {
+  if (auto ok = drain_writer(); !ok) return std::unexpected(ok.error());
+  std::lock_guard lock(m_db_mutex);
   try {
     SQLite::Statement st(*m_db, "SELECT at, task_id, attempt, kind, detail FROM events "
                                 "WHERE run_id=?1 ORDER BY id");
@@ -538,8 +409,10 @@ Result<GateUpdate> SqliteRunStore::update_gate(
     const std::string& run_id,
     const std::function<Result<GateUpdate>(const RunRecord&, const std::vector<GateRecord>&)>&
         decide) {
+  if (auto ok = drain_writer(); !ok) return std::unexpected(ok.error());
+  std::lock_guard lock(m_db_mutex);
   try {
-    m_db->exec("PRAGMA synchronous=FULL");  // decisions are always synced to disk
+    use_full_sync(true);  // decisions are always synced to disk
     Result<GateUpdate> update;
     {
       SQLite::Transaction tx(*m_db, SQLite::TransactionBehavior::IMMEDIATE);
@@ -566,15 +439,20 @@ Result<GateUpdate> SqliteRunStore::update_gate(
         tx.commit();
       }
     }  // Rolled back unless committed; synchronous cannot change inside a transaction.
-    m_db->exec("PRAGMA synchronous=NORMAL");
+    use_full_sync(m_writer != nullptr);
     return update;
   } catch (const SQLite::Exception& e) {
-    m_db->tryExec("PRAGMA synchronous=NORMAL");
+    try {
+      use_full_sync(m_writer != nullptr);
+    } catch (const SQLite::Exception&) {
+    }
     return std::unexpected(state_error(m_path, e.getErrorStr()));
   }
 }
 
 Result<void> SqliteRunStore::request_cancel(const std::string& run_id) {
+  if (auto ok = drain_writer(); !ok) return ok;
+  std::lock_guard lock(m_db_mutex);
   try {
     SQLite::Transaction tx(*m_db, SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement st(*m_db, "UPDATE runs SET cancel_requested=1 WHERE id=?1");
@@ -589,6 +467,7 @@ Result<void> SqliteRunStore::request_cancel(const std::string& run_id) {
 }
 
 Result<std::vector<std::pair<RunRecord, GateRecord>>> SqliteRunStore::waiting_gates() {
+  std::lock_guard lock(m_db_mutex);
   try {
     std::vector<std::pair<RunRecord, GateRecord>> out;
     SQLite::Statement st(*m_db, "SELECT DISTINCT run_id FROM gates WHERE status='waiting'");

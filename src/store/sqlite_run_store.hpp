@@ -3,10 +3,12 @@
 // WAL mode, synchronous=NORMAL (each commit crash-safe; Sync::durable switches one commit to
 // synchronous=FULL, an fsync: SQLite's docs, "PRAGMA synchronous"), writing transactions
 // begin IMMEDIATE, a 5 s busy timeout. The schema version is PRAGMA user_version; a newer
-// one is refused.
+// one is refused. `--durability full` adds a writer thread that groups queued commits into
+// one transaction per fsync (docs/reliability.md, "Durability modes"; store/commit.cpp).
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,8 +37,20 @@ class SqliteRunStore final : public RunStore {
 
   Result<void> create_run(const RunSnapshot& snapshot) override;
   Result<RunSnapshot> load_run(const std::string& run_id) override;
+  /// Commits `t` before returning: with what deferrable commits hold back (one transaction),
+  /// or, for a deferrable `t`, holds it back. A Sync::durable `t` is written through the
+  /// group-commit writer, which starts with the first one (docs/reliability.md).
   Result<void> commit(const std::string& run_id, const Transition& t) override;
+  Result<uint64_t> commit_async(const std::string& run_id, const Transition& t) override;
+  Result<uint64_t> durable_ticket() override;
+  Result<void> wait_durable(uint64_t ticket) override;
+  /// While the writer runs, a poll finding the database busy with it reports no change
+  /// (the next poll looks again) rather than wait for its fsync.
   Result<std::optional<ExternalChanges>> poll_external(const std::string& run_id) override;
+
+  /// An eventfd that becomes readable whenever the group-commit writer made a batch
+  /// durable, for the driver's wait to watch (close-on-exec, non-blocking; owned here).
+  int durable_fd() const { return m_durable_fd; }
 
   /// Runs, newest first, without workflow text; `status` filters; at most `limit`.
   Result<std::vector<RunRecord>> list_runs(std::optional<RunStatus> status, int limit);
@@ -73,11 +87,38 @@ class SqliteRunStore final : public RunStore {
   void write_event(const std::string& run_id, const Event& e);
   void write_breaker(const std::string& run_id, const BreakerRecord& b);
 
+  // store/commit.cpp: writing transitions, holding deferrable ones, the writer thread.
+  struct Queued {
+    std::string run_id;
+    Transition transition;
+  };
+  struct Writer;
+  /// Writes `batch`, then `last` (of `run_id`) when given, in one transaction; synchronous
+  /// FULL when `full` or while the writer runs. Call with m_db_mutex held.
+  Result<void> write_batch(const std::vector<Queued>& batch, const std::string& run_id,
+                           const Transition* last, bool full);
+  void write_transition(const std::string& run_id, const Transition& t);
+  void begin();
+  void commit_tx();
+  void rollback_tx() noexcept;
+  void use_full_sync(bool full);
+  Result<void> drain_writer();
+  void start_writer();
+  void run_writer();
+  void stop_writer() noexcept;
+
   std::string m_path;
   std::unique_ptr<SQLite::Database> m_db;
   std::unique_ptr<SQLite::Statement> m_update_run, m_upsert_task, m_upsert_attempt, m_upsert_gate,
-      m_insert_event, m_data_version, m_upsert_breaker;
+      m_insert_event, m_data_version, m_upsert_breaker, m_begin, m_commit, m_rollback;
   int64_t m_last_data_version = -1;
+  /// Guards m_db and its statements once the writer thread shares them.
+  std::recursive_mutex m_db_mutex;
+  bool m_full_sync = false;     ///< PRAGMA synchronous is FULL now
+  std::vector<Queued> m_held;   ///< deferrable commits not written yet (no writer)
+  uint64_t m_sync_tickets = 0;  ///< commit_async tickets when there is no writer
+  int m_durable_fd = -1;
+  std::unique_ptr<Writer> m_writer;
 };
 
 }  // namespace wfo

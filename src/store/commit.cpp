@@ -1,0 +1,408 @@
+// Writing transitions: the upserts, one IMMEDIATE transaction per commit, deferrable commits
+// held back until the next one, and the group-commit writer of `--durability full`.
+//
+// Invariants: the database always holds a prefix of the commit history. Without the writer,
+// held commits are written first in the transaction of the next commit; with it, commits
+// are queued in order and the writer writes each batch it takes (everything queued) as one
+// transaction with synchronous=FULL, so one fsync covers the batch. Tickets count commits;
+// `durable` only grows, and only after the transaction holding the ticket has committed.
+// After a failed batch the writer stops: nothing later may be written over the gap.
+// m_db_mutex guards the connection and its statements whenever both threads may use them.
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <condition_variable>
+#include <thread>
+
+#include "store/internal.hpp"
+#include "store/sqlite_run_store.hpp"
+
+namespace wfo {
+
+struct SqliteRunStore::Writer {
+  std::thread thread;
+  std::mutex mutex;              ///< guards the fields below
+  std::condition_variable work;  ///< queue gained commits, or stop
+  std::condition_variable done;  ///< durable grew, or failed
+  std::vector<Queued> queue;     ///< in commit order
+  uint64_t queued = 0;           ///< the last ticket handed out
+  uint64_t durable = 0;          ///< the last ticket written and synced
+  std::optional<Error> failed;
+  bool stop = false;
+};
+
+namespace {
+
+using store::state_error;
+
+// Binds text that stays alive and unchanged until the statement has run (SQLITE_STATIC):
+// record fields, which SQLiteCpp's bind() would copy first.
+void bind_text(SQLite::Statement& st, int index, const std::string& text) {
+  st.bindNoCopy(index, text);
+}
+
+// Status and kind names: views of string literals, so NUL-terminated and never freed.
+void bind_name(SQLite::Statement& st, int index, std::string_view literal) {
+  st.bindNoCopy(index, literal.data());
+}
+
+// format_rfc3339 without a gmtime and an snprintf per call: the text up to the second is
+// kept for the last second seen (the commits of a run come many to a second).
+class TimeText {
+ public:
+  /// Returns the text, NUL-terminated, valid until the next call.
+  std::string_view operator()(SystemTime t) {
+    int64_t ms = t.time_since_epoch().count();
+    int64_t second = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    int frac = static_cast<int>(ms - second * 1000);
+    if (second != m_second || m_text.size() != 24) {
+      m_text = format_rfc3339(t);
+      m_second = second;
+      if (m_text.size() != 24) return m_text;  // a year beyond 9999: as formatted
+    }
+    m_text[20] = static_cast<char>('0' + frac / 100);
+    m_text[21] = static_cast<char>('0' + frac / 10 % 10);
+    m_text[22] = static_cast<char>('0' + frac % 10);
+    return m_text;
+  }
+
+ private:
+  int64_t m_second = INT64_MIN;
+  std::string m_text;
+};
+
+thread_local TimeText t_time_text;
+
+// Times are copied (SQLite's bind of a char*): the next time formatted reuses the buffer.
+void bind_time(SQLite::Statement& st, int index, SystemTime t) {
+  st.bind(index, t_time_text(t).data());
+}
+
+void bind_time(SQLite::Statement& st, int index, const std::optional<SystemTime>& t) {
+  if (t)
+    bind_time(st, index, *t);
+  else
+    st.bind(index);
+}
+
+std::string_view kind_name(AttemptKind k) {
+  switch (k) {
+    case AttemptKind::main:
+      return "main";
+    case AttemptKind::fallback:
+      return "fallback";
+    case AttemptKind::compensate:
+      return "compensate";
+    case AttemptKind::hook:
+      return "hook";
+  }
+  return "main";
+}
+
+bool is_empty(const Transition& t) {
+  return !t.run && t.tasks.empty() && t.attempts.empty() && t.gates.empty() && t.breakers.empty() &&
+         t.events.empty();
+}
+
+// Runs `st` to completion and resets it; a failed step leaves it reset too, so the next
+// bind() works (a statement left mid-step refuses bindings).
+void run(SQLite::Statement& st) {
+  st.tryReset();
+  st.exec();
+  st.reset();
+}
+
+}  // namespace
+
+// Here, where Writer is complete.
+SqliteRunStore::SqliteRunStore() = default;
+
+SqliteRunStore::~SqliteRunStore() {
+  stop_writer();
+  if (m_durable_fd >= 0) ::close(m_durable_fd);
+}
+
+void SqliteRunStore::write_run(const RunRecord& r) {
+  auto& st = *m_update_run;
+  st.tryReset();
+  bind_text(st, 1, r.id);
+  bind_name(st, 2, to_string(r.status));
+  bind_time(st, 3, r.ended_at);
+  bind_text(st, 4, r.reason);
+  bind_time(st, 5, r.deadline);
+  st.bind(6, r.cancel_requested ? 1 : 0);
+  run(st);
+}
+
+void SqliteRunStore::write_task(const std::string& run_id, const TaskRecord& r, int position) {
+  auto& st = *m_upsert_task;
+  st.tryReset();
+  bind_text(st, 1, run_id);
+  bind_text(st, 2, r.id);
+  st.bind(3, position);
+  bind_name(st, 4, to_string(r.status));
+  st.bind(5, r.budget_base);
+  bind_text(st, 6, r.reason);
+  bind_time(st, 7, r.ended_at);
+  bind_time(st, 8, r.next_attempt_at);
+  st.bind(9, static_cast<int64_t>(r.finish_seq));
+  run(st);
+}
+
+void SqliteRunStore::write_attempt(const std::string& run_id, const AttemptRecord& a) {
+  auto& st = *m_upsert_attempt;
+  st.tryReset();
+  bind_text(st, 1, run_id);
+  bind_text(st, 2, a.task_id);
+  st.bind(3, a.number);
+  bind_name(st, 4, kind_name(a.kind));
+  bind_name(st, 5, to_string(a.status));
+  bind_text(st, 6, a.handle);
+  st.bind(7, static_cast<int64_t>(a.pid));
+  bind_time(st, 8, a.started_at);
+  bind_time(st, 9, a.ended_at);
+  if (a.exit_code)
+    st.bind(10, *a.exit_code);
+  else
+    st.bind(10);
+  st.bind(11, a.signal);
+  bind_text(st, 12, a.reason);
+  bind_text(st, 13, a.log_path);
+  st.bind(14, static_cast<int64_t>(a.delay_ms));
+  bind_text(st, 15, a.delay_reason);
+  st.bind(16, static_cast<int64_t>(a.usage.cpu_user_ms));
+  st.bind(17, static_cast<int64_t>(a.usage.cpu_system_ms));
+  st.bind(18, static_cast<int64_t>(a.usage.max_rss_kb));
+  std::string outputs = a.outputs.empty() ? std::string("{}") : a.outputs.dump();
+  bind_text(st, 19, outputs);
+  run(st);
+}
+
+void SqliteRunStore::write_gate(const std::string& run_id, const GateRecord& g) {
+  auto& st = *m_upsert_gate;
+  st.tryReset();
+  bind_text(st, 1, run_id);
+  bind_text(st, 2, g.task_id);
+  bind_text(st, 3, g.when);
+  bind_name(st, 4, to_string(g.status));
+  bind_text(st, 5, g.message);
+  std::string approvers = nlohmann::json(g.approvers).dump();
+  bind_text(st, 6, approvers);
+  st.bind(7, g.min_approvals);
+  st.bind(8, g.prevent_self_approval ? 1 : 0);
+  bind_time(st, 9, g.created_at);
+  bind_time(st, 10, g.deadline);
+  bind_text(st, 11, g.on_timeout);
+  st.bind(12, g.round);
+  if (g.decided_by)
+    bind_text(st, 13, *g.decided_by);
+  else
+    st.bind(13);
+  bind_time(st, 14, g.decided_at);
+  bind_text(st, 15, g.comment);
+  std::string inputs_spec = g.inputs_spec.dump();
+  bind_text(st, 16, inputs_spec);
+  run(st);
+}
+
+void SqliteRunStore::write_breaker(const std::string& run_id, const BreakerRecord& b) {
+  auto& st = *m_upsert_breaker;
+  st.tryReset();
+  bind_text(st, 1, run_id);
+  bind_text(st, 2, b.agent);
+  st.bind(3, b.consecutive_failures);
+  bind_time(st, 4, b.open_until);
+  run(st);
+}
+
+void SqliteRunStore::write_event(const std::string& run_id, const Event& e) {
+  auto& st = *m_insert_event;
+  st.tryReset();
+  bind_text(st, 1, run_id);
+  bind_time(st, 2, e.at);
+  bind_text(st, 3, e.task_id);
+  st.bind(4, e.attempt);
+  bind_text(st, 5, e.kind);
+  bind_text(st, 6, e.detail);
+  run(st);
+}
+
+void SqliteRunStore::write_transition(const std::string& run_id, const Transition& t) {
+  if (t.run) write_run(*t.run);
+  for (const auto& task : t.tasks) write_task(run_id, task, 0);
+  for (const auto& a : t.attempts) write_attempt(run_id, a);
+  for (const auto& g : t.gates) write_gate(run_id, g);
+  for (const auto& b : t.breakers) write_breaker(run_id, b);
+  for (const auto& e : t.events) write_event(run_id, e);
+}
+
+// BEGIN IMMEDIATE, COMMIT and ROLLBACK are prepared once: parsing them cost as much as a
+// small upsert.
+void SqliteRunStore::begin() {
+  run(*m_begin);
+}
+void SqliteRunStore::commit_tx() {
+  run(*m_commit);
+}
+void SqliteRunStore::rollback_tx() noexcept {
+  m_rollback->tryReset();
+  m_rollback->tryExecuteStep();  // fails harmlessly when SQLite already rolled back
+  m_rollback->tryReset();
+}
+
+void SqliteRunStore::use_full_sync(bool full) {
+  if (full == m_full_sync) return;
+  m_db->exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  m_full_sync = full;
+}
+
+Result<void> SqliteRunStore::write_batch(const std::vector<Queued>& batch,
+                                         const std::string& run_id, const Transition* last,
+                                         bool full) {
+  try {
+    use_full_sync(full || m_writer != nullptr);
+    begin();
+    try {
+      for (const Queued& q : batch) write_transition(q.run_id, q.transition);
+      if (last) write_transition(run_id, *last);
+      commit_tx();
+    } catch (...) {
+      rollback_tx();
+      throw;
+    }
+    use_full_sync(m_writer != nullptr);
+  } catch (const SQLite::Exception& e) {
+    std::string what = e.getErrorStr();
+    try {
+      use_full_sync(m_writer != nullptr);
+    } catch (const SQLite::Exception&) {
+    }
+    return std::unexpected(state_error(m_path, what));
+  }
+  return {};
+}
+
+Result<void> SqliteRunStore::commit(const std::string& run_id, const Transition& t) {
+  bool durable = t.sync == Sync::durable;
+  if (m_writer || (durable && t.deferrable)) {
+    if (is_empty(t)) return {};  // nothing is held back while the writer runs
+    auto ticket = commit_async(run_id, t);
+    if (!ticket) return std::unexpected(ticket.error());
+    if (t.deferrable) return {};
+    return wait_durable(*ticket);
+  }
+  std::lock_guard lock(m_db_mutex);
+  if (t.deferrable) {
+    m_held.push_back(Queued{run_id, t});
+    return {};
+  }
+  if (m_held.empty() && is_empty(t)) return {};
+  auto ok = write_batch(m_held, run_id, is_empty(t) ? nullptr : &t, durable);
+  m_held.clear();  // written, or lost with the failed transaction as a crash would lose them
+  return ok;
+}
+
+Result<uint64_t> SqliteRunStore::commit_async(const std::string& run_id, const Transition& t) {
+  if (!m_writer) {
+    if (t.sync != Sync::durable) {
+      if (auto ok = commit(run_id, t); !ok) return std::unexpected(ok.error());
+      return ++m_sync_tickets;
+    }
+    start_writer();
+  }
+  Writer& w = *m_writer;
+  std::lock_guard lock(w.mutex);
+  if (w.failed) return std::unexpected(*w.failed);
+  w.queue.push_back(Queued{run_id, t});
+  w.work.notify_one();
+  return ++w.queued;
+}
+
+Result<uint64_t> SqliteRunStore::durable_ticket() {
+  if (!m_writer) return m_sync_tickets;
+  std::lock_guard lock(m_writer->mutex);
+  if (m_writer->failed) return std::unexpected(*m_writer->failed);
+  return m_writer->durable;
+}
+
+Result<void> SqliteRunStore::wait_durable(uint64_t ticket) {
+  if (!m_writer) return {};
+  Writer& w = *m_writer;
+  std::unique_lock lock(w.mutex);
+  w.done.wait(lock, [&] { return w.failed || w.durable >= ticket; });
+  if (w.failed) return std::unexpected(*w.failed);
+  return {};
+}
+
+Result<void> SqliteRunStore::drain_writer() {
+  if (!m_writer) return {};
+  uint64_t last;
+  {
+    std::lock_guard lock(m_writer->mutex);
+    last = m_writer->queued;
+  }
+  return wait_durable(last);
+}
+
+// Switches to group commit: from now on every commit is written by the writer thread with
+// synchronous=FULL. What deferrable commits held back goes first.
+void SqliteRunStore::start_writer() {
+  m_writer = std::make_unique<Writer>();
+  m_writer->queue = std::move(m_held);
+  m_held.clear();
+  m_writer->queued = m_writer->queue.size();
+  m_writer->durable = 0;
+  m_writer->thread = std::thread([this] { run_writer(); });
+}
+
+void SqliteRunStore::run_writer() {
+  Writer& w = *m_writer;
+  std::vector<Queued> batch;
+  for (;;) {
+    uint64_t last;
+    {
+      std::unique_lock lock(w.mutex);
+      w.work.wait(lock, [&] { return w.stop || !w.queue.empty(); });
+      if (w.queue.empty()) return;  // stopping, and everything is written
+      batch.clear();
+      batch.swap(w.queue);  // all of it: never wait to fill a batch
+      last = w.queued;
+    }
+    Result<void> ok;
+    {
+      std::lock_guard db(m_db_mutex);
+      ok = write_batch(batch, std::string(), nullptr, true);
+    }
+    {
+      std::lock_guard lock(w.mutex);
+      if (ok)
+        w.durable = last;
+      else
+        w.failed = ok.error();
+    }
+    w.done.notify_all();
+    uint64_t one = 1;
+    if (m_durable_fd >= 0) (void)!::write(m_durable_fd, &one, sizeof one);
+    if (!ok) return;  // nothing may be written after a lost batch
+  }
+}
+
+void SqliteRunStore::stop_writer() noexcept {
+  if (m_writer) {
+    {
+      std::lock_guard lock(m_writer->mutex);
+      m_writer->stop = true;
+    }
+    m_writer->work.notify_one();
+    if (m_writer->thread.joinable()) m_writer->thread.join();
+  }
+  if (!m_held.empty()) {
+    // Best effort, as at any other end: what is held is deferrable.
+    (void)write_batch(m_held, std::string(), nullptr, false);
+    m_held.clear();
+  }
+}
+
+}  // namespace wfo

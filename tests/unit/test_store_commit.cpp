@@ -1,0 +1,165 @@
+// SqliteRunStore's commit paths (store/commit.cpp): deferrable commits held back until the
+// next commit, and the group-commit writer of `--durability full` (tickets, order, errors).
+
+#include <doctest/doctest.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "store/sqlite_run_store.hpp"
+
+namespace {
+
+using namespace wfo;
+namespace fs = std::filesystem;
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "wfo-commit-XXXXXX").string();
+    path = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+};
+
+const SystemTime k_t0 = SystemTime{std::chrono::milliseconds{1'795'341'600'123}};
+
+std::unique_ptr<SqliteRunStore> open_store(const std::string& path) {
+  auto store = SqliteRunStore::open(path, true);
+  REQUIRE_MESSAGE(store.has_value(), store.error().message);
+  return std::move(*store);
+}
+
+void create(SqliteRunStore& store, const std::string& id, int tasks) {
+  RunSnapshot s;
+  s.run.id = id;
+  s.run.workflow = "w";
+  s.run.started_at = k_t0;
+  for (int i = 0; i < tasks; ++i) {
+    TaskRecord t;
+    t.id = "t" + std::to_string(i);
+    s.tasks.push_back(t);
+  }
+  REQUIRE(store.create_run(s).has_value());
+}
+
+// The start record of task `task`, as the engine writes it when it launches an attempt.
+Transition started(const std::string& task, Sync sync) {
+  Transition t;
+  TaskRecord r;
+  r.id = task;
+  r.status = TaskStatus::running;
+  t.tasks.push_back(r);
+  AttemptRecord a;
+  a.task_id = task;
+  a.number = 1;
+  a.started_at = k_t0;
+  t.attempts.push_back(a);
+  t.events.push_back(Event{k_t0, task, 1, "task_started", "attempt 1"});
+  t.sync = sync;
+  t.deferrable = true;
+  return t;
+}
+
+Transition succeeded(const std::string& task, Sync sync) {
+  Transition t;
+  TaskRecord r;
+  r.id = task;
+  r.status = TaskStatus::succeeded;
+  r.ended_at = k_t0 + std::chrono::milliseconds{1};
+  t.tasks.push_back(r);
+  t.events.push_back(Event{k_t0, task, 1, "task_succeeded", ""});
+  t.sync = sync;
+  return t;
+}
+
+// What another connection sees: the status of each task and the number of events.
+std::string seen(const std::string& path, const std::string& run, int tasks) {
+  auto other = open_store(path);
+  auto snap = other->load_run(run);
+  REQUIRE(snap.has_value());
+  std::string out;
+  for (int i = 0; i < tasks; ++i) out += std::string(to_string(snap->tasks[i].status)) + " ";
+  return out + std::to_string(other->events(run)->size());
+}
+
+}  // namespace
+
+TEST_CASE("a deferrable commit waits for the next commit, and goes in its transaction") {
+  TempDir dir;
+  std::string path = dir.path + "/state.db";
+  auto store = open_store(path);
+  create(*store, "r", 2);
+  REQUIRE(store->commit("r", started("t0", Sync::normal)).has_value());
+  CHECK(seen(path, "r", 2) == "pending pending 0");
+  REQUIRE(store->commit("r", started("t1", Sync::normal)).has_value());
+  REQUIRE(store->commit("r", succeeded("t0", Sync::normal)).has_value());
+  CHECK(seen(path, "r", 2) == "succeeded running 3");
+  SUBCASE("an empty commit writes what is held") {
+    REQUIRE(store->commit("r", started("t0", Sync::normal)).has_value());
+    REQUIRE(store->commit("r", Transition{}).has_value());
+    CHECK(seen(path, "r", 2) == "running running 4");
+  }
+  SUBCASE("closing the store writes what is held") {
+    REQUIRE(store->commit("r", started("t0", Sync::normal)).has_value());
+    store.reset();
+    CHECK(seen(path, "r", 2) == "running running 4");
+  }
+}
+
+TEST_CASE("group commit: tickets in order, durable after wait, a notice on the descriptor") {
+  TempDir dir;
+  std::string path = dir.path + "/state.db";
+  auto store = open_store(path);
+  create(*store, "r", 3);
+  REQUIRE(store->commit("r", started("t0", Sync::durable)).has_value());  // starts the writer
+  auto a = store->commit_async("r", succeeded("t0", Sync::durable));
+  REQUIRE(a.has_value());
+  REQUIRE(store->commit("r", started("t1", Sync::durable)).has_value());
+  auto b = store->commit_async("r", succeeded("t1", Sync::durable));
+  REQUIRE(b.has_value());
+  CHECK(*a < *b);
+  REQUIRE(store->wait_durable(*b).has_value());
+  CHECK(*store->durable_ticket() >= *b);
+  pollfd p{store->durable_fd(), POLLIN, 0};
+  CHECK(::poll(&p, 1, 0) == 1);
+  CHECK(seen(path, "r", 3) == "succeeded succeeded pending 4");
+  // A blocking commit returns once written; so does one that is not durable itself.
+  REQUIRE(store->commit("r", succeeded("t2", Sync::normal)).has_value());
+  CHECK(seen(path, "r", 3) == "succeeded succeeded succeeded 5");
+  // Reads wait for what is queued.
+  REQUIRE(store->commit("r", started("t2", Sync::durable)).has_value());
+  CHECK(store->events("r")->size() == 6);
+}
+
+TEST_CASE("group commit: a failed batch fails it and every later commit") {
+  TempDir dir;
+  std::string path = dir.path + "/state.db";
+  auto store = open_store(path);
+  create(*store, "r", 2);
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec(
+        "CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.kind='boom' "
+        "BEGIN SELECT RAISE(ABORT, 'boom refused'); END");
+  }
+  Transition bad = succeeded("t0", Sync::durable);
+  bad.events.push_back(Event{k_t0, "t0", 1, "boom", ""});
+  auto ticket = store->commit_async("r", bad);
+  REQUIRE(ticket.has_value());
+  auto waited = store->wait_durable(*ticket);
+  REQUIRE_FALSE(waited.has_value());
+  CHECK(waited.error().message == "state database '" + path + "': constraint failed");
+  CHECK_FALSE(store->durable_ticket().has_value());
+  CHECK_FALSE(store->commit("r", succeeded("t1", Sync::durable)).has_value());
+  CHECK(seen(path, "r", 2) == "pending pending 0");
+}
