@@ -308,10 +308,12 @@ class FakeStore : public RunStore {
       auto it = std::find_if(tasks.begin(), tasks.end(), [&](auto& x) { return x.id == rec.id; });
       TaskRecord copy = rec;
       copy.attempts.clear();
-      if (it == tasks.end())
+      if (it == tasks.end()) {
         tasks.push_back(copy);
-      else
+      } else {
+        if (!copy.item) copy.item = it->item;  // written once, as SqliteRunStore does
         *it = copy;
+      }
     }
     for (const AttemptRecord& a : t.attempts) m_attempts[{a.task_id, a.number}] = a;
     for (const GateRecord& g : t.gates) {
@@ -476,6 +478,15 @@ struct Harness {
     auto compiled = compile(std::move(wf));
     if (!compiled) throw std::runtime_error("compile: " + compiled.error().message);
     plan = std::move(*compiled);
+    set_up(max_parallel);
+  }
+
+  /// Drives a plan compiled by the test (e.g. with sub-workflows).
+  explicit Harness(Plan compiled, int max_parallel = 4) : plan(std::move(compiled)) {
+    set_up(max_parallel);
+  }
+
+  void set_up(int max_parallel) {
     options.state_dir = dir.path;
     options.max_parallel = max_parallel;
     options.workflow_file = "/work/flow/flow.yaml";

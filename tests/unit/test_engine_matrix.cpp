@@ -1,0 +1,256 @@
+// Matrix expansion (GitHub Actions' rules), instance ids, and what compile() makes of matrix,
+// for_each and sub-workflow tasks: the plan's nodes, their needs, and the static checks of
+// what expressions may read where (issue 5).
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/flow.hpp"
+#include "fakes.hpp"
+
+namespace {
+
+using namespace wfo;
+using namespace wfo::test;
+using Names = std::vector<std::string>;
+using Combination = MatrixCombination;
+
+MatrixSpec matrix(std::vector<std::pair<std::string, std::vector<std::string>>> axes,
+                  std::vector<Combination> include = {}, std::vector<Combination> exclude = {}) {
+  MatrixSpec m;
+  m.axes = std::move(axes);
+  m.include = std::move(include);
+  m.exclude = std::move(exclude);
+  return m;
+}
+
+Plan compiled(Workflow wf, SubflowMap subflows = {}) {
+  auto plan = compile(std::move(wf), std::move(subflows));
+  REQUIRE_MESSAGE(plan.has_value(), plan.error().message);
+  return std::move(*plan);
+}
+
+std::string compile_error(Workflow wf, SubflowMap subflows = {}) {
+  auto plan = compile(std::move(wf), std::move(subflows));
+  REQUIRE_FALSE(plan.has_value());
+  CHECK(plan.error().kind == ErrorKind::invalid_workflow);
+  const Error& e = plan.error();
+  return e.file + ":" + std::to_string(e.line) + ":" + std::to_string(e.column) + ": " + e.message;
+}
+
+Names ids(const Plan& plan) {
+  Names out;
+  for (const auto& t : plan.workflow->tasks) out.push_back(t.id);
+  return out;
+}
+
+Names needs_of(const Plan& plan, const std::string& id) {
+  Names out;
+  for (uint32_t n : plan.dag.needs(*plan.find(id))) out.push_back(plan.workflow->tasks[n].id);
+  return out;
+}
+
+/// A template at line `line`, column 5 of flow.yaml.
+Template at(std::string text, int line) {
+  return Template{std::move(text), Mark{line, 5}};
+}
+
+}  // namespace
+
+TEST_CASE("expand_matrix: the product of the axes, the first varying slowest") {
+  auto combos = expand_matrix(matrix({{"os", {"linux", "mac"}}, {"v", {"1", "2", "3"}}}));
+  REQUIRE(combos.size() == 6);
+  CHECK(combos[0] == Combination{{"os", "linux"}, {"v", "1"}});
+  CHECK(combos[2] == Combination{{"os", "linux"}, {"v", "3"}});
+  CHECK(combos[3] == Combination{{"os", "mac"}, {"v", "1"}});
+  CHECK(combos[5] == Combination{{"os", "mac"}, {"v", "3"}});
+}
+
+TEST_CASE("expand_matrix: exclude removes every combination matching all its keys") {
+  auto combos = expand_matrix(matrix({{"os", {"linux", "mac"}}, {"v", {"1", "2"}}}, {},
+                                     {{{"os", "mac"}, {"v", "2"}}, {{"v", "1"}}}));
+  REQUIRE(combos.size() == 1);
+  CHECK(combos[0] == Combination{{"os", "linux"}, {"v", "2"}});
+  CHECK(expand_matrix(matrix({{"os", {"linux"}}}, {}, {{{"os", "linux"}}})).empty());
+}
+
+TEST_CASE("expand_matrix: GitHub's documented include example") {
+  // docs.github.com, "Expanding or adding matrix configurations".
+  auto combos = expand_matrix(matrix({{"fruit", {"apple", "pear"}}, {"animal", {"cat", "dog"}}},
+                                     {{{"color", "green"}},
+                                      {{"color", "pink"}, {"animal", "cat"}},
+                                      {{"fruit", "apple"}, {"shape", "circle"}},
+                                      {{"fruit", "banana"}},
+                                      {{"fruit", "banana"}, {"animal", "cat"}}}));
+  REQUIRE(combos.size() == 6);
+  CHECK(combos[0] ==
+        Combination{{"fruit", "apple"}, {"animal", "cat"}, {"color", "pink"}, {"shape", "circle"}});
+  CHECK(
+      combos[1] ==
+      Combination{{"fruit", "apple"}, {"animal", "dog"}, {"color", "green"}, {"shape", "circle"}});
+  CHECK(combos[2] == Combination{{"fruit", "pear"}, {"animal", "cat"}, {"color", "pink"}});
+  CHECK(combos[3] == Combination{{"fruit", "pear"}, {"animal", "dog"}, {"color", "green"}});
+  CHECK(combos[4] == Combination{{"fruit", "banana"}});
+  CHECK(combos[5] == Combination{{"fruit", "banana"}, {"animal", "cat"}});
+}
+
+TEST_CASE("expand_matrix: a matrix of include entries alone") {
+  auto combos = expand_matrix(matrix({}, {{{"os", "linux"}, {"cc", "gcc"}}, {{"os", "mac"}}}));
+  REQUIRE(combos.size() == 2);
+  CHECK(combos[0] == Combination{{"os", "linux"}, {"cc", "gcc"}});
+  CHECK(combos[1] == Combination{{"os", "mac"}});
+}
+
+TEST_CASE("matrix_instance_id: readable ids, or the index when a value would not be") {
+  CHECK(matrix_instance_id("test", {{"suite", "unit"}}, 0) == "test[suite=unit]");
+  CHECK(matrix_instance_id("test", {{"os", "linux"}, {"v", "3.12"}}, 4) == "test[os=linux,v=3.12]");
+  CHECK(matrix_instance_id("t", {{"img", "ghcr.io/a/b:1@x+y"}}, 0) == "t[img=ghcr.io/a/b:1@x+y]");
+  CHECK(matrix_instance_id("t", {{"a", "x"}, {"b", "has space"}}, 2) == "t[2]");
+  CHECK(matrix_instance_id("t", {{"a", "$(touch x)"}}, 1) == "t[1]");
+  CHECK(matrix_instance_id("t", {{"a", ""}}, 0) == "t[0]");
+  CHECK(matrix_instance_id("t", {{"a", std::string(41, 'x')}}, 3) == "t[3]");
+  CHECK(matrix_instance_id("t", {{"a", "x]y"}}, 5) == "t[5]");
+}
+
+TEST_CASE("compile: a matrix task becomes one node per combination; dependents need them all") {
+  TaskSpec test = task("test", "echo ${{ matrix.suite }}", {"build"});
+  test.matrix = matrix({{"suite", {"unit", "e2e"}}});
+  Plan plan = compiled(workflow({task("build"), test, task("report", "true", {"test"})}));
+  CHECK(ids(plan) == Names{"build", "test[suite=unit]", "test[suite=e2e]", "report"});
+  CHECK(needs_of(plan, "test[suite=unit]") == Names{"build"});
+  CHECK(needs_of(plan, "report") == Names{"test[suite=unit]", "test[suite=e2e]"});
+  const FlowPlan& flow = *plan.flow;
+  CHECK(flow.nodes[1].role == NodeRole::matrix_instance);
+  CHECK(flow.nodes[1].name == "test");
+  CHECK(flow.nodes[2].matrix == nlohmann::json{{"suite", "e2e"}});
+  CHECK(flow.group_of(1) == std::vector<uint32_t>{1, 2});
+  CHECK(flow.group_of(0).empty());
+}
+
+TEST_CASE("compile: a task reading a matrix task reads the whole group") {
+  TaskSpec test = task("test", "echo hi");
+  test.matrix = matrix({{"suite", {"unit", "e2e", "lint"}}});
+  Plan plan =
+      compiled(workflow({test, task("report", "echo ${{ tasks.test.outputs.r }}", {"test"})}));
+  const auto& report = plan.tasks[*plan.find("report")];
+  CHECK(report.referenced_tasks.size() == 3);
+  CHECK(plan.flow->nodes[*plan.find("report")].reads == Names{"test"});
+}
+
+TEST_CASE("compile: a sub-workflow's tasks come under the parent's id") {
+  Workflow sub = workflow({task("migrate", "echo ${{ params.target }}"),
+                           task("check", "echo ${{ tasks.migrate.outputs.v }}", {"migrate"})});
+  sub.file = "sub.yaml";
+  ParamSpec target;
+  target.name = "target";
+  target.default_value = "db";
+  sub.params.push_back(target);
+  TaskSpec deploy = task("deploy", "", {"build"});
+  deploy.uses = "sub.yaml";
+  SubflowMap subflows;
+  subflows.emplace("/work/flow/sub.yaml", sub);
+  Plan plan = compiled(workflow({task("build"), deploy, task("after", "true", {"deploy"})}),
+                       std::move(subflows));
+  CHECK(ids(plan) == Names{"build", "deploy", "deploy/migrate", "deploy/check", "after"});
+  CHECK(needs_of(plan, "deploy") == Names{"build"});
+  CHECK(needs_of(plan, "deploy/migrate").empty());  // held by its collector, not by an edge
+  CHECK(needs_of(plan, "deploy/check") == Names{"deploy/migrate"});
+  CHECK(needs_of(plan, "after") == Names{"deploy"});
+  const FlowPlan& flow = *plan.flow;
+  CHECK(flow.nodes[1].role == NodeRole::subflow_collector);
+  CHECK(flow.nodes[1].members == std::vector<uint32_t>{2, 3});
+  CHECK(flow.holder_of(3) == 1);
+  CHECK(flow.holder_of(4) == k_no_node);
+  CHECK(flow.scopes[1].prefix == "deploy/");
+}
+
+TEST_CASE("compile: a sub-workflow that was not loaded, or a cycle inside one, is refused") {
+  TaskSpec deploy = task("deploy", "");
+  deploy.uses = "sub.yaml";
+  deploy.uses_mark = Mark{3, 11};
+  CHECK(compile_error(workflow({deploy})) ==
+        "flow.yaml:3:11: sub-workflow 'sub.yaml' was not loaded");
+  Workflow sub = workflow({task("a", "true", {"b"}), task("b", "true", {"a"})});
+  sub.file = "sub.yaml";
+  SubflowMap subflows;
+  subflows.emplace("/work/flow/sub.yaml", sub);
+  CHECK(compile_error(workflow({deploy}), std::move(subflows)) ==
+        "sub.yaml:0:0: dependency cycle: a -> b -> a");
+}
+
+TEST_CASE("compile: what expressions may read where") {
+  struct Case {
+    TaskSpec task;
+    std::string expected;
+  };
+  TaskSpec plain = task("plain", "echo ${{ matrix.os }}");
+  plain.run->mark = Mark{4, 10};
+  TaskSpec axis = task("t", "echo ${{ matrix.suit }}");
+  axis.matrix = matrix({{"suite", {"unit"}}});
+  axis.run->mark = Mark{5, 10};
+  TaskSpec item = task("t", "echo ${{ item }}");
+  item.run->mark = Mark{6, 10};
+  TaskSpec item_in_if = task("t", "echo ${{ item }}");
+  item_in_if.for_each = at("${{ fromJSON('[1]') }}", 7);
+  item_in_if.if_expr = at("${{ item == 1 }}", 8);
+  TaskSpec item_in_list = task("t", "true");
+  item_in_list.for_each = at("${{ item }}", 9);
+  TaskSpec inputs = task("t", "echo ${{ inputs.x }}");
+  inputs.run->mark = Mark{10, 10};
+  std::vector<Case> cases = {
+      {plain, "flow.yaml:4:19: 'matrix' is only available in a task with a matrix"},
+      {axis, "flow.yaml:5:19: unknown matrix axis 'suit' (did you mean 'suite'?)"},
+      {item, "flow.yaml:6:19: 'item' is only available in a task with for_each"},
+      {item_in_if,
+       "flow.yaml:8:9: 'item' is not available here: a for_each task's 'if', gate message and "
+       "list are evaluated once, before its instances exist"},
+      {item_in_list,
+       "flow.yaml:9:9: 'item' is not available here: a for_each task's 'if', gate message and "
+       "list are evaluated once, before its instances exist"},
+      {inputs, "flow.yaml:10:19: 'inputs' is only available in an agent's command"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.expected);
+    CHECK(compile_error(workflow({c.task})) == c.expected);
+  }
+}
+
+TEST_CASE("compile: a matrix instance reads itself by its name; a sub-workflow its own tasks") {
+  TaskSpec poll = task("poll", "true");
+  poll.matrix = matrix({{"n", {"1", "2"}}});
+  poll.repeat = RepeatSpec{tmpl("tasks.poll.outputs.done == 'yes'"), 3, milliseconds{0}, {}};
+  Plan plan = compiled(workflow({poll}));
+  CHECK(plan.tasks[0].referenced_tasks == std::vector<uint32_t>{0});
+  CHECK(plan.tasks[1].referenced_tasks == std::vector<uint32_t>{1});
+
+  Workflow sub = workflow({task("inner", "echo ${{ tasks.outer.outputs.x }}")});
+  sub.file = "sub.yaml";
+  sub.tasks[0].run->mark = Mark{3, 10};
+  TaskSpec deploy = task("deploy", "", {"outer"});
+  deploy.uses = "sub.yaml";
+  SubflowMap subflows;
+  subflows.emplace("/work/flow/sub.yaml", sub);
+  CHECK(compile_error(workflow({task("outer"), deploy}), std::move(subflows)) ==
+        "sub.yaml:3:19: unknown task 'outer' in expression");
+}
+
+TEST_CASE("compile: fan-out keys that do not go together are refused") {
+  TaskSpec both = task("t", "true");
+  both.matrix = matrix({{"a", {"1"}}});
+  both.for_each = at("${{ fromJSON('[1]') }}", 3);
+  CHECK(compile_error(workflow({both})) ==
+        "flow.yaml:3:5: task 't' has both 'for_each' and 'matrix'");
+  TaskSpec uses = task("t", "");
+  uses.uses = "sub.yaml";
+  uses.uses_mark = Mark{4, 11};
+  uses.matrix = matrix({{"a", {"1"}}});
+  CHECK(compile_error(workflow({uses})) ==
+        "flow.yaml:4:11: task 't' has 'uses' with 'matrix': a sub-workflow task runs once");
+  TaskSpec empty = task("t", "true");
+  empty.matrix = matrix({{"a", {"1"}}}, {}, {{{"a", "1"}}});
+  empty.matrix->mark = Mark{5, 13};
+  CHECK(compile_error(workflow({empty})) ==
+        "flow.yaml:5:13: the matrix of task 't' has no combination");
+}
