@@ -7,14 +7,18 @@
 
 namespace wfo::store {
 
-/// The error every SQLite failure becomes: `state database 'PATH': WHAT`, exit code 5.
+/// The error every SQLite failure becomes: `state database 'PATH': WHAT`, exit code 5, with
+/// the way out that fits `what` (sqlite3_errstr's text of the error code).
 inline Error state_error(const std::string& path, const std::string& what) {
-  return Error{ErrorKind::state,
-               "state database '" + path + "': " + what,
-               {},
-               0,
-               0,
-               "check the file, or point --state / WFO_STATE at another database"};
+  std::string hint = "check the file, or point --state / WFO_STATE at another database";
+  if (what == "database is locked")
+    hint = "another process holds a write lock on it; try again when it is done";
+  else if (what == "attempt to write a readonly database")
+    hint = "make the file and its folder writable, or point --state / WFO_STATE at another one";
+  else if (what == "disk I/O error")
+    hint = "fix the disk (space, errors), then resume the run: what was committed is kept";
+  return Error{ErrorKind::state, "state database '" + path + "': " + what, {}, 0, 0,
+               std::move(hint)};
 }
 
 }  // namespace wfo::store

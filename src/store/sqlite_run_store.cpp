@@ -13,6 +13,7 @@
 
 #include <filesystem>
 
+#include "store/fault_vfs.hpp"
 #include "store/internal.hpp"
 #include "store/schema.hpp"
 
@@ -98,7 +99,11 @@ Result<std::unique_ptr<SqliteRunStore>> SqliteRunStore::open(const std::string& 
   std::unique_ptr<SqliteRunStore> store(new SqliteRunStore());
   store->m_path = path;
   try {
-    store->m_db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE);
+    // Tests set WFO_FAULT_WRITE / WFO_FAULT_SYNC to fail chosen I/O (store/fault_vfs.hpp);
+    // otherwise `vfs` is null: the default VFS.
+    const char* vfs = store::fault_vfs_from_env();
+    store->m_db =
+        std::make_unique<SQLite::Database>(path.c_str(), SQLite::OPEN_READWRITE, 0, vfs);
     store->m_db->setBusyTimeout(5000);
     store->m_db->exec("PRAGMA journal_mode=WAL");
     store->m_db->exec("PRAGMA synchronous=NORMAL");

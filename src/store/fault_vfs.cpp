@@ -1,0 +1,226 @@
+// The fault-injecting VFS of fault_vfs.hpp. Each file opened through it is a FaultFile: our
+// sqlite3_file header followed, in the same allocation SQLite makes (szOsFile), by the
+// default VFS's own file object, to which every method is forwarded. Only xWrite and xSync
+// count calls and may fail instead of forwarding. The io_methods we hand out carry the
+// wrapped file's iVersion, so SQLite never calls a method the real file lacks.
+#include "store/fault_vfs.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <charconv>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace wfo::store {
+namespace {
+
+const char* g_log_path = nullptr;  ///< WFO_FAULT_LOG, or null
+
+/// Appends `line` to WFO_FAULT_LOG, so a test knows that (and where) a fault fired.
+void log_fault(const char* op, uint64_t n) {
+  if (g_log_path == nullptr) return;
+  int fd = ::open(g_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  std::string line = std::string(op) + " " + std::to_string(n) + "\n";
+  ssize_t written = ::write(fd, line.data(), line.size());
+  (void)written;  // best effort: the log only helps a test explain what it saw
+  ::close(fd);
+}
+
+/// When to fail: the `first`-th call (1-based), and every later one when `permanent`.
+struct Fault {
+  const char* op = "";
+  uint64_t first = 0;  ///< 0: never
+  bool permanent = false;
+  std::atomic<uint64_t> calls{0};
+
+  /// Counts one call; true when it must fail.
+  bool hit() {
+    if (first == 0) return false;
+    uint64_t n = calls.fetch_add(1) + 1;
+    bool fail = n == first || (permanent && n > first);
+    if (fail) log_fault(op, n);
+    return fail;
+  }
+};
+
+Fault g_write_fault, g_sync_fault;
+
+/// Parses "N" or "N+" (N >= 1) into `fault`; false for anything else.
+bool parse_fault(const char* op, const char* text, Fault& fault) {
+  if (text == nullptr) return false;
+  std::string_view s(text);
+  bool permanent = !s.empty() && s.back() == '+';
+  if (permanent) s.remove_suffix(1);
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || end != s.data() + s.size() || n == 0) return false;
+  fault.op = op;
+  fault.first = n;
+  fault.permanent = permanent;
+  return true;
+}
+
+struct FaultFile {
+  sqlite3_file base;   ///< pMethods: one of k_methods
+  sqlite3_file* real;  ///< the default VFS's file, right after this header
+};
+
+sqlite3_file* real_of(sqlite3_file* f) {
+  return reinterpret_cast<FaultFile*>(f)->real;
+}
+const sqlite3_io_methods& real_methods(sqlite3_file* f) {
+  return *real_of(f)->pMethods;
+}
+
+int f_close(sqlite3_file* f) {
+  return real_methods(f).xClose(real_of(f));
+}
+int f_read(sqlite3_file* f, void* buf, int amount, sqlite3_int64 offset) {
+  return real_methods(f).xRead(real_of(f), buf, amount, offset);
+}
+int f_write(sqlite3_file* f, const void* buf, int amount, sqlite3_int64 offset) {
+  if (g_write_fault.hit()) return SQLITE_IOERR_WRITE;
+  return real_methods(f).xWrite(real_of(f), buf, amount, offset);
+}
+int f_truncate(sqlite3_file* f, sqlite3_int64 size) {
+  return real_methods(f).xTruncate(real_of(f), size);
+}
+int f_sync(sqlite3_file* f, int flags) {
+  if (g_sync_fault.hit()) return SQLITE_IOERR_FSYNC;
+  return real_methods(f).xSync(real_of(f), flags);
+}
+int f_file_size(sqlite3_file* f, sqlite3_int64* size) {
+  return real_methods(f).xFileSize(real_of(f), size);
+}
+int f_lock(sqlite3_file* f, int level) {
+  return real_methods(f).xLock(real_of(f), level);
+}
+int f_unlock(sqlite3_file* f, int level) {
+  return real_methods(f).xUnlock(real_of(f), level);
+}
+int f_check_reserved_lock(sqlite3_file* f, int* out) {
+  return real_methods(f).xCheckReservedLock(real_of(f), out);
+}
+int f_file_control(sqlite3_file* f, int op, void* arg) {
+  return real_methods(f).xFileControl(real_of(f), op, arg);
+}
+int f_sector_size(sqlite3_file* f) {
+  return real_methods(f).xSectorSize(real_of(f));
+}
+int f_device_characteristics(sqlite3_file* f) {
+  return real_methods(f).xDeviceCharacteristics(real_of(f));
+}
+int f_shm_map(sqlite3_file* f, int page, int page_size, int extend, void volatile** out) {
+  return real_methods(f).xShmMap(real_of(f), page, page_size, extend, out);
+}
+int f_shm_lock(sqlite3_file* f, int offset, int n, int flags) {
+  return real_methods(f).xShmLock(real_of(f), offset, n, flags);
+}
+void f_shm_barrier(sqlite3_file* f) {
+  real_methods(f).xShmBarrier(real_of(f));
+}
+int f_shm_unmap(sqlite3_file* f, int delete_flag) {
+  return real_methods(f).xShmUnmap(real_of(f), delete_flag);
+}
+int f_fetch(sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
+  return real_methods(f).xFetch(real_of(f), offset, amount, out);
+}
+int f_unfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) {
+  return real_methods(f).xUnfetch(real_of(f), offset, p);
+}
+
+constexpr sqlite3_io_methods methods_of_version(int version) {
+  return {version,
+          f_close,
+          f_read,
+          f_write,
+          f_truncate,
+          f_sync,
+          f_file_size,
+          f_lock,
+          f_unlock,
+          f_check_reserved_lock,
+          f_file_control,
+          f_sector_size,
+          f_device_characteristics,
+          f_shm_map,
+          f_shm_lock,
+          f_shm_barrier,
+          f_shm_unmap,
+          f_fetch,
+          f_unfetch};
+}
+
+const sqlite3_io_methods k_methods[] = {methods_of_version(1), methods_of_version(2),
+                                        methods_of_version(3)};
+
+sqlite3_vfs g_vfs;
+
+sqlite3_vfs* base_vfs() {
+  return static_cast<sqlite3_vfs*>(g_vfs.pAppData);
+}
+
+int v_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
+  auto* f = reinterpret_cast<FaultFile*>(file);
+  f->real = reinterpret_cast<sqlite3_file*>(f + 1);
+  f->real->pMethods = nullptr;
+  int rc = base_vfs()->xOpen(base_vfs(), name, f->real, flags, out_flags);
+  // SQLite calls xClose whenever pMethods is set, even after a failed xOpen: mirror the
+  // real file's pMethods so that our xClose reaches it exactly when it must.
+  const sqlite3_io_methods* real = f->real->pMethods;
+  if (real == nullptr) {
+    f->base.pMethods = nullptr;
+  } else {
+    int version = real->iVersion < 1 ? 1 : (real->iVersion > 3 ? 3 : real->iVersion);
+    f->base.pMethods = &k_methods[version - 1];
+  }
+  return rc;
+}
+int v_delete(sqlite3_vfs*, const char* name, int sync_dir) {
+  return base_vfs()->xDelete(base_vfs(), name, sync_dir);
+}
+int v_access(sqlite3_vfs*, const char* name, int flags, int* out) {
+  return base_vfs()->xAccess(base_vfs(), name, flags, out);
+}
+int v_full_pathname(sqlite3_vfs*, const char* name, int size, char* out) {
+  return base_vfs()->xFullPathname(base_vfs(), name, size, out);
+}
+
+const char* register_vfs() {
+  bool wanted = parse_fault("write", std::getenv("WFO_FAULT_WRITE"), g_write_fault);
+  wanted = parse_fault("sync", std::getenv("WFO_FAULT_SYNC"), g_sync_fault) || wanted;
+  if (!wanted) return nullptr;
+  g_log_path = std::getenv("WFO_FAULT_LOG");
+  sqlite3_vfs* base = sqlite3_vfs_find(nullptr);
+  if (base == nullptr) return nullptr;
+  // Everything but open, delete, access and full pathname goes to the default VFS's own
+  // functions, which read nothing of the sqlite3_vfs they are given beyond what we copied.
+  g_vfs = *base;
+  g_vfs.pNext = nullptr;
+  g_vfs.zName = "wfo-fault";
+  g_vfs.pAppData = base;
+  g_vfs.szOsFile = static_cast<int>(sizeof(FaultFile)) + base->szOsFile;
+  g_vfs.xOpen = v_open;
+  g_vfs.xDelete = v_delete;
+  g_vfs.xAccess = v_access;
+  g_vfs.xFullPathname = v_full_pathname;
+  if (sqlite3_vfs_register(&g_vfs, 0) != SQLITE_OK) return nullptr;
+  return g_vfs.zName;
+}
+
+}  // namespace
+
+const char* fault_vfs_from_env() {
+  static const char* name = register_vfs();  // once per process; thread-safe
+  return name;
+}
+
+}  // namespace wfo::store
