@@ -1,4 +1,5 @@
-// `wfo list [--status S] [--json]`: runs, newest first.
+// `wfo list [--status S] [--json]`: runs, newest first, with relative start times.
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/commands.hpp"
@@ -7,6 +8,35 @@
 
 namespace wfo::cli {
 namespace {
+
+// How long ago `then` was, as people say it: `12s ago`, `3m ago`, `5h ago`, `2d ago`; the date
+// from 30 days on.
+std::string ago(SystemTime then, SystemTime now) {
+  int64_t s = std::max<int64_t>(0, (now - then).count() / 1000);
+  if (s < 60) return std::to_string(s) + "s ago";
+  if (s < 3600) return std::to_string(s / 60) + "m ago";
+  if (s < 86'400) return std::to_string(s / 3600) + "h ago";
+  if (s < 30 * 86'400) return std::to_string(s / 86'400) + "d ago";
+  return format_rfc3339(then).substr(0, 10);
+}
+
+// The runs as a table: id, status, when it started, how long it took, workflow; a failed
+// run's reason below it.
+void print_table(const std::vector<RunRecord>& runs) {
+  int width = 2;
+  for (const auto& r : runs) width = std::max(width, static_cast<int>(r.id.size()));
+  SystemTime now = system_now();
+  std::printf("%-*s  %-16s  %-9s  %-8s  %s\n", width, "ID", "STATUS", "STARTED", "DURATION",
+              "WORKFLOW");
+  for (const auto& r : runs) {
+    std::string duration = r.ended_at ? format_duration(*r.ended_at - r.started_at) : "-";
+    std::printf("%-*s  %-16s  %-9s  %-8s  %s\n", width, r.id.c_str(),
+                std::string(to_string(r.status)).c_str(), ago(r.started_at, now).c_str(),
+                duration.c_str(), r.workflow.c_str());
+    if (r.status == RunStatus::failed && !r.reason.empty())
+      std::printf("%*s  %s\n", width, "", r.reason.c_str());
+  }
+}
 
 struct ListOptions {
   std::string status;
@@ -40,15 +70,7 @@ int list(const GlobalOptions& g, const ListOptions& o) {
     print_json(out);
     return k_exit_succeeded;
   }
-  std::printf("%-32s %-18s %-24s %-10s %s\n", "ID", "STATUS", "STARTED", "DURATION", "WORKFLOW");
-  for (const auto& r : *runs) {
-    std::string duration = r.ended_at ? format_duration(*r.ended_at - r.started_at) : "-";
-    std::printf("%-32s %-18s %-24s %-10s %s\n", r.id.c_str(),
-                std::string(to_string(r.status)).c_str(), format_rfc3339(r.started_at).c_str(),
-                duration.c_str(), r.workflow.c_str());
-    if (r.status == RunStatus::failed && !r.reason.empty())
-      std::printf("    %s\n", r.reason.c_str());
-  }
+  print_table(*runs);
   return k_exit_succeeded;
 }
 

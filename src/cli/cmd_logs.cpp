@@ -1,8 +1,10 @@
-// `wfo logs ID [TASK] [--attempt N]`: an attempt's output (default: every task's last one).
+// `wfo logs ID [TASK] [--attempt N] [-f]`: an attempt's output (default: every task's last
+// one); with -f, follows the task's output while the run is driven (follow.hpp).
 #include <cstdio>
 
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/follow.hpp"
 #include "util/file.hpp"
 
 namespace wfo::cli {
@@ -12,6 +14,7 @@ struct LogsOptions {
   std::string run_id;
   std::string task;
   std::optional<int> attempt;
+  bool follow = false;
 };
 
 void copy_file(const std::string& path) {
@@ -26,6 +29,12 @@ void copy_file(const std::string& path) {
 int logs(const GlobalOptions& g, const LogsOptions& o) {
   auto store = open_store(g, false);
   if (!store) return report(store.error());
+  if (o.follow) {
+    if (o.task.empty())
+      return report(Error{ErrorKind::usage, "-f follows one task", {}, 0, 0,
+                          "name it: wfo logs " + o.run_id + " TASK -f"});
+    return follow_task_log(**store, state_dir(state_path(g)), o.run_id, o.task, o.attempt);
+  }
   auto snapshot = (*store)->load_run(o.run_id);
   if (!snapshot) return report(snapshot.error());
   bool found_task = o.task.empty();
@@ -63,6 +72,7 @@ void register_logs(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_option("id", o->run_id, "The run's id")->required();
   cmd->add_option("task", o->task, "The task (default: every task that ran)");
   cmd->add_option("--attempt", o->attempt, "The attempt number (default: the last)");
+  cmd->add_flag("-f,--follow", o->follow, "Follow the task's output until it ends");
   cmd->callback([&g, o, exit_code] { *exit_code = logs(g, *o); });
 }
 

@@ -1,8 +1,10 @@
-// `wfo status [ID] [--json]`: the run's tasks, attempts, delays and gates.
+// `wfo status [ID] [--json]`: the run's tasks as a tree (status_tree.hpp), with attempts,
+// delays and gates.
 #include <cstdio>
 
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/status_tree.hpp"
 #include "engine/gates.hpp"
 #include "util/duration.hpp"
 
@@ -14,20 +16,6 @@ struct StatusOptions {
   bool json = false;
 };
 
-std::string_view symbol(TaskStatus s) {
-  switch (s) {
-    case TaskStatus::succeeded: return "ok  ";
-    case TaskStatus::failed: return "FAIL";
-    case TaskStatus::skipped: return "skip";
-    case TaskStatus::running: return "run ";
-    case TaskStatus::retrying: return "rtry";
-    case TaskStatus::waiting_approval: return "gate";
-    case TaskStatus::cancelled: return "cncl";
-    case TaskStatus::pending: return "    ";
-  }
-  return "    ";
-}
-
 void print_text(const RunSnapshot& s) {
   const RunRecord& r = s.run;
   std::printf("run %s (%s) %s\n", r.id.c_str(), r.workflow.c_str(),
@@ -35,36 +23,11 @@ void print_text(const RunSnapshot& s) {
   std::printf("  started %s by %s%s\n", format_rfc3339(r.started_at).c_str(), r.started_by.c_str(),
               r.ended_at ? (", ended " + format_rfc3339(*r.ended_at)).c_str() : "");
   if (!r.reason.empty()) std::printf("  reason: %s\n", r.reason.c_str());
-  SystemTime now = system_now();
-  for (const TaskRecord& t : s.tasks) {
-    std::string line = "  [" + std::string(symbol(t.status)) + "] " + t.id + " " +
-                       std::string(to_string(t.status));
-    if (t.status == TaskStatus::retrying && t.next_attempt_at) {
-      auto left = std::max(std::chrono::milliseconds{0}, *t.next_attempt_at - now);
-      line += ": retrying in " + format_duration(left) + " (" + t.reason + ")";
-    } else if (!t.reason.empty()) {
-      line += ": " + t.reason;
-    }
-    std::printf("%s\n", line.c_str());
-    for (const auto& a : t.attempts) {
-      std::string al = "      attempt " + std::to_string(a.number) + " " +
-                       std::string(to_string(a.status));
-      if (a.ended_at) al += " in " + format_duration(*a.ended_at - a.started_at);
-      if (a.delay_ms > 0)
-        al += ", after " + format_duration(std::chrono::milliseconds{a.delay_ms}) + " (" +
-              a.delay_reason + ")";
-      if (!a.reason.empty()) al += ": " + a.reason;
-      std::printf("%s\n", al.c_str());
-    }
-    for (const auto& g : s.gates) {
-      if (g.task_id != t.id) continue;
-      std::string gl = "      gate (" + g.when + ") " + std::string(to_string(g.status));
-      if (g.decided_by) gl += " by " + *g.decided_by;
-      if (!g.comment.empty()) gl += ": " + g.comment;
-      if (g.status == GateStatus::waiting) gl += ": " + g.message;
-      std::printf("%s\n", gl.c_str());
-    }
-  }
+  // The tree needs the DAG: from the text the run started with. Without it, a flat list.
+  auto loaded = load_text(r.workflow_text, r.workflow_file, r.source_dir);
+  Plan none;
+  std::string tree = status_tree(s, loaded ? loaded->plan : none, system_now());
+  std::fwrite(tree.data(), 1, tree.size(), stdout);
 }
 
 int status(const GlobalOptions& g, const StatusOptions& o) {

@@ -146,13 +146,17 @@ bool use_terminal_view(Verbosity v) {
 }  // namespace
 
 void add_output_options(CLI::App& cmd, OutputOptions& o) {
-  auto* verbose = cmd.add_flag_callback(
+  // Exclusive by hand: CLI11's excludes() would print "Excludes: ..." in --help.
+  cmd.add_flag_callback(
       "-v,--verbose", [&o] { o.verbosity = Verbosity::verbose; },
       "Stream every attempt's output live, each line prefixed [task]");
-  auto* quiet = cmd.add_flag_callback(
-      "-q,--quiet", [&o] { o.verbosity = Verbosity::quiet; },
+  cmd.add_flag_callback(
+      "-q,--quiet",
+      [&o] {
+        if (o.verbosity == Verbosity::verbose) throw CLI::ExcludesError("--quiet", "--verbose");
+        o.verbosity = Verbosity::quiet;
+      },
       "Print only errors and the final result");
-  verbose->excludes(quiet);
   cmd.add_option("--junit", o.junit_path, "Write a JUnit XML report to FILE at the end")
       ->type_name("FILE");
   cmd.add_option("--metrics", o.metrics_path,

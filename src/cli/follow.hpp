@@ -1,0 +1,24 @@
+#pragma once
+// `wfo logs ID TASK -f`: following a task's output while another wfo process drives the run.
+
+#include <optional>
+#include <string>
+
+#include "store/sqlite_run_store.hpp"
+
+namespace wfo::cli {
+
+/// True when a live process holds the driver lock of `run_id` under `state_dir` (flock(2) on
+/// runs/<id>.lock, looked up in /proc/locks so that looking never takes the lock). Errors:
+/// none (false when the lock file does not exist).
+bool run_is_driven(const std::string& state_dir, const std::string& run_id);
+
+/// Copies the output of `task`'s attempts to stdout as it is written, from the start of the
+/// latest attempt (or of attempt `only_attempt`), going on to each new attempt after a retry,
+/// until the task has ended (or waits at a gate), or no process drives the run any more.
+/// Polls the store and the log 5 times a second. Returns the exit code; errors (an unknown
+/// run or task) are reported as `wfo: error: ...`.
+int follow_task_log(SqliteRunStore& store, const std::string& state_dir, const std::string& run_id,
+                    const std::string& task, std::optional<int> only_attempt);
+
+}  // namespace wfo::cli
