@@ -148,6 +148,10 @@ void SqliteRunStore::write_task(const std::string& run_id, const TaskRecord& r, 
   bind_time(st, 7, r.ended_at);
   bind_time(st, 8, r.next_attempt_at);
   st.bind(9, static_cast<int64_t>(r.finish_seq));
+  if (r.item)
+    st.bind(10, r.item->dump());  // written with the instance, never updated
+  else
+    st.bind(10);
   run(st);
 }
 
@@ -231,7 +235,7 @@ void SqliteRunStore::write_event(const std::string& run_id, const Event& e) {
 
 void SqliteRunStore::write_transition(const std::string& run_id, const Transition& t) {
   if (t.run) write_run(*t.run);
-  for (const auto& task : t.tasks) write_task(run_id, task, 0);
+  for (const auto& task : t.tasks) write_task(run_id, task, task.item ? -1 : 0);
   for (const auto& a : t.attempts) write_attempt(run_id, a);
   for (const auto& g : t.gates) write_gate(run_id, g);
   for (const auto& b : t.breakers) write_breaker(run_id, b);

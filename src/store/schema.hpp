@@ -21,7 +21,8 @@ CREATE TABLE runs (
   reason TEXT NOT NULL DEFAULT '',
   max_parallel INTEGER NOT NULL,
   deadline TEXT,
-  cancel_requested INTEGER NOT NULL DEFAULT 0
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  subflow_texts TEXT NOT NULL DEFAULT '{}'  -- sub-workflow file texts by key (issue 5)
 );
 CREATE INDEX runs_by_seq ON runs(seq);
 CREATE INDEX runs_by_status ON runs(status, seq);
@@ -35,6 +36,7 @@ CREATE TABLE tasks (
   ended_at TEXT,
   next_attempt_at TEXT,
   finish_seq INTEGER NOT NULL DEFAULT 0,
+  item TEXT,                       -- a for_each instance's element as JSON (issue 5)
   PRIMARY KEY (run_id, task_id)
 ) WITHOUT ROWID;
 CREATE TABLE attempts (

@@ -141,7 +141,10 @@ void SqliteRunStore::prepare() {
           "WHERE id=?1");
   m_upsert_task = std::make_unique<SQLite::Statement>(
       db, "INSERT INTO tasks(run_id, task_id, position, status, budget_base, reason, ended_at, "
-          "next_attempt_at, finish_seq) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) "
+          "next_attempt_at, finish_seq, item) VALUES(?1,?2,"
+          // A position below 0 appends the task (a for_each instance made during the run).
+          "CASE WHEN ?3 >= 0 THEN ?3 ELSE (SELECT COALESCE(MAX(position), -1) + 1 FROM tasks "
+          "WHERE run_id=?1) END,?4,?5,?6,?7,?8,?9,?10) "
           "ON CONFLICT(run_id, task_id) DO UPDATE SET status=?4, budget_base=?5, reason=?6, "
           "ended_at=?7, next_attempt_at=?8, finish_seq=?9");
   m_upsert_attempt = std::make_unique<SQLite::Statement>(
@@ -187,8 +190,8 @@ Result<void> SqliteRunStore::create_run(const RunSnapshot& s) {
         *m_db,
         "INSERT INTO runs(id, seq, workflow, workflow_file, source_dir, workflow_text, "
         "workflow_hash, params, status, started_at, ended_at, started_by, reason, max_parallel, "
-        "deadline, cancel_requested) VALUES(?1, (SELECT COALESCE(MAX(seq),0)+1 FROM runs), ?2, "
-        "?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, '', ?11, ?12, 0)");
+        "deadline, cancel_requested, subflow_texts) VALUES(?1, (SELECT COALESCE(MAX(seq),0)+1 "
+        "FROM runs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, '', ?11, ?12, 0, ?13)");
     const RunRecord& r = s.run;
     st.bind(1, r.id);
     st.bind(2, r.workflow);
@@ -202,6 +205,7 @@ Result<void> SqliteRunStore::create_run(const RunSnapshot& s) {
     st.bind(10, r.started_by);
     st.bind(11, r.max_parallel);
     bind_time(st, 12, r.deadline);
+    st.bind(13, r.subflow_texts.dump());
     st.exec();
     for (size_t i = 0; i < s.tasks.size(); ++i) write_task(r.id, s.tasks[i], static_cast<int>(i));
     tx.commit();
@@ -281,16 +285,17 @@ Result<RunSnapshot> SqliteRunStore::load_run(const std::string& run_id) {
   try {
     RunSnapshot snap;
     SQLite::Statement st(*m_db, std::string("SELECT ") + k_run_columns +
-                                    ", workflow_text FROM runs WHERE id=?1");
+                                    ", workflow_text, subflow_texts FROM runs WHERE id=?1");
     st.bind(1, run_id);
     if (!st.executeStep())
       return fail(ErrorKind::usage, "no run '" + run_id + "' in " + m_path,
                   "list runs with 'wfo list'");
     snap.run = read_run_row(st);
     snap.run.workflow_text = st.getColumn(14).getString();
+    snap.run.subflow_texts = parse_json(st.getColumn(15).getString(), json::object());
     SQLite::Statement t(*m_db,
                         "SELECT task_id, status, budget_base, reason, ended_at, next_attempt_at, "
-                        "finish_seq FROM tasks WHERE run_id=?1 ORDER BY position");
+                        "finish_seq, item FROM tasks WHERE run_id=?1 ORDER BY position");
     t.bind(1, run_id);
     std::unordered_map<std::string, size_t> index;
     while (t.executeStep()) {
@@ -302,6 +307,7 @@ Result<RunSnapshot> SqliteRunStore::load_run(const std::string& run_id) {
       r.ended_at = column_time(t.getColumn(4));
       r.next_attempt_at = column_time(t.getColumn(5));
       r.finish_seq = t.getColumn(6).getInt64();
+      if (!t.getColumn(7).isNull()) r.item = parse_json(t.getColumn(7).getString(), json());
       index[r.id] = snap.tasks.size();
       snap.tasks.push_back(std::move(r));
     }
