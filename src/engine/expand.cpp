@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "engine/flow.hpp"
+#include "util/strings.hpp"
 
 namespace wfo {
 
@@ -100,6 +101,31 @@ struct Expander {
     return {};
   }
 
+  // The `with` of a `uses` task gives the sub-workflow's params: each must be declared there,
+  // and every required one without a default must be given (values are checked at run time).
+  static Result<void> check_with(const Workflow& wf, const TaskSpec& t, const Workflow& sub) {
+    std::vector<std::string> names;
+    for (const auto& p : sub.params) names.push_back(p.name);
+    for (const auto& [key, value] : t.with) {
+      if (std::find(names.begin(), names.end(), key) != names.end()) continue;
+      std::string guess = closest_match(key, names);
+      return error_at(
+          wf, value.mark,
+          "sub-workflow " + sub.file + " has no param '" + key + "'" +
+              (guess.empty() ? "" : " (did you mean '" + guess + "'?)"),
+          names.empty() ? "it declares no params" : "its params are: " + join(names, ", "));
+    }
+    for (const auto& p : sub.params) {
+      bool given = std::any_of(t.with.begin(), t.with.end(),
+                               [&](const auto& w) { return w.first == p.name; });
+      if (p.required && !p.default_value && !given)
+        return error_at(wf, t.uses_mark,
+                        "sub-workflow " + sub.file + " needs param '" + p.name + "'",
+                        "give it under 'with:', e.g. with: {" + p.name + ": value}");
+    }
+    return {};
+  }
+
   Result<void> add_subflow(const Workflow& wf, const TaskSpec& t, uint32_t node, int depth) {
     auto it = flow.subflows.find(subflow_key(wf, t.uses));
     if (it == flow.subflows.end())
@@ -108,6 +134,7 @@ struct Expander {
       return error_at(wf, t.uses_mark,
                       "sub-workflows nest deeper than " + std::to_string(k_max_depth) + " levels");
     if (auto cycle = Dag::build(it->second); !cycle) return std::unexpected(cycle.error());
+    if (auto ok = check_with(wf, t, it->second); !ok) return ok;
     FlowScope child;
     child.workflow = &it->second;
     child.prefix = specs[node].id + "/";
