@@ -1,0 +1,173 @@
+"""End-to-end: outputs and handoffs (issue 5, point 1) and agent inputs (point 2) through the
+real binary: the $WFO_OUTPUT format, its refusals, declared outputs, outputs across resume,
+and `with:` reaching an agent as WFO_INPUT_<NAME>, $WFO_INPUTS and inputs.<name>."""
+import json
+import os
+import stat
+import unittest
+
+from wfo_e2e import WfoTestCase
+
+
+class OutputsTest(WfoTestCase):
+    def test_key_value_and_heredoc_outputs_reach_later_tasks(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              produce:
+                run: |
+                  echo "plain=one two" >> "$WFO_OUTPUT"
+                  echo "eq=a=b=c" >> "$WFO_OUTPUT"
+                  printf 'multi<<EOT\\nline 1\\n  line 2\\n\\nEOT\\n' >> "$WFO_OUTPUT"
+                  echo "plain=last wins" >> "$WFO_OUTPUT"
+              consume:
+                needs: produce
+                run: |
+                  printf '%s|%s|%s' "${{ tasks.produce.outputs.plain }}" \\
+                    "${{ tasks.produce.outputs.eq }}" "${{ tasks.produce.outputs.multi }}" > got
+            """)
+        run_id = self.run_id_of(self.run_ok("run", flow))
+        self.assertEqual(self.read("got"), "last wins|a=b=c|line 1\n  line 2\n")
+        outputs = json.loads(self.attempts(run_id, "produce")[0]["outputs"])
+        self.assertEqual(outputs, {"plain": "last wins", "eq": "a=b=c",
+                                   "multi": "line 1\n  line 2\n"})
+        st = self.status_json(run_id)
+        self.assertEqual(st["tasks"][0]["outputs"], outputs)
+
+    def test_every_attempt_gets_a_fresh_output_file(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              t:
+                retry: {max_attempts: 2}
+                run: |
+                  test -s "$WFO_OUTPUT" && exit 9
+                  echo "attempt=$WFO_ATTEMPT" >> "$WFO_OUTPUT"
+                  test "$WFO_ATTEMPT" = 2
+            """)
+        run_id = self.run_id_of(self.run_ok("run", flow))
+        attempts = self.attempts(run_id, "t")
+        self.assertEqual([a["status"] for a in attempts], ["failed", "succeeded"])
+        self.assertEqual(attempts[0]["reason"], "exit code 1")
+        self.assertEqual(json.loads(attempts[1]["outputs"]), {"attempt": "2"})
+
+    def refusal(self, script):
+        flow = self.write("flow.yaml", "version: 1\ntasks:\n  t:\n    run: |\n" +
+                          "".join(f"      {line}\n" for line in script.splitlines()))
+        run_id = self.run_id_of(self.run_ok("run", flow, code=1))
+        attempt = self.attempts(run_id, "t")[0]
+        self.assertEqual(attempt["status"], "failed")
+        self.assertEqual(attempt["exit_code"], 0)
+        return attempt["reason"]
+
+    def test_bad_output_files_fail_the_attempt_with_a_clear_reason(self):
+        self.assertEqual(self.refusal(
+            "head -c 1048577 /dev/zero | tr '\\0' x | sed 's/^/big=/' >> \"$WFO_OUTPUT\""),
+            "output 'big' is larger than 1 MiB")
+        self.assertEqual(self.refusal("echo 'ok=1' >> \"$WFO_OUTPUT\"\n"
+                                      "echo 'no equals sign' >> \"$WFO_OUTPUT\""),
+                         "malformed output line 2: expected key=value or key<<DELIMITER")
+        self.assertEqual(self.refusal("printf 'k<<EOF\\nabc\\n' >> \"$WFO_OUTPUT\""),
+                         "output 'k' at line 1 is never closed by 'EOF'")
+
+    def test_declared_outputs_are_validated_and_a_failure_is_retried(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              design:
+                retry: {max_attempts: 3}
+                outputs:
+                  spec: {required: true, pattern: '\\.ya?ml$'}
+                  note: {required: false}
+                run: |
+                  case "$WFO_ATTEMPT" in
+                    1) echo "other=x" >> "$WFO_OUTPUT" ;;
+                    2) echo "spec=api.json" >> "$WFO_OUTPUT" ;;
+                    *) echo "spec=api.yaml" >> "$WFO_OUTPUT" ;;
+                  esac
+            """)
+        run_id = self.run_id_of(self.run_ok("run", flow))
+        attempts = self.attempts(run_id, "design")
+        self.assertEqual([a["reason"] for a in attempts], [
+            "missing required output 'spec'",
+            "output 'spec' does not match pattern '\\.ya?ml$'", ""])
+        self.assertEqual([a["status"] for a in attempts], ["failed", "failed", "succeeded"])
+
+    def test_outputs_survive_resume(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              produce:
+                run: echo x >> produced; echo "token=$WFO_RUN_ID-7" >> "$WFO_OUTPUT"
+              consume:
+                needs: produce
+                run: test -e go && echo "${{ tasks.produce.outputs.token }}" > got
+            """)
+        run_id = self.run_id_of(self.run_ok("run", flow, code=1))
+        self.write("go", "")
+        self.run_ok("resume", run_id)
+        self.assertEqual(self.read("got"), f"{run_id}-7\n")
+        self.assertEqual(self.read("produced"), "x\n")  # not run again
+
+
+class AgentInputsTest(WfoTestCase):
+    AGENT = """#!/bin/sh
+        printf '%s\\n' "$@" > "argv.$WFO_TASK_ID"
+        env | grep '^WFO_INPUT_' | sort > "env.$WFO_TASK_ID"
+        cp "$WFO_INPUTS" "inputs.$WFO_TASK_ID.json"
+        """
+
+    def test_with_reaches_the_agent_three_ways(self):
+        path = self.write("agent.sh", self.AGENT)
+        os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR)
+        flow = self.write("flow.yaml", """
+            version: 1
+            params:
+              feature: {default: login}
+            agents:
+              designer:
+                command: ["./agent.sh", "--feature", "${{ inputs.feature }}", "${{ inputs.spec-path }}"]
+              shell:
+                command: echo "${{ inputs.feature }} in a shell" > shell.out
+            tasks:
+              prepare:
+                run: echo "path=specs/${{ params.feature }}.yaml" >> "$WFO_OUTPUT"
+              design:
+                needs: prepare
+                agent: designer
+                with:
+                  feature: ${{ params.feature }}
+                  spec-path: ${{ tasks.prepare.outputs.path }}
+                  camelCase: "7"
+              talk:
+                agent: shell
+                with: {feature: signup}
+            """)
+        self.run_ok("run", flow)
+        self.assertEqual(self.read("argv.design"), "--feature\nlogin\nspecs/login.yaml\n")
+        self.assertEqual(self.read("env.design"),
+                         "WFO_INPUT_CAMELCASE=7\nWFO_INPUT_FEATURE=login\n"
+                         "WFO_INPUT_SPEC_PATH=specs/login.yaml\n")
+        self.assertEqual(json.loads(self.read("inputs.design.json")), {
+            "feature": "login", "spec-path": "specs/login.yaml", "camelCase": "7"})
+        self.assertEqual(self.read("shell.out"), "signup in a shell\n")
+
+    def test_inputs_outside_an_agent_command_are_refused_at_load(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              t:
+                run: echo "${{ inputs.feature }}"
+            """)
+        r = self.wfo("validate", flow)
+        self.assertEqual(r.code, 2, repr(r))
+        self.assertEqual(r.err, f"{flow}:4:20: error: 'inputs' is only available in an agent's "
+                                "command\n"
+                                "      run: echo \"${{ inputs.feature }}\"\n"
+                                "                     ^\n"
+                                "  pass values to an agent with 'with:'; elsewhere read params "
+                                "or outputs\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
