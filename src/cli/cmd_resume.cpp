@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/drive.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/secret_input.hpp"
 
 namespace wfo::cli {
 namespace {
@@ -16,6 +17,7 @@ struct ResumeOptions {
   bool json = false;
   std::string durability;
   OutputOptions output;
+  std::string secret_file;
 };
 
 int resume(const GlobalOptions& g, const ResumeOptions& o) {
@@ -37,7 +39,17 @@ int resume(const GlobalOptions& g, const ResumeOptions& o) {
   if (!loaded) return report(loaded.error(), snapshot->run.workflow_text);
   if (o.jobs && *o.jobs < 1)
     return report(Error{ErrorKind::usage, "-j must be at least 1", {}, 0, 0, {}});
-  DriveRequest request{o.jobs, o.wait, o.json, o.durability, !g.state.empty(), true, o.output};
+  // Secrets are not stored: the resume needs them again, and they must be the same values.
+  auto secrets = collect_secrets(*loaded->plan.workflow, o.secret_file);
+  if (!secrets) return report(secrets.error());
+  for (const auto& [name, value] : *secrets)
+    if (snapshot->run.params.value(name, "") != secret_hash(value))
+      return report(Error{ErrorKind::usage,
+                          "secret param '" + name + "' differs from the one run " + o.run_id +
+                              " started with",
+                          {}, 0, 0, "give the same value as the run started with"});
+  DriveRequest request{o.jobs, o.wait, o.json, o.durability, !g.state.empty(), true, o.output,
+                       std::move(*secrets)};
   return drive_run(g, **store, *loaded, std::move(*snapshot), request);
 }
 
@@ -51,6 +63,8 @@ void register_resume(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_flag("--wait", o->wait, "At a gate, wait for a decision instead of exiting 3");
   cmd->add_flag("--json", o->json, "Print the run as JSON on stdout at the end");
   add_output_options(*cmd, o->output);
+  cmd->add_option("--secret-file", o->secret_file,
+                  "Secret params as NAME=VALUE lines (else $WFO_SECRET_<NAME>)");
   cmd->add_option("--durability", o->durability, "normal (default) or full: fsync every commit")
       ->check(CLI::IsMember({"normal", "full"}));
   cmd->callback([&g, o, exit_code] { *exit_code = resume(g, *o); });

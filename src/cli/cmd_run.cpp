@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/drive.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/secret_input.hpp"
 #include "util/file.hpp"
 #include "util/strings.hpp"
 
@@ -23,6 +24,7 @@ struct RunOptions {
   bool json = false;
   std::string durability;
   OutputOptions output;
+  std::string secret_file;
 };
 
 // The plan in the order tasks could start, with their needs (`--dry-run`).
@@ -63,8 +65,19 @@ int run(const GlobalOptions& g, const RunOptions& o) {
     if (eq == std::string::npos || eq == 0)
       return report(Error{ErrorKind::usage, "-p takes NAME=VALUE, got '" + p + "'", {}, 0, 0,
                           "e.g. -p feature=login"});
-    given.emplace_back(p.substr(0, eq), p.substr(eq + 1));
+    std::string name = p.substr(0, eq);
+    for (const ParamSpec& spec : wf.params)
+      if (spec.secret && spec.name == name)
+        return report(Error{ErrorKind::usage,
+                            "param '" + name + "' is secret and never comes from the command line",
+                            {}, 0, 0,
+                            "set WFO_SECRET_" + env_name(name) + " or pass --secret-file"});
+    given.emplace_back(std::move(name), p.substr(eq + 1));
   }
+  auto secrets = collect_secrets(wf, o.secret_file);
+  if (!secrets) return report(secrets.error());
+  // The database keeps only a hash of each secret (issue 8), to check a resume's value.
+  for (const auto& [name, value] : *secrets) given.emplace_back(name, secret_hash(value));
   auto params = bind_params(wf, given);
   if (!params) return report(params.error(), *text);
   if (o.jobs && *o.jobs < 1)
@@ -108,7 +121,8 @@ int run(const GlobalOptions& g, const RunOptions& o) {
     std::printf("%s\n", run_id.c_str());
     std::fflush(stdout);
   }
-  DriveRequest request{o.jobs, o.wait, o.json, o.durability, !g.state.empty(), false, o.output};
+  DriveRequest request{o.jobs, o.wait, o.json, o.durability, !g.state.empty(), false, o.output,
+                       std::move(*secrets)};
   return drive_run(g, **store, *loaded, std::move(snapshot), request);
 }
 
@@ -123,6 +137,8 @@ void register_run(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_option("--run-id", o->run_id, "Choose the run's id (e.g. a CI pipeline's id)");
   cmd->add_flag("--wait", o->wait, "At a gate, wait for a decision instead of exiting 3");
   cmd->add_flag("--dry-run", o->dry_run, "Print the plan and run nothing");
+  cmd->add_option("--secret-file", o->secret_file,
+                  "Secret params as NAME=VALUE lines (else $WFO_SECRET_<NAME>)");
   cmd->add_flag("--json", o->json, "Print the run as JSON on stdout at the end");
   add_output_options(*cmd, o->output);
   cmd->add_option("--durability", o->durability, "normal (default) or full: fsync every commit")

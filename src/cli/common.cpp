@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -124,10 +125,20 @@ Result<DriverLock> DriverLock::acquire(const std::string& state_dir, const std::
   if (fd < 0)
     return fail(ErrorKind::state, "cannot open lock '" + path + "': " + std::strerror(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    char holder[256] = {0};
-    ssize_t n = ::pread(fd, holder, sizeof holder - 1, 0);
+    // The holder writes "pid N on host H" just after taking the lock: until it has, the file
+    // is empty or names its dead predecessor, so read again for a moment (at most 200 ms).
+    std::string who;
+    for (int tries = 0; tries < 100; ++tries) {
+      char holder[256] = {0};
+      ssize_t n = ::pread(fd, holder, sizeof holder - 1, 0);
+      who = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "";
+      int pid = 0;
+      if (std::sscanf(who.c_str(), "pid %d", &pid) == 1 && pid > 0 && ::kill(pid, 0) == 0) break;
+      who.clear();
+      ::usleep(2000);
+    }
     ::close(fd);
-    std::string who = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "another process";
+    if (who.empty()) who = "another process";
     while (!who.empty() && who.back() == '\n') who.pop_back();
     return fail(ErrorKind::state, "run " + run_id + " is being driven by " + who,
                 "wait for it to finish, or stop it with 'wfo cancel " + run_id + "'");

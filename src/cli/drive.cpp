@@ -73,6 +73,7 @@ int drive_run(const GlobalOptions& g, SqliteRunStore& store, LoadedWorkflow& loa
   options.user = current_user();
   options.wait_for_gates = request.wait;
   options.resume = request.resume;
+  options.secrets = request.secrets;
   if (request.explicit_state) options.state_arg = " --state " + shell_quote(state_path(g));
   std::string run_id = snapshot.run.id;
 

@@ -18,6 +18,7 @@ struct DriveRequest {
   bool explicit_state = false;  ///< --state was given (repeated in printed commands)
   bool resume = false;          ///< the run was loaded from the store
   OutputOptions output;         ///< -v, -q, --junit, --metrics
+  std::vector<std::pair<std::string, std::string>> secrets;  ///< secret params, name -> value
 };
 
 /// Drives `snapshot` of `loaded` with the lock held, prints the outcome (and the approve

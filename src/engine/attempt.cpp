@@ -161,6 +161,7 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   env["WFO_WORKFLOW"] = options.workflow_file;
   env["WFO_IDEMPOTENCY_KEY"] = run.id + "/" + id(i);
   env["WFO_OUTPUT"] = t.output_path;
+  for (const auto& [name, value] : options.secrets) env["WFO_SECRET_" + env_name(name)] = value;
   req.env.reserve(env.size());
   for (const auto& [k, v] : env) req.env.push_back(k + "=" + v);
   req.workdir = task.workdir;

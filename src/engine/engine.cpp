@@ -22,6 +22,7 @@ Result<DriveOutcome> Engine::drive(RunSnapshot snapshot) { return m_impl->drive(
 
 Result<void> Engine::Impl::commit(Transition t) {
   if (t.sync == Sync::normal) t.sync = options.sync;
+  redactor.redact(t);
   if (auto ok = store.commit(run.id, t); !ok) return ok;
   for (const auto& e : t.events) observer.on_event(e);
   return {};
@@ -92,6 +93,7 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
     base_env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
   }
   run_dir = options.state_dir + "/runs/" + run.id;
+  for (const auto& [name, value] : options.secrets) redactor.add(value);
 }
 
 // Puts a loaded run back into a drivable state, in one commit: attempts a dead driver left
@@ -344,6 +346,10 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
   }
   AttemptRecord& a = t.attempt;
   a.ended_at = clock.system_now();
+  // Mask secrets in the log before anything reads it (failure tails, on_output, people).
+  if (auto ok = redactor.redact_file(a.log_path); !ok) a.reason = ok.error().message;
+  std::string raw_outputs = redactor.empty() ? std::string() : read_tail(t.output_path, 64 << 20);
+  (void)redactor.redact_file(t.output_path);
   a.exit_code = ended.signal ? std::nullopt : std::optional<int>(ended.exit_code);
   a.signal = ended.signal;
   a.usage = ended.usage;
@@ -382,7 +388,9 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
     return finish_attempt_failed(i, AttemptStatus::failed,
                                  describe_exit(ended.exit_code, ended.signal),
                                  read_tail(a.log_path, 1 << 20));
-  auto text = read_tail(t.output_path, 64 << 20);
+  // Outputs are parsed from what the task wrote; the file on disk is already masked, and
+  // the recorded values are masked at commit.
+  auto text = redactor.empty() ? read_tail(t.output_path, 64 << 20) : raw_outputs;
   auto outputs = parse_outputs(text);
   if (outputs) {
     if (auto ok = validate_outputs(*outputs, task.spec->outputs); !ok)

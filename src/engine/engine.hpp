@@ -22,6 +22,9 @@ struct EngineOptions {
   std::string user;                            ///< the OS user driving (for events)
   bool wait_for_gates = false;                 ///< --wait: block instead of exiting 3
   bool resume = false;  ///< the snapshot was loaded: recover what a dead driver left first
+  /// Secret params' values, name -> value: given to every process as WFO_SECRET_<NAME> and
+  /// masked as *** in everything wfo records (engine/secrets.hpp).
+  std::vector<std::pair<std::string, std::string>> secrets;
   std::string state_arg;  ///< appended to printed wfo commands, e.g. " --state /x/state.db"
 };
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/engine.hpp"
+#include "engine/secrets.hpp"
 #include "engine/flow_state.hpp"
 
 namespace wfo {
@@ -77,6 +78,7 @@ struct Engine::Impl {
   std::unordered_map<std::string, std::deque<uint32_t>> agent_waiting;  ///< pool full
   std::map<std::string, std::string> base_env;  ///< wfo's environment, captured once
   std::string run_dir;
+  Redactor redactor;  ///< masks secret values in what is recorded
   bool run_dir_ready = false;
   int64_t finish_seq = 0;
   StopMode stop = StopMode::none;

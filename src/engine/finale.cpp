@@ -18,6 +18,7 @@ std::vector<std::string> Engine::Impl::make_env(const std::map<std::string, std:
   std::map<std::string, std::string> env = base_env;
   for (const auto& [k, v] : plan.workflow->env) env[k] = v.text;
   for (const auto& [k, v] : extra) env[k] = v;
+  for (const auto& [name, value] : options.secrets) env["WFO_SECRET_" + env_name(name)] = value;
   std::vector<std::string> out;
   out.reserve(env.size());
   for (const auto& [k, v] : env) out.push_back(k + "=" + v);
@@ -63,6 +64,7 @@ Result<std::string> Engine::Impl::compensate() {
     Result<Launcher::Ended> ended =
         request ? run_to_end(*request) : std::unexpected(request.error());
     a.ended_at = clock.system_now();
+    (void)redactor.redact_file(a.log_path);
     if (ended) {
       a.exit_code = ended->signal ? std::nullopt : std::optional<int>(ended->exit_code);
       a.signal = ended->signal;
@@ -128,6 +130,7 @@ void Engine::Impl::run_hook(const std::optional<CompiledTemplate>& hook, const s
     LaunchRequest req{{"/bin/sh", "-c", script->script}, make_env(env),
                       plan.workflow->source_dir, run_dir + "/hook-" + name + ".log"};
     auto ended = run_to_end(req);
+    (void)redactor.redact_file(req.log_path);
     ok = ended && ended->signal == 0 && ended->exit_code == 0;
     detail = !ended ? ended.error().message
                     : describe_exit(ended->exit_code, ended->signal);

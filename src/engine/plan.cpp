@@ -35,8 +35,16 @@ struct Compiler {
     const auto& path = ref.path;
     if (path.empty()) return {};
     if (path[0] == "params" && path.size() >= 2) {
-      for (const auto& p : wf.params)
-        if (p.name == path[1]) return {};
+      for (const auto& p : wf.params) {
+        if (p.name != path[1]) continue;
+        // A secret reaches a task only through its environment, never through a template
+        // (an argv element or a rendered message would show it).
+        if (p.secret)
+          return std::unexpected(error_at(ref.mark, "param '" + p.name + "' is secret",
+                                          "read it from $WFO_SECRET_" + env_name(p.name) +
+                                              " in the task instead"));
+        return {};
+      }
       std::string guess = closest_match(path[1], param_names());
       return std::unexpected(error_at(
           ref.mark, "unknown param '" + path[1] + "'" +
