@@ -154,6 +154,8 @@ struct Engine::Impl {
   Result<void> start_subflow(uint32_t i);
   Result<void> open_collector(uint32_t i, std::string detail, std::vector<uint32_t> made = {});
   Result<void> complete_collector(uint32_t i);
+  Result<void> record_summary(uint32_t i, bool succeeded, const std::string& reason,
+                              const nlohmann::json& outputs, const std::string& summary);
   Result<nlohmann::json> scope_params(uint32_t scope) const;
   Result<nlohmann::json> scope_outputs(uint32_t scope) const;
   nlohmann::json task_view(uint32_t n) const;

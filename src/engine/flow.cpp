@@ -126,11 +126,21 @@ Result<void> Engine::Impl::complete_collector(uint32_t c) {
       reason = "outputs: " + declared.error().message;
     }
   }
+  if (status == TaskStatus::succeeded) tasks[c].outputs = outputs;
+  if (auto ok = record_summary(c, status == TaskStatus::succeeded, reason, outputs, summary); !ok)
+    return ok;
+  return finish_task(c, status, reason);
+}
+
+// A collector's summary attempt: its members' outcome, its outputs, a log listing members.
+Result<void> Engine::Impl::record_summary(uint32_t c, bool succeeded, const std::string& reason,
+                                          const nlohmann::json& outputs,
+                                          const std::string& summary) {
   TaskRun& t = tasks[c];
   AttemptRecord a;
   a.task_id = id(c);
   a.number = ++t.attempts;
-  a.status = status == TaskStatus::succeeded ? AttemptStatus::succeeded : AttemptStatus::failed;
+  a.status = succeeded ? AttemptStatus::succeeded : AttemptStatus::failed;
   a.ended_at = clock.system_now();
   auto opened = flow.opened_at.find(c);
   a.started_at = opened != flow.opened_at.end() ? opened->second : *a.ended_at;
@@ -139,13 +149,11 @@ Result<void> Engine::Impl::complete_collector(uint32_t c) {
   a.log_path = file_stem(c, a.number) + ".log";
   std::error_code ec;
   std::filesystem::create_directories(run_dir, ec);
-  (void)write_file_atomic(a.log_path, summary);  // a summary for `wfo logs`; best effort
-  if (status == TaskStatus::succeeded) t.outputs = outputs;
+  (void)write_file_atomic(a.log_path, summary);  // for `wfo logs`; best effort
   Transition tr;
   tr.attempts.push_back(a);
   tr.events.push_back(event("attempt_" + std::string(to_string(a.status)), c, reason, a.number));
-  if (auto ok = commit(std::move(tr)); !ok) return ok;
-  return finish_task(c, status, reason);
+  return commit(std::move(tr));
 }
 
 void Engine::Impl::restore_instances(const RunSnapshot& snapshot) {
