@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/drive.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/reports.hpp"
 #include "cli/secret_input.hpp"
 
 namespace wfo::cli {
@@ -32,6 +33,10 @@ int resume(const GlobalOptions& g, const ResumeOptions& o) {
   if (snapshot->run.status == RunStatus::succeeded) {
     std::fprintf(stderr, "wfo: run %s has already succeeded; nothing to resume\n", o.run_id.c_str());
     if (o.json) print_json(run_json(*snapshot, true));
+    // A CI job that resumes a run someone else finished still gets its reports.
+    if (auto done = load_text(snapshot->run.workflow_text, snapshot->run.workflow_file,
+                              snapshot->run.source_dir, &snapshot->run.subflow_texts))
+      write_reports(o.output, done->plan, *snapshot);
     return k_exit_succeeded;
   }
   auto loaded = load_text(snapshot->run.workflow_text, snapshot->run.workflow_file,

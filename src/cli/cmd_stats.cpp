@@ -32,8 +32,8 @@ int stats(const GlobalOptions& g, const StatsOptions& o) {
   auto snapshot = (*store)->load_run(id);
   if (!snapshot) return report(snapshot.error());
   // The DAG comes from the text the run started with, not from today's file.
-  auto loaded =
-      load_text(snapshot->run.workflow_text, snapshot->run.workflow_file, snapshot->run.source_dir);
+  auto loaded = load_text(snapshot->run.workflow_text, snapshot->run.workflow_file,
+                          snapshot->run.source_dir, &snapshot->run.subflow_texts);
   Plan none;  // without the DAG (a sub-workflow file gone?), figures without a critical path
   RunStats figures = compute_stats(*snapshot, loaded ? loaded->plan : none, system_now());
   if (!o.metrics_path.empty())

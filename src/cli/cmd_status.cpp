@@ -24,7 +24,7 @@ void print_text(const RunSnapshot& s) {
               r.ended_at ? (", ended " + format_rfc3339(*r.ended_at)).c_str() : "");
   if (!r.reason.empty()) std::printf("  reason: %s\n", r.reason.c_str());
   // The tree needs the DAG: from the text the run started with. Without it, a flat list.
-  auto loaded = load_text(r.workflow_text, r.workflow_file, r.source_dir);
+  auto loaded = load_text(r.workflow_text, r.workflow_file, r.source_dir, &r.subflow_texts);
   Plan none;
   std::string tree = status_tree(s, loaded ? loaded->plan : none, system_now());
   std::fwrite(tree.data(), 1, tree.size(), stdout);

@@ -125,8 +125,14 @@ class JunitTest(WfoTestCase):
               b: {needs: a, run: "true"}
             """)
         report = os.path.join(self.dir, "ok.xml")
-        self.run_ok("run", flow, "--junit", report)
+        self.run_ok("run", flow, "--junit", report, "--run-id", "j2")
         self.validate(report)
+        # Resuming a run that already succeeded still writes the report it is asked for.
+        again = os.path.join(self.dir, "again.xml")
+        self.run_ok("resume", "j2", "--junit", again)
+        with open(report) as a, open(again) as b:
+            self.assertEqual(re.sub(r'hostname="[^"]*"', "", a.read()),
+                             re.sub(r'hostname="[^"]*"', "", b.read()))
         suite = ET.parse(report).getroot().find("testsuite")
         self.assertEqual((suite.get("tests"), suite.get("failures"), suite.get("skipped")),
                          ("2", "0", "0"))
