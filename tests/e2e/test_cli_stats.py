@@ -156,6 +156,28 @@ class StatsTest(WfoTestCase):
             self.assertEqual(a.read(), b.read())
 
 
+class InstancesTest(WfoTestCase):
+    def test_matrix_instances_stand_for_their_task(self):
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              build: {run: "true"}
+              test:
+                needs: build
+                matrix: {suite: [unit, e2e]}
+                run: "true"
+              ship: {needs: test, run: "true"}
+            """)
+        self.run_ok("run", flow, "--run-id", "m1")
+        doc = json.loads(self.run_ok("stats", "m1", "--json").out)
+        ids = [t["id"] for t in doc["tasks"]]
+        self.assertEqual(sorted(ids), ["build", "ship", "test[suite=e2e]", "test[suite=unit]"])
+        path = doc["critical_path"]["tasks"]
+        self.assertEqual((path[0], path[2], len(path)), ("build", "ship", 3))
+        busy = {t["id"]: t["busy_ms"] for t in doc["tasks"]}
+        self.assertEqual(busy[path[1]], max(busy["test[suite=e2e]"], busy["test[suite=unit]"]))
+
+
 class GateWaitTest(WfoTestCase):
     def test_time_at_a_gate_is_counted(self):
         flow = self.write("flow.yaml", """
