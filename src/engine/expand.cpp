@@ -11,9 +11,9 @@
 namespace wfo {
 
 const std::vector<uint32_t>* FlowPlan::lookup(uint32_t scope, std::string_view name) const {
-  for (const auto& [id, nodes_of] : scopes[scope].names)
-    if (id == name) return &nodes_of;
-  return nullptr;
+  const FlowScope& s = scopes[scope];
+  auto it = s.name_index.find(std::string(name));
+  return it == s.name_index.end() ? nullptr : &s.names[it->second].second;
 }
 
 std::vector<uint32_t> FlowPlan::group_of(uint32_t i) const {
@@ -78,10 +78,12 @@ struct Expander {
     node.name = t.id;
     flow.nodes.push_back(std::move(node));
     auto index = static_cast<uint32_t>(flow.nodes.size() - 1);
-    auto& names = flow.scopes[scope].names;
-    if (names.empty() || names.back().first != t.id)
-      names.emplace_back(t.id, std::vector<uint32_t>{});
-    names.back().second.push_back(index);
+    FlowScope& s = flow.scopes[scope];
+    if (s.names.empty() || s.names.back().first != t.id) {
+      s.name_index.emplace(t.id, s.names.size());
+      s.names.emplace_back(t.id, std::vector<uint32_t>{});
+    }
+    s.names.back().second.push_back(index);
     return index;
   }
 

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -60,8 +61,9 @@ struct FlowScope {
   uint32_t collector = k_no_node;  ///< the sub-workflow collector that runs it
   /// File task id -> its nodes (matrix instances in matrix order), in file order.
   std::vector<std::pair<std::string, std::vector<uint32_t>>> names;
-  CompiledTemplateMap outputs;            ///< the file's declared `outputs:`
-  std::vector<std::string> output_reads;  ///< task names the outputs read
+  std::unordered_map<std::string, size_t> name_index;  ///< file task id -> index in `names`
+  CompiledTemplateMap outputs;                         ///< the file's declared `outputs:`
+  std::vector<std::string> output_reads;               ///< task names the outputs read
 };
 
 /// The flow part of a Plan. Nodes are parallel to Plan::tasks.
