@@ -20,21 +20,36 @@ void Redactor::add(std::string value) {
 namespace {
 
 // Masks matches that start before `limit` (a match may run past it); returns where scanning
-// stopped, at or after `limit`. With limit = text.size() it redacts the whole text.
+// stopped, at or after `limit`. With limit = text.size() it redacts the whole text. At each
+// match the earliest start wins, and among values starting there the longest (`values` is
+// sorted longest first). Each value's next occurrence is found with find() (memchr-fast) and
+// kept until scanning passes it, so the text is scanned once per value, never byte by byte:
+// a task's 1 GiB log is masked at disk speed instead of stalling the engine for minutes.
 size_t redact_until(const std::vector<std::string>& values, std::string_view text, size_t limit,
                     std::string& out) {
+  std::vector<size_t> next(values.size(), 0);
+  std::vector<bool> known(values.size(), false);
   size_t i = 0;
   while (i < limit) {
-    bool hit = false;
-    for (const auto& v : values) {
-      if (text.compare(i, v.size(), v) == 0) {
-        out += "***";
-        i += v.size();
-        hit = true;
-        break;
+    size_t best = std::string_view::npos;
+    size_t which = 0;
+    for (size_t k = 0; k < values.size(); ++k) {
+      if (!known[k] || (next[k] != std::string_view::npos && next[k] < i)) {
+        next[k] = text.find(values[k], i);
+        known[k] = true;
+      }
+      if (next[k] < best) {
+        best = next[k];
+        which = k;
       }
     }
-    if (!hit) out += text[i++];
+    if (best == std::string_view::npos || best >= limit) {
+      out.append(text.substr(i, limit - i));
+      return limit;
+    }
+    out.append(text.substr(i, best - i));
+    out += "***";
+    i = best + values[which].size();
   }
   return i;
 }
@@ -118,6 +133,7 @@ Result<void> Redactor::redact_file(const std::string& path) const {
     // kept tail, which is consumed with it.
     size_t keep = std::min(carry.size(), m_longest - 1);
     std::string done;
+    done.reserve(carry.size());
     size_t stop = redact_until(m_values, carry, carry.size() - keep, done);
     ok = write_all(out, done, tmp);
     if (!ok) break;

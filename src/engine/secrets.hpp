@@ -18,7 +18,8 @@ class Redactor {
   /// Adds `value` to the values to mask; empty values are ignored.
   void add(std::string value);
   bool empty() const { return m_values.empty(); }
-  /// Returns `text` with every secret value replaced by `***`. O(|text| * secrets).
+  /// Returns `text` with every secret value replaced by `***`. O(|text| * secrets), by
+  /// find() per value rather than per byte.
   std::string redact(std::string_view text) const;
   /// Redacts every string of `t` that wfo records: reasons, outputs, messages, details.
   void redact(Transition& t) const;
