@@ -124,6 +124,28 @@ class MatrixTest(WfoTestCase):
         self.assertEqual(sorted(f for f in os.listdir(self.dir) if f.startswith("ran.")),
                          ["ran.a", "ran.b", "ran.c"])
 
+    def test_instances_whose_ids_differ_only_in_punctuation_keep_their_files_apart(self):
+        flow = self.write("m.yaml", """
+            version: 1
+            tasks:
+              t:
+                matrix: {v: ["1.2", "1_2", "1/2"]}
+                run: |
+                  echo "log of ${{ matrix.v }}"
+                  sleep 0.2
+                  echo "r=${{ matrix.v }}" >> "$WFO_OUTPUT"
+              all:
+                needs: t
+                run: printf '%s\\n' "${{ tasks.t.outputs.r }}" > all
+            """)
+        run_id = self.run_id_of(self.run_ok("run", flow, "-j3"))
+        self.assertEqual(self.read("all"), '["1.2","1_2","1/2"]\n')
+        for v in ("1.2", "1_2", "1/2"):
+            self.assertEqual(self.run_ok("logs", run_id, f"t[v={v}]").out, f"log of {v}\n")
+        logs = {a["log_path"] for t in ("t[v=1.2]", "t[v=1_2]", "t[v=1/2]")
+                for a in self.attempts(run_id, t)}
+        self.assertEqual(len(logs), 3)
+
     def test_matrix_read_where_it_does_not_exist_is_refused_at_load(self):
         flow = self.write("m.yaml", """
             version: 1
