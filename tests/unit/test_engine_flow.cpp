@@ -300,3 +300,45 @@ TEST_CASE("sub-workflow: an interrupted run resumes inside the sub-workflow") {
   CHECK(statuses(h, {"deploy", "deploy/a", "deploy/b"}) ==
         Names{"succeeded", "succeeded", "succeeded"});
 }
+
+TEST_CASE("sub-workflow: nested files, a for_each inside, params passed down two levels") {
+  Workflow inner = workflow({foreach_task("each", "echo ${{ item }} ${{ params.who }}",
+                                          "${{ fromJSON(params.list) }}", {})});
+  inner.file = "inner.yaml";
+  inner.source_dir = "/work/flow/sub";
+  for (const char* name : {"who", "list"}) {
+    ParamSpec p;
+    p.name = name;
+    p.required = true;
+    inner.params.push_back(p);
+  }
+  inner.outputs.emplace_back("all", tmpl("${{ join(tasks.each.outputs.n, ',') }}"));
+  Workflow middle = workflow({task("mid")});
+  middle.file = "sub/middle.yaml";
+  middle.source_dir = "/work/flow/sub";
+  TaskSpec use_inner = task("go", "", {"mid"});
+  use_inner.uses = "inner.yaml";
+  use_inner.with = {{"who", tmpl("${{ params.who }}!")}, {"list", tmpl("[1,2]")}};
+  middle.tasks.push_back(use_inner);
+  ParamSpec who;
+  who.name = "who";
+  middle.params.push_back(who);
+  middle.outputs.emplace_back("all", tmpl("${{ tasks.go.outputs.all }}"));
+  TaskSpec top = task("top", "");
+  top.uses = "sub/middle.yaml";
+  top.with = {{"who", tmpl("ann")}};
+  SubflowMap subflows;
+  subflows.emplace("/work/flow/sub/middle.yaml", middle);
+  subflows.emplace("/work/flow/sub/inner.yaml", inner);
+  Workflow wf = workflow({top, task("end", "echo ${{ tasks.top.outputs.all }}", {"top"})});
+  Harness h(compiled(wf, subflows));
+  h.launcher.script("top/go/each[0]", 1, Script().writes_output("n=a\n"));
+  h.launcher.script("top/go/each[1]", 1, Script().writes_output("n=b\n"));
+  CHECK(drove(h.start()) == DriveOutcome::succeeded);
+  CHECK(h.launcher.launched_tasks() == Names{"top/mid", "top/go/each[0]", "top/go/each[1]", "end"});
+  CHECK(h.launcher.launch_of("top/go/each[1]").env("WFO_EXPR_1") == "2");
+  CHECK(h.launcher.launch_of("top/go/each[1]").env("WFO_EXPR_2") == "ann!");
+  CHECK(h.launcher.launch_of("end").env("WFO_EXPR_1") == "a,b");
+  CHECK(statuses(h, {"top", "top/go", "top/go/each"}) ==
+        Names{"succeeded", "succeeded", "succeeded"});
+}
