@@ -2,6 +2,8 @@
 // have created the file yet, and a follower must not hold descriptors across a long run.
 #include "cli/log_tail.hpp"
 
+#include "engine/engine.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -59,10 +61,7 @@ size_t utf8_length(std::string_view s, size_t i) {
 
 std::string attempt_log_path(const std::string& state_dir, const std::string& run_id,
                              const std::string& task_id, int number) {
-  std::string stem;
-  for (char c : task_id)
-    stem += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
-  return state_dir + "/runs/" + run_id + "/" + stem + "." + std::to_string(number) + ".log";
+  return attempt_file_stem(state_dir + "/runs/" + run_id, task_id, number) + ".log";
 }
 
 std::string printable(std::string_view text, bool keep_escapes) {

@@ -35,20 +35,26 @@ std::string read_tail(const std::string& path, size_t max_bytes) {
   return out;
 }
 
-std::string Engine::Impl::file_stem(uint32_t i, int attempt_number) const {
+std::string attempt_file_stem(const std::string& run_dir, const std::string& task_id,
+                              int attempt_number) {
   // Task ids are [A-Za-z0-9_-] but matrix instances add `[k=v]`: keep file names plain.
   std::string stem;
-  for (char c : id(i)) stem += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+  for (char c : task_id)
+    stem += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
   // Ids that lost characters (`test[v=1.2]`, `test[v=1_2]`, `deploy/x`) could meet: a hash of
   // the whole id (FNV-1a, stable across builds) keeps their files apart.
-  if (stem != id(i)) {
+  if (stem != task_id) {
     uint32_t h = 2166136261u;
-    for (char c : id(i)) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+    for (char c : task_id) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
     char hex[9];
     std::snprintf(hex, sizeof hex, "%08x", h);
     stem += "-" + std::string(hex);
   }
   return run_dir + "/" + stem + "." + std::to_string(attempt_number);
+}
+
+std::string Engine::Impl::file_stem(uint32_t i, int attempt_number) const {
+  return attempt_file_stem(run_dir, id(i), attempt_number);
 }
 
 namespace {
