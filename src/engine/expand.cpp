@@ -68,6 +68,14 @@ struct Expander {
     return {};
   }
 
+  static std::unexpected<Error> too_many(const Workflow& wf, const TaskSpec& t, size_t n) {
+    std::string count = n == SIZE_MAX ? "too many" : std::to_string(n);
+    return error_at(wf, t.matrix->mark,
+                    "the matrix of task '" + t.id + "' makes " + count + " combinations; at most " +
+                        std::to_string(k_max_matrix_instances) + " are allowed",
+                    "split the task, or fan out over a list with for_each");
+  }
+
   uint32_t add_node(const TaskSpec& t, std::string id, NodeRole role, uint32_t scope) {
     TaskSpec spec = t;
     spec.id = std::move(id);
@@ -88,7 +96,13 @@ struct Expander {
   }
 
   Result<void> add_matrix(const Workflow& wf, const TaskSpec& t, uint32_t scope) {
+    size_t product = matrix_product_size(*t.matrix);
+    // Exclusions may bring a larger product under the limit; beyond this, do not even try.
+    constexpr size_t k_max_product = 65536;
+    if (product > k_max_product || t.matrix->include.size() > k_max_matrix_instances)
+      return too_many(wf, t, product);
     auto combos = expand_matrix(*t.matrix);
+    if (combos.size() > k_max_matrix_instances) return too_many(wf, t, combos.size());
     if (combos.empty())
       return error_at(wf, t.matrix->mark, "the matrix of task '" + t.id + "' has no combination",
                       "every combination is excluded; remove an 'exclude' entry");

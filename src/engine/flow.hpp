@@ -106,6 +106,13 @@ Result<void> check_flow_reference(Plan& plan, const Workflow& wf, uint32_t scope
 /// One matrix combination: axis (or included key) -> value, in first-seen key order.
 using MatrixCombination = std::vector<std::pair<std::string, std::string>>;
 
+/// The most instances one matrix may make, as GitHub Actions allows per matrix (256).
+inline constexpr size_t k_max_matrix_instances = 256;
+
+/// The number of combinations of the axes alone (before exclude and include), saturating at
+/// SIZE_MAX: checked against k_max_matrix_instances before anything is expanded.
+size_t matrix_product_size(const MatrixSpec& matrix);
+
 /// Expands `matrix` as GitHub Actions does: the product of the axes (the first axis varies
 /// slowest), minus every combination that matches an `exclude` entry on all its keys; then each
 /// `include` entry is added to every combination whose original axis values it does not

@@ -4,6 +4,7 @@
 // the original axes (its other keys added, overwriting only added values), and becomes a
 // combination of its own when it agrees with none.
 #include <algorithm>
+#include <cstdint>
 
 #include "engine/flow.hpp"
 
@@ -85,6 +86,17 @@ bool plain_value(const std::string& v) {
 }
 
 }  // namespace
+
+size_t matrix_product_size(const MatrixSpec& matrix) {
+  if (matrix.axes.empty()) return 0;
+  size_t n = 1;
+  for (const auto& [axis, values] : matrix.axes) {
+    if (values.empty()) return 0;
+    if (n > SIZE_MAX / values.size()) return SIZE_MAX;
+    n *= values.size();
+  }
+  return n;
+}
 
 std::vector<MatrixCombination> expand_matrix(const MatrixSpec& matrix) {
   std::vector<MatrixCombination> combos = product(matrix);

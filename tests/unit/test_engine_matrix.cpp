@@ -236,6 +236,26 @@ TEST_CASE("compile: a matrix instance reads itself by its name; a sub-workflow i
         "sub.yaml:3:19: unknown task 'outer' in expression");
 }
 
+TEST_CASE("compile: a matrix of more than 256 combinations is refused before it is made") {
+  std::vector<std::string> ten = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  TaskSpec big = task("t", "true");
+  big.matrix = matrix({{"a", ten}, {"b", ten}, {"c", {"x", "y", "z"}}});
+  big.matrix->mark = Mark{3, 13};
+  CHECK(matrix_product_size(*big.matrix) == 300);
+  CHECK(compile_error(workflow({big})) ==
+        "flow.yaml:3:13: the matrix of task 't' makes 300 combinations; at most 256 are allowed");
+  std::vector<std::pair<std::string, std::vector<std::string>>> axes;
+  for (int i = 0; i < 40; ++i) axes.emplace_back("a" + std::to_string(i), ten);
+  big.matrix = matrix(axes);
+  CHECK(matrix_product_size(*big.matrix) == SIZE_MAX);
+  CHECK(compile_error(workflow({big})) ==
+        "flow.yaml:0:0: the matrix of task 't' makes too many combinations; at most 256 are "
+        "allowed");
+  TaskSpec fits = task("t", "true");  // 300 before exclusions, 200 after: as GitHub counts
+  fits.matrix = matrix({{"a", ten}, {"b", ten}, {"c", {"x", "y", "z"}}}, {}, {{{"c", "y"}}});
+  CHECK(compiled(workflow({fits})).tasks.size() == 200);
+}
+
 TEST_CASE("compile: fan-out keys that do not go together are refused") {
   TaskSpec both = task("t", "true");
   both.matrix = matrix({{"a", {"1"}}});
