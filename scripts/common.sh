@@ -11,6 +11,7 @@ WFO_PACKAGES=(
   libcli11-dev libyaml-cpp-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev libfmt-dev
   doctest-dev nlohmann-json3-dev libssl-dev
   python3 sqlite3 graphviz googletest libxml2-utils procps
+  clang-19 libclang-rt-19-dev
   # the CLI's e2e tests: shells for completions, man page linters, promtool, pseudo-terminals
   bash-completion zsh fish mandoc groff prometheus tmux bsdutils
 )
