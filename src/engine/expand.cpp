@@ -76,20 +76,27 @@ struct Expander {
                     "split the task, or fan out over a list with for_each");
   }
 
-  uint32_t add_node(const TaskSpec& t, std::string id, NodeRole role, uint32_t scope) {
-    TaskSpec spec = t;
+  // `spec` is the file task's, copied (or moved, when nothing reads the file task again).
+  uint32_t add_node(TaskSpec spec, std::string id, NodeRole role, uint32_t scope) {
+    std::string name = std::move(spec.id);
     spec.id = std::move(id);
     specs.push_back(std::move(spec));
+    return add_flow_node(std::move(name), role, scope);
+  }
+
+  // The node's entry in flow.nodes and its scope's names; its spec is pushed by the caller.
+  uint32_t add_flow_node(std::string name_in_file, NodeRole role, uint32_t scope) {
     FlowNode node;
     node.role = role;
     node.scope = scope;
-    node.name = t.id;
+    node.name = std::move(name_in_file);
     flow.nodes.push_back(std::move(node));
     auto index = static_cast<uint32_t>(flow.nodes.size() - 1);
+    const std::string& name = flow.nodes.back().name;
     FlowScope& s = flow.scopes[scope];
-    if (s.names.empty() || s.names.back().first != t.id) {
-      s.name_index.emplace(t.id, s.names.size());
-      s.names.emplace_back(t.id, std::vector<uint32_t>{});
+    if (s.names.empty() || s.names.back().first != name) {
+      s.name_index.emplace(name, s.names.size());
+      s.names.emplace_back(name, std::vector<uint32_t>{});
     }
     s.names.back().second.push_back(index);
     return index;
@@ -158,37 +165,40 @@ struct Expander {
     flow.scopes.push_back(std::move(child));
     auto scope = static_cast<uint32_t>(flow.scopes.size() - 1);
     flow.nodes[node].child_scope = scope;
-    auto members = expand_scope(it->second, it->second.tasks, scope, depth + 1);
+    auto members = expand_scope(it->second, it->second.tasks, false, scope, depth + 1);
     if (!members) return std::unexpected(members.error());
     flow.nodes[node].members = std::move(*members);
     return {};
   }
 
   // Needs by file task id become needs by node id: every instance of a matrix task.
-  void map_needs(uint32_t scope, const std::vector<std::pair<uint32_t, const TaskSpec*>>& made) {
-    for (const auto& [node, file_task] : made) {
+  // Each node's spec still holds its file task's needs (copied with it).
+  void map_needs(uint32_t scope, const std::vector<uint32_t>& made) {
+    for (uint32_t node : made) {
       TaskSpec& spec = specs[node];
+      std::vector<std::string> file_needs = std::move(spec.needs);
+      std::vector<Mark> file_marks = std::move(spec.need_marks);
       spec.needs.clear();
       spec.need_marks.clear();
-      for (size_t k = 0; k < file_task->needs.size(); ++k) {
-        const auto* targets = flow.lookup(scope, file_task->needs[k]);
+      for (size_t k = 0; k < file_needs.size(); ++k) {
+        const auto* targets = flow.lookup(scope, file_needs[k]);
         if (!targets) continue;  // the file's own DAG check has refused it already
         for (uint32_t n : *targets) {
           spec.needs.push_back(specs[n].id);
-          spec.need_marks.push_back(k < file_task->need_marks.size() ? file_task->need_marks[k]
-                                                                     : file_task->mark);
+          spec.need_marks.push_back(k < file_marks.size() ? file_marks[k] : spec.mark);
         }
       }
     }
   }
 
   // Expands the tasks of one file into nodes of `scope`; returns the scope's own nodes.
-  Result<std::vector<uint32_t>> expand_scope(const Workflow& wf,
-                                             const std::vector<TaskSpec>& file_tasks,
-                                             uint32_t scope, int depth) {
-    std::vector<std::pair<uint32_t, const TaskSpec*>> made;
+  // `owned`: the file tasks are this call's to take apart (the root file's; a sub-workflow's
+  // serve every task that uses it). Moving a plain task's spec saves a copy per task.
+  Result<std::vector<uint32_t>> expand_scope(const Workflow& wf, std::vector<TaskSpec>& file_tasks,
+                                             bool owned, uint32_t scope, int depth) {
+    std::vector<uint32_t> made;
     const std::string prefix = flow.scopes[scope].prefix;
-    for (const TaskSpec& t : file_tasks) {
+    for (TaskSpec& t : file_tasks) {
       if (auto ok = check_kinds(wf, t); !ok) return std::unexpected(ok.error());
       size_t first = flow.nodes.size();
       if (t.matrix) {
@@ -197,17 +207,18 @@ struct Expander {
         NodeRole role = !t.uses.empty() ? NodeRole::subflow_collector
                         : t.for_each    ? NodeRole::foreach_collector
                                         : NodeRole::task;
-        uint32_t node = add_node(t, prefix + t.id, role, scope);
+        std::string id = prefix + t.id;
+        uint32_t node = owned && role != NodeRole::subflow_collector
+                            ? add_node(std::move(t), std::move(id), role, scope)
+                            : add_node(t, std::move(id), role, scope);
         if (role == NodeRole::subflow_collector)
           if (auto ok = add_subflow(wf, t, node, depth); !ok) return std::unexpected(ok.error());
       }
       for (size_t i = first; i < flow.nodes.size(); ++i)
-        if (flow.nodes[i].scope == scope) made.emplace_back(static_cast<uint32_t>(i), &t);
+        if (flow.nodes[i].scope == scope) made.push_back(static_cast<uint32_t>(i));
     }
     map_needs(scope, made);
-    std::vector<uint32_t> own;
-    for (const auto& m : made) own.push_back(m.first);
-    return own;
+    return made;
   }
 };
 
@@ -223,9 +234,24 @@ Result<void> expand_flow(Plan& plan) {
   FlowScope top;
   top.workflow = &root;
   flow.scopes.push_back(std::move(top));
-  std::vector<TaskSpec> file_tasks = std::move(root.tasks);
   Expander e{flow, {}};
-  auto own = e.expand_scope(root, file_tasks, 0, 0);
+  flow.nodes.reserve(root.tasks.size());
+  bool one_to_one = std::none_of(root.tasks.begin(), root.tasks.end(), [](const TaskSpec& t) {
+    return t.matrix || !t.uses.empty();
+  });
+  if (one_to_one) {
+    // Every task is one node with the same id and needs: the specs stay where they are
+    // (a 100,000-task file would otherwise hold two copies of about 1 KiB each per task).
+    for (TaskSpec& t : root.tasks) {
+      if (auto ok = Expander::check_kinds(root, t); !ok) return std::unexpected(ok.error());
+      t.need_marks.resize(t.needs.size(), t.mark);  // as map_needs would have it
+      e.add_flow_node(t.id, t.for_each ? NodeRole::foreach_collector : NodeRole::task, 0);
+    }
+    return {};
+  }
+  std::vector<TaskSpec> file_tasks = std::move(root.tasks);
+  e.specs.reserve(file_tasks.size());  // exact unless a matrix or a sub-workflow adds nodes
+  auto own = e.expand_scope(root, file_tasks, true, 0, 0);
   if (!own) return std::unexpected(own.error());
   root.tasks = std::move(e.specs);
   return {};

@@ -111,6 +111,10 @@ uint32_t Dag::add_node(std::vector<uint32_t> needs, uint32_t before) {
 }
 
 bool Dag::is_upstream(size_t ancestor, size_t node) const {
+  // A direct need is the usual case (a task reads what it needs): answered without the walk,
+  // whose visited set costs O(N) to allocate, which per reference would make loading O(N^2).
+  const auto& direct = m_needs[node];
+  if (std::find(direct.begin(), direct.end(), ancestor) != direct.end()) return true;
   std::vector<uint8_t> seen(size(), 0);
   std::vector<uint32_t> stack(m_needs[node].begin(), m_needs[node].end());
   while (!stack.empty()) {
