@@ -69,7 +69,8 @@ class TortureTest(WfoTestCase):
         rerun_per_kill = []
         while total_kills < self.KILLS:
             runs += 1
-            kills, reruns = self.one_run(text, tasks, rng, f"t{runs}", self.KILLS - total_kills)
+            kills, reruns = self.one_run(text, tasks, rng, f"t{runs}-{os.getpid()}",
+                                         self.KILLS - total_kills)
             total_kills += kills
             rerun_per_kill.extend(reruns)
         mean = sum(rerun_per_kill) / max(1, len(rerun_per_kill))

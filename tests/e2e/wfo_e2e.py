@@ -162,7 +162,8 @@ LEDGER_START = r"""
       set -e
       lock="$LOCKS/$WFO_TASK_ID"
       if ! mkdir "$lock" 2>/dev/null; then
-        other=$(cat "$lock/pid" 2>/dev/null || echo 0)
+        # Empty when the holder was killed between truncating the file and writing it.
+        other=$(cat "$lock/pid" 2>/dev/null || true); other=${other:-0}
         state=$(sed 's/.*) //' "/proc/$other/stat" 2>/dev/null | cut -c1)
         if [ -n "$state" ] && [ "$state" != Z ]; then echo "OVERLAP $WFO_TASK_ID $other" >> "$LEDGER"; fi
       fi
