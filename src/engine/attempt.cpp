@@ -142,7 +142,7 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   ctx["inputs"] = inputs;
   std::string stem = file_stem(i, attempt_number);
   t.output_path = stem + ".out";
-  if (auto ok = write_file_atomic(t.output_path, ""); !ok) return std::unexpected(ok.error());
+  if (auto ok = create_empty_file(t.output_path); !ok) return std::unexpected(ok.error());
   if (agent) {
     std::string inputs_path = stem + ".inputs.json";
     if (auto ok = write_file_atomic(inputs_path, inputs.dump()); !ok)

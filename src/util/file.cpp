@@ -28,6 +28,13 @@ Result<std::string> read_file(const std::string& path) {
   return out;
 }
 
+Result<void> create_empty_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail(ErrorKind::io, "cannot write '" + path + "': " + std::strerror(errno));
+  ::close(fd);
+  return {};
+}
+
 Result<void> write_file_atomic(const std::string& path, const std::string& data) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -10,6 +10,11 @@ namespace wfo {
 /// Reads the whole file at `path`. Errors (ErrorKind::io): `cannot read 'path': <strerror>`.
 Result<std::string> read_file(const std::string& path);
 
+/// Creates `path` empty, or empties it: one open(O_CREAT|O_TRUNC), no temporary file (each
+/// created inode costs, and an empty file has no half-written state to hide).
+/// Errors (ErrorKind::io): `cannot write 'path': <strerror>`.
+Result<void> create_empty_file(const std::string& path);
+
 /// Writes `data` to `path` atomically (temporary file in the same folder, then rename).
 /// Errors (ErrorKind::io) name the path and strerror.
 Result<void> write_file_atomic(const std::string& path, const std::string& data);

@@ -74,7 +74,7 @@ TEST_CASE("env_name upper-cases and replaces non-alphanumerics") {
   CHECK(env_name("") == "");
 }
 
-TEST_CASE("write_file_atomic and read_file") {
+TEST_CASE("write_file_atomic, create_empty_file and read_file") {
   std::string pattern = (std::filesystem::temp_directory_path() / "wfo-util-XXXXXX").string();
   REQUIRE(::mkdtemp(pattern.data()) != nullptr);
   std::string path = pattern + "/f.txt";
@@ -93,6 +93,16 @@ TEST_CASE("write_file_atomic and read_file") {
   auto unwritable = write_file_atomic(pattern + "/no/such/dir/f", "x");
   REQUIRE_FALSE(unwritable.has_value());
   CHECK(unwritable.error().message ==
+        "cannot write '" + pattern + "/no/such/dir/f': No such file or directory");
+  // create_empty_file empties what is there, and names the path when it cannot.
+  REQUIRE(write_file_atomic(path, "left over").has_value());
+  REQUIRE(create_empty_file(path).has_value());
+  CHECK(read_file(path) == "");
+  REQUIRE(create_empty_file(pattern + "/new").has_value());
+  CHECK(read_file(pattern + "/new") == "");
+  auto no_dir = create_empty_file(pattern + "/no/such/dir/f");
+  REQUIRE_FALSE(no_dir.has_value());
+  CHECK(no_dir.error().message ==
         "cannot write '" + pattern + "/no/such/dir/f': No such file or directory");
   std::filesystem::remove_all(pattern);
 }
