@@ -7,6 +7,7 @@ is wait4's ru_maxrss. Per-task overhead is (tool wall - spawn floor wall) / N, w
 spawn floor (spawn_floor.c) runs `sh -c true` N times at the same concurrency.
 
 Usage: bench.py --wfo PATH --floor PATH [--out DIR] [--reps N] [--only SUITE,...] [--quick]
+                [--shapes chain,wide,lattice,diamond] [--lean]
 Suites: compare, durable, scale, cli. Prints Markdown tables; --json FILE keeps raw numbers.
 """
 import argparse
@@ -31,6 +32,8 @@ class Bench:
         self.out = os.path.abspath(args.out)
         self.reps = args.reps
         self.quick = args.quick
+        self.shapes = args.shapes.split(",")
+        self.make = not args.lean
         self.results = {}
         self.counter = 0
         os.makedirs(self.out, exist_ok=True)
@@ -116,18 +119,21 @@ class Bench:
         sizes = [1000] if self.quick else [1000, 10000]
         cases = []
         for n in sizes:
-            cases += [("chain", n, 1), ("chain", n, 2), ("wide", n, 2), ("lattice", n, 2),
-                      ("diamond", n, 2)]
-        rows = self.compare(cases, ["wfo", "ninja", "make", "floor"], "compare")
-        print("\n### wfo against ninja and make (default durability)\n")
-        print(table(rows, ["wfo", "ninja", "make", "floor"], "wfo"))
+            cases += [c for c in [("chain", n, 1), ("chain", n, 2), ("wide", n, 2),
+                                  ("lattice", n, 2), ("diamond", n, 2)] if c[0] in self.shapes]
+        tools = ["wfo", "ninja"] + (["make"] if self.make else []) + ["floor"]
+        rows = self.compare(cases, tools, "compare")
+        print("\n### wfo against ninja" + (" and make" if self.make else "") +
+              " (default durability)\n")
+        print(table(rows, tools, "wfo"))
 
     def suite_durable(self):
         n = 1000 if self.quick else 10000
         cases = [("chain", n, 1), ("wide", n, 2)]
-        rows = self.compare(cases, ["wfo-full", "wfo", "ninja", "floor"], "durable")
+        tools = ["wfo-full", "wfo", "ninja", "floor"] if self.make else ["wfo-full", "ninja", "floor"]
+        rows = self.compare(cases, tools, "durable")
         print("\n### `--durability full` against ninja\n")
-        print(table(rows, ["wfo-full", "wfo", "ninja", "floor"], "wfo-full"))
+        print(table(rows, tools, "wfo-full"))
 
     def suite_scale(self):
         big = 10000 if self.quick else 100000
@@ -325,6 +331,10 @@ def main():
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--only", default="compare,durable,scale,cli")
     ap.add_argument("--quick", action="store_true", help="1,000 tasks only, fewer runs")
+    ap.add_argument("--shapes", default="chain,wide,lattice,diamond",
+                    help="DAG shapes of the compare suite")
+    ap.add_argument("--lean", action="store_true",
+                    help="leave make out of compare, and plain wfo out of durable (a shorter run)")
     ap.add_argument("--json", help="write raw results here")
     ap.add_argument("--keep", action="store_true", help="keep the state databases")
     args = ap.parse_args()
