@@ -2,7 +2,8 @@
 # The sanitizer pass (docs/reliability.md, "Sanitizers"): builds wfo and its tests with ASan
 # and UBSan (g++, -DWFO_SANITIZE=ON) in ./build-asan, then runs every unit test, the corpus
 # replays of the fuzz targets, and the end-to-end suites that cover the engine's paths
-# (core, signals, gates, bad input, reliability) against the instrumented binary. Any report
+# (core, signals, gates, bad input, reliability) against the instrumented binary; then the
+# store's unit tests under TSan (./build-tsan), for the group-commit writer thread. Any report
 # fails the pass, even from a wfo whose exit code a test did not look at: reports go to
 # files (log_path), which are checked at the end. scripts/test.sh runs this after the main
 # suite; run it alone as `scripts/sanitize.sh [ctest args]`.
@@ -25,13 +26,23 @@ suites='^(unit\..*|fuzz\..*|e2e\.test_(core|signals|gates|bad_input|reliability_
 status=0
 ctest --test-dir "$build" --output-on-failure -j "$jobs" --timeout 900 -R "$suites" "$@" ||
   status=$?
+
+# TSan for the one thread wfo has, the group-commit writer of --durability full: the store's
+# unit tests drive it (tests/unit/test_store_commit.cpp). A TSan build of that alone.
+tsan="${WFO_TSAN_BUILD:-$WFO_ROOT/build-tsan}"
+cmake -S "$WFO_ROOT" -B "$tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DWFO_SANITIZE_THREAD=ON \
+  -DWFO_WERROR=ON >/dev/null
+cmake --build "$tsan" -j "$jobs" --target test_store
+TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=1:exitcode=99" "$tsan/tests/test_store" ||
+  status=$?
+
 if [ -n "$(ls -A "$reports")" ]; then
-  echo "sanitize: reports from ASan/UBSan:" >&2
+  echo "sanitize: sanitizer reports:" >&2
   for f in "$reports"/*; do
     echo "--- $f" >&2
     head -80 "$f" >&2
   done
   status=1
 fi
-[ "$status" -eq 0 ] && echo "sanitize: ASan and UBSan: no report"
+[ "$status" -eq 0 ] && echo "sanitize: ASan, UBSan and TSan: no report"
 exit "$status"

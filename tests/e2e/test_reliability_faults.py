@@ -387,6 +387,8 @@ class DatabaseStateTest(FaultCase):
                 self.assertEqual(r.code, 5, f"size {size}, {args}: {r!r}")
                 self.assertIn(STATE_ERROR, r.err, f"size {size}, {args}: {r!r}")
                 self.assertEqual(r.err.count("wfo: error:"), 1, f"{args}: {r!r}")
+        faults_figure("truncated database: 3 sizes x 6 commands, each exit 5 with the "
+                      "state database named (or a readable list), 0 crashes")
         # A good copy put back resumes.
         with open(self.state, "wb") as f:
             f.write(good)
@@ -460,6 +462,7 @@ class DatabaseStateTest(FaultCase):
             f"wfo: error: state database '{self.state}': database is locked",
             "  another process holds a write lock on it; try again when it is done"], err)
         self.assertGreaterEqual(waited, 4.5)  # the busy timeout was waited out, not skipped
+        faults_figure(f"database locked by another process: exit 5 after {waited:.1f} s")
         self.assertEqual(self.integrity(), [("ok",)])
         self.check_recorded_happened("lk", "locked")
         self.assertEqual(pids_with_env("WFO_RUN_ID=lk"), [])
