@@ -385,10 +385,12 @@ void SqliteRunStore::run_writer() {
         w.durable = last;
       else
         w.failed = ok.error();
+      // The notice goes out under the lock, before anyone can see the new `durable`: a
+      // thread that saw it (wait_durable returned) finds the descriptor readable too.
+      uint64_t one = 1;
+      if (m_durable_fd >= 0) (void)!::write(m_durable_fd, &one, sizeof one);
     }
     w.done.notify_all();
-    uint64_t one = 1;
-    if (m_durable_fd >= 0) (void)!::write(m_durable_fd, &one, sizeof one);
     if (!ok) return;  // nothing may be written after a lost batch
   }
 }
