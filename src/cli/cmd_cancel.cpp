@@ -17,7 +17,10 @@ int cancel(const GlobalOptions& g, const std::string& run_id) {
   if (record->status == RunStatus::succeeded || record->status == RunStatus::cancelled)
     return report(Error{ErrorKind::usage,
                         "run " + run_id + " has already " + std::string(to_string(record->status)),
-                        {}, 0, 0, {}});
+                        {},
+                        0,
+                        0,
+                        {}});
   if (auto ok = (*store)->request_cancel(run_id); !ok) return report(ok.error());
   auto lock = DriverLock::acquire(state_dir(state_path(g)), run_id);
   if (!lock) {
@@ -40,7 +43,7 @@ int cancel(const GlobalOptions& g, const std::string& run_id) {
         a.ended_at = now;
         t.attempts.push_back(a);
       }
-  LocalLauncher().recover(run_id, handles);
+  LocalLauncher(state_path(g)).recover(run_id, handles);
   RunRecord run = snapshot->run;
   run.status = RunStatus::cancelled;
   run.reason = "cancelled by " + current_user();

@@ -29,9 +29,10 @@ class SystemRandom final : public Random {
 };
 
 std::string shell_quote(const std::string& s) {
-  bool plain = !s.empty() && s.find_first_not_of(
-                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./=:") ==
-                                 std::string::npos;
+  bool plain =
+      !s.empty() &&
+      s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./=:") ==
+          std::string::npos;
   if (plain) return s;
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -63,7 +64,8 @@ int drive_run(const GlobalOptions& g, SqliteRunStore& store, LoadedWorkflow& loa
               RunSnapshot snapshot, const DriveRequest& request) {
   const Workflow& wf = *loaded.plan.workflow;
   EngineOptions options;
-  options.state_dir = state_dir(state_path(g));
+  options.state_db = state_path(g);
+  options.state_dir = state_dir(options.state_db);
   options.max_parallel = snapshot.run.max_parallel;
   if (request.jobs) options.max_parallel = *request.jobs;
   bool full = request.durability == "full" ||
@@ -79,7 +81,7 @@ int drive_run(const GlobalOptions& g, SqliteRunStore& store, LoadedWorkflow& loa
 
   SystemClock clock;
   SystemRandom random;
-  LocalLauncher launcher;
+  LocalLauncher launcher(options.state_db);
   auto progress = make_progress({options.state_dir, &snapshot, request.output.verbosity});
   Engine engine(loaded.plan, store, launcher, clock, random, *progress, options);
   auto outcome = engine.drive(std::move(snapshot));

@@ -20,11 +20,13 @@ std::string read_tail(const std::string& path, size_t max_bytes) {
   struct stat st {};
   std::string out;
   if (::fstat(fd, &st) == 0) {
-    off_t start = st.st_size > static_cast<off_t>(max_bytes) ? st.st_size - static_cast<off_t>(max_bytes) : 0;
+    off_t start =
+        st.st_size > static_cast<off_t>(max_bytes) ? st.st_size - static_cast<off_t>(max_bytes) : 0;
     out.resize(static_cast<size_t>(st.st_size - start));
     size_t done = 0;
     while (done < out.size()) {
-      ssize_t n = ::pread(fd, out.data() + done, out.size() - done, start + static_cast<off_t>(done));
+      ssize_t n =
+          ::pread(fd, out.data() + done, out.size() - done, start + static_cast<off_t>(done));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       done += static_cast<size_t>(n);
@@ -99,9 +101,10 @@ nlohmann::json Engine::Impl::context_for(uint32_t i) const {
     TaskStatus shown = t.status == TaskStatus::failed && plan.tasks[n].spec->continue_on_error
                            ? TaskStatus::succeeded
                            : t.status;
-    tasks_ctx[id(n)] = {{"status", std::string(to_string(shown))},
-                        {"outputs", merged_outputs(t)},
-                        {"exit_code", t.exit_code ? nlohmann::json(*t.exit_code) : nlohmann::json()}};
+    tasks_ctx[id(n)] = {
+        {"status", std::string(to_string(shown))},
+        {"outputs", merged_outputs(t)},
+        {"exit_code", t.exit_code ? nlohmann::json(*t.exit_code) : nlohmann::json()}};
   }
   ctx["tasks"] = std::move(tasks_ctx);
   flow_context(i, ctx);  // tasks by name in the task's scope; matrix, item (flow_context.cpp)
@@ -172,6 +175,7 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   if (req.argv.empty())
     return fail(ErrorKind::internal, "task '" + id(i) + "' has no command to run");
   env["WFO_RUN_ID"] = run.id;
+  if (!options.state_db.empty()) env["WFO_STATE"] = options.state_db;
   env["WFO_TASK_ID"] = id(i);
   env["WFO_ATTEMPT"] = std::to_string(attempt_number);
   env["WFO_WORKFLOW"] = options.workflow_file;
@@ -208,8 +212,8 @@ Result<void> Engine::Impl::launch(uint32_t i) {
     run_dir_ready = true;
   }
   std::string open_reason;
-  BreakerVerdict verdict = t.next_kind == AttemptKind::main ? breaker_verdict(i, &open_reason)
-                                                             : BreakerVerdict::run;
+  BreakerVerdict verdict =
+      t.next_kind == AttemptKind::main ? breaker_verdict(i, &open_reason) : BreakerVerdict::run;
   if (verdict == BreakerVerdict::defer) {
     agent_waiting[task.agent->name].push_back(i);  // after the breaker's trial attempt
     return {};

@@ -15,7 +15,10 @@ namespace wfo {
 /// What the driver is allowed to do; filled by the CLI.
 struct EngineOptions {
   std::string state_dir;  ///< absolute; logs go under state_dir/runs/<run>/
-  int max_parallel = 1;   ///< -j: attempts at once
+  /// Absolute path of the state database: WFO_STATE for every process (a `wfo` command in a
+  /// task uses the same database), and with the run id, how a resume knows its processes.
+  std::string state_db;
+  int max_parallel = 1;                        ///< -j: attempts at once
   std::chrono::milliseconds kill_grace{5000};  ///< SIGTERM -> SIGKILL (spec: timeout)
   Sync sync = Sync::normal;                    ///< durability of every commit
   std::string workflow_file;                   ///< WFO_WORKFLOW for every process

@@ -14,7 +14,8 @@
 
 namespace wfo {
 
-std::vector<std::string> Engine::Impl::make_env(const std::map<std::string, std::string>& extra) const {
+std::vector<std::string> Engine::Impl::make_env(
+    const std::map<std::string, std::string>& extra) const {
   std::map<std::string, std::string> env = base_env;
   for (const auto& [k, v] : plan.workflow->env) env[k] = v.text;
   for (const auto& [k, v] : extra) env[k] = v;
@@ -40,7 +41,8 @@ Result<Launcher::Ended> Engine::Impl::run_to_end(const LaunchRequest& request) {
 Result<std::string> Engine::Impl::compensate() {
   std::vector<uint32_t> order;
   for (uint32_t i = 0; i < tasks.size(); ++i)
-    if (tasks[i].status == TaskStatus::succeeded && plan.tasks[i].compensate && !tasks[i].compensated)
+    if (tasks[i].status == TaskStatus::succeeded && plan.tasks[i].compensate &&
+        !tasks[i].compensated)
       order.push_back(i);
   if (order.empty()) return std::string();
   std::sort(order.begin(), order.end(),
@@ -79,13 +81,12 @@ Result<std::string> Engine::Impl::compensate() {
     t.compensated = true;
     Transition tr;
     tr.attempts.push_back(a);
-    tr.events.push_back(event(ok ? "compensation_succeeded" : "compensation_failed", i, a.reason,
-                              number));
+    tr.events.push_back(
+        event(ok ? "compensation_succeeded" : "compensation_failed", i, a.reason, number));
     if (auto c = commit(std::move(tr)); !c) return std::unexpected(c.error());
   }
   size_t n = order.size();
-  if (failures == 0)
-    return "compensated " + std::to_string(n) + (n == 1 ? " task" : " tasks");
+  if (failures == 0) return "compensated " + std::to_string(n) + (n == 1 ? " task" : " tasks");
   return "partly compensated: " + std::to_string(failures) + " of " + std::to_string(n) +
          " compensations failed";
 }
@@ -107,13 +108,13 @@ void Engine::Impl::run_hook(const std::optional<CompiledTemplate>& hook, const s
   std::vector<std::string> failed;
   for (uint32_t i = 0; i < tasks.size(); ++i)
     if (tasks[i].status == TaskStatus::failed) failed.push_back(id(i));
-  std::map<std::string, std::string> env = {
-      {"WFO_RUN_ID", run.id},
-      {"WFO_RUN_STATUS", std::string(to_string(run.status))},
-      {"WFO_FAILED_TASKS", join(failed, ",")},
-      {"WFO_LOG_DIR", run_dir},
-      {"WFO_WORKFLOW", options.workflow_file},
-      {"WFO_HOOK", name}};
+  std::map<std::string, std::string> env = {{"WFO_RUN_ID", run.id},
+                                            {"WFO_RUN_STATUS", std::string(to_string(run.status))},
+                                            {"WFO_FAILED_TASKS", join(failed, ",")},
+                                            {"WFO_LOG_DIR", run_dir},
+                                            {"WFO_WORKFLOW", options.workflow_file},
+                                            {"WFO_HOOK", name}};
+  if (!options.state_db.empty()) env["WFO_STATE"] = options.state_db;
   for (const auto& [k, v] : extra_env) env[k] = v;
   nlohmann::json ctx = {{"params", run.params}, {"run", {{"id", run.id}}}};
   int next_expr = 1;
@@ -127,13 +128,14 @@ void Engine::Impl::run_hook(const std::optional<CompiledTemplate>& hook, const s
     std::error_code ec;
     std::filesystem::create_directories(run_dir, ec);
     run_dir_ready = true;
-    LaunchRequest req{{"/bin/sh", "-c", script->script}, make_env(env),
-                      plan.workflow->source_dir, run_dir + "/hook-" + name + ".log"};
+    LaunchRequest req{{"/bin/sh", "-c", script->script},
+                      make_env(env),
+                      plan.workflow->source_dir,
+                      run_dir + "/hook-" + name + ".log"};
     auto ended = run_to_end(req);
     (void)redactor.redact_file(req.log_path);
     ok = ended && ended->signal == 0 && ended->exit_code == 0;
-    detail = !ended ? ended.error().message
-                    : describe_exit(ended->exit_code, ended->signal);
+    detail = !ended ? ended.error().message : describe_exit(ended->exit_code, ended->signal);
   }
   Transition t;
   t.events.push_back(Event{clock.system_now(), "", 0, ok ? "hook_succeeded" : "hook_failed",

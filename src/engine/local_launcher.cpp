@@ -40,8 +40,10 @@ void LocalLauncher::recover(const std::string& run_id, const std::vector<std::st
     if (pgid > 1 && process::group_alive(pgid)) process::terminate_foreign_group(pgid, k_grace);
   }
   // A driver killed between spawning an attempt and recording its handle leaves a process
-  // we cannot name by handle; its environment still carries the run id.
-  for (pid_t pid : process::find_processes_with_env("WFO_RUN_ID=" + run_id)) {
+  // we cannot name by handle; its environment still carries the run id and the database.
+  std::vector<std::string> entries{"WFO_RUN_ID=" + run_id};
+  if (!m_state_db.empty()) entries.push_back("WFO_STATE=" + m_state_db);
+  for (pid_t pid : process::find_processes_with_env(entries)) {
     pid_t pgid = ::getpgid(pid);
     if (pgid > 1 && pgid != ::getpgrp()) process::terminate_foreign_group(pgid, k_grace);
   }

@@ -117,7 +117,7 @@ bool terminate_foreign_group(pid_t pgid, std::chrono::milliseconds grace) {
   return wait_group_gone(pgid, std::chrono::seconds(2));
 }
 
-std::vector<pid_t> find_processes_with_env(std::string_view entry) {
+std::vector<pid_t> find_processes_with_env(const std::vector<std::string>& entries) {
   std::vector<pid_t> found;
   DIR* proc = ::opendir("/proc");  // glibc opens it close-on-exec
   if (proc == nullptr) return found;
@@ -126,7 +126,10 @@ std::vector<pid_t> find_processes_with_env(std::string_view entry) {
   while (const dirent* item = ::readdir(proc)) {
     pid_t pid = parse_pid(item->d_name);
     if (pid <= 0 || pid == self) continue;
-    if (read_environ(pid, environ) && has_entry(environ, entry)) found.push_back(pid);
+    if (!read_environ(pid, environ)) continue;
+    bool all = true;
+    for (const std::string& entry : entries) all = all && has_entry(environ, entry);
+    if (all) found.push_back(pid);
   }
   ::closedir(proc);
   std::sort(found.begin(), found.end());

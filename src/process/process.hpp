@@ -127,11 +127,11 @@ bool group_alive(pid_t pgid);
 /// Polls in 10 ms steps: the group is not our child, so no SIGCHLD tells us. Errors: none.
 bool terminate_foreign_group(pid_t pgid, std::chrono::milliseconds grace);
 
-/// Returns the pids of this user's processes whose environment holds exactly the entry
-/// `entry` (e.g. "WFO_RUN_ID=r-123"), from /proc/<pid>/environ, in increasing order; the
+/// Returns the pids of this user's processes whose environment holds exactly every entry of
+/// `entries` (e.g. "WFO_RUN_ID=r-123"), from /proc/<pid>/environ, in increasing order; the
 /// calling process is left out. The environment is the one given at exec (later setenv
 /// calls are not seen; a process that is still inside execve may show none for a moment).
 /// Errors: none (unreadable or vanished processes are skipped).
-std::vector<pid_t> find_processes_with_env(std::string_view entry);
+std::vector<pid_t> find_processes_with_env(const std::vector<std::string>& entries);
 
 }  // namespace wfo::process

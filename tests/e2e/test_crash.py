@@ -119,3 +119,60 @@ class CrashResumeTest(WfoTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RunIdScopeTest(WfoTestCase):
+    """`--run-id` is the user's choice, so two state databases may hold one run id. A resume
+    stops what a dead driver left running, found by run id and database (WFO_STATE), and must
+    leave the other database's run alone."""
+
+    def test_resume_in_one_database_leaves_the_same_run_id_in_another_alone(self):
+        flow_a = self.write("a.yaml", """
+            version: 1
+            name: a
+            tasks:
+              long:
+                run: |
+                  echo "$WFO_STATE" > started
+                  i=0
+                  while [ ! -e release ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
+                  [ -e release ] && echo done > long.out
+            """)
+        flow_b = self.write("b.yaml", """
+            version: 1
+            name: b
+            tasks:
+              review:
+                approval: {message: "go?"}
+              after:
+                needs: review
+                run: echo "$WFO_STATE" > b.out
+            """)
+        other = os.path.join(self.dir, "other", "state.db")
+        a = self.start("run", flow_a, "--run-id", "same")
+        try:
+            deadline = time.monotonic() + 20
+            while not os.path.exists(os.path.join(self.dir, "started")):
+                self.assertLess(time.monotonic(), deadline, "task `long` never started")
+                time.sleep(0.02)
+            # Every process learns its database: a `wfo` command in a task finds its run.
+            self.assertEqual(self.read("started"), self.state + "\n")
+            self.run_ok("run", flow_b, "--run-id", "same", "--state", other, code=3)
+            # A resume recovers first. It must not stop `long`, which is run `same` too, but
+            # in the other database, with its driver alive.
+            self.run_ok("resume", "same", "--state", other, code=3)
+            self.run_ok("approve", "same", "--task", "review", "--state", other)
+            self.run_ok("resume", "same", "--state", other)
+            self.assertEqual(self.read("b.out"), other + "\n")
+            self.assertTrue(os.path.exists(os.path.join(self.dir, "started")))
+            with open(os.path.join(self.dir, "release"), "w"):
+                pass
+            out, err = a.communicate(timeout=60)
+        finally:
+            if a.poll() is None:
+                a.kill()
+                a.wait()
+        self.assertEqual(a.returncode, 0, out + err)
+        self.assertEqual(self.read("long.out"), "done\n")
+        self.assertEqual(self.task_statuses("same"), {"long": "succeeded"})
+        self.assertEqual(self.query("SELECT count(*) AS n FROM attempts WHERE run_id='same'")[0]["n"], 1)

@@ -242,13 +242,19 @@ TEST_CASE("find_processes_with_env: finds the processes holding an exact entry")
   TempDir dir;
   ProcessSet set;
   std::string entry = "WFO_TEST_RUN_ID=r-" + std::to_string(::getpid());
+  std::string db = "WFO_TEST_STATE=" + dir.file("state.db");
   SpawnRequest req = request({"sleep", "30"}, dir.file("log"));
   req.env.push_back(entry);
+  req.env.push_back(db);
   pid_t pid = spawn(set, req);
+  using Pids = std::vector<pid_t>;
   // Right after exec the kernel may not have published the new environment yet.
-  CHECK(eventually([&] { return find_processes_with_env(entry) == std::vector<pid_t>{pid}; }));
-  CHECK(find_processes_with_env(entry.substr(0, entry.size() - 1)).empty());
-  CHECK(find_processes_with_env(entry + "0").empty());
+  CHECK(eventually([&] { return find_processes_with_env({entry}) == Pids{pid}; }));
+  CHECK(find_processes_with_env({entry, db}) == Pids{pid});
+  CHECK(find_processes_with_env({entry.substr(0, entry.size() - 1)}).empty());
+  CHECK(find_processes_with_env({entry + "0"}).empty());
+  // Every entry must be there: the same run id under another state database is not ours.
+  CHECK(find_processes_with_env({entry, db + "x"}).empty());
 }
 
 TEST_CASE("group_alive and terminate_foreign_group refuse dangerous pgids") {
