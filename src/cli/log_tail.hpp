@@ -1,7 +1,7 @@
 #pragma once
-// Reading attempt logs while and after they are written: the process layer appends a task's
-// stdout and stderr straight to a file under the state folder, so following a task means
-// polling that file, as `tail -f` does.
+// Reading attempt logs while and after they are written: the process layer drains a task's
+// stdout and stderr into a file under the state folder (created at the first byte), so
+// following a task means polling that file, as `tail -f` does.
 
 #include <cstdint>
 #include <string>

@@ -186,6 +186,7 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   for (const auto& [k, v] : env) req.env.push_back(k + "=" + v);
   req.workdir = task.workdir;
   req.log_path = stem + ".log";
+  req.mask = redactor.masker();
   return req;
 }
 

@@ -12,13 +12,15 @@
 
 namespace wfo {
 
-Engine::Engine(Plan& plan, RunStore& store, Launcher& launcher, Clock& clock,
-               Random& random, Observer& observer, EngineOptions options)
+Engine::Engine(Plan& plan, RunStore& store, Launcher& launcher, Clock& clock, Random& random,
+               Observer& observer, EngineOptions options)
     : m_impl(std::make_unique<Impl>(plan, store, launcher, clock, random, observer,
                                     std::move(options))) {}
 Engine::~Engine() = default;
 
-Result<DriveOutcome> Engine::drive(RunSnapshot snapshot) { return m_impl->drive(std::move(snapshot)); }
+Result<DriveOutcome> Engine::drive(RunSnapshot snapshot) {
+  return m_impl->drive(std::move(snapshot));
+}
 
 Result<void> Engine::Impl::commit(Transition t) {
   if (t.sync == Sync::normal) t.sync = options.sync;
@@ -114,18 +116,18 @@ Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
         t.attempts.push_back(done);
       }
   launcher.recover(run.id, handles);
-  bool rerun_failed = snapshot.run.status == RunStatus::failed ||
-                      snapshot.run.status == RunStatus::cancelled;
+  bool rerun_failed =
+      snapshot.run.status == RunStatus::failed || snapshot.run.status == RunStatus::cancelled;
   std::vector<uint8_t> reset(tasks.size(), 0);
   for (uint32_t node : plan.dag.topological_order()) {
     TaskRun& task = tasks[node];
     bool need_reset = false;
     for (uint32_t n : plan.dag.needs(node)) need_reset = need_reset || reset[n];
     bool again = task.status == TaskStatus::running || task.status == TaskStatus::retrying ||
-                 (rerun_failed && (task.status == TaskStatus::failed ||
-                                   task.status == TaskStatus::cancelled)) ||
-                 (need_reset && (task.status == TaskStatus::skipped ||
-                                 task.status == TaskStatus::cancelled));
+                 (rerun_failed &&
+                  (task.status == TaskStatus::failed || task.status == TaskStatus::cancelled)) ||
+                 (need_reset &&
+                  (task.status == TaskStatus::skipped || task.status == TaskStatus::cancelled));
     if (task.status == TaskStatus::failed && rerun_failed) {
       task.budget_base = task.attempts;
       task.failures = 0;
@@ -250,8 +252,10 @@ Result<void> Engine::Impl::resolve(uint32_t i) {
       v = parts[0].expression->evaluate(context_for(i), flags);
     } else {
       auto text = task.if_expr->parsed.render(context_for(i), flags);
-      if (text) v = expr::Value(*text);
-      else v = std::unexpected(text.error());
+      if (text)
+        v = expr::Value(*text);
+      else
+        v = std::unexpected(text.error());
     }
     if (!v) return finish_task(i, TaskStatus::failed, "if: " + v.error().message);
     go = expr::truthy(*v);
@@ -276,8 +280,7 @@ Result<void> Engine::Impl::resolve(uint32_t i) {
       t.status = TaskStatus::waiting_approval;
       return {};
     }
-    if (g->second.status == GateStatus::rejected)
-      return apply_gate(g->second);
+    if (g->second.status == GateStatus::rejected) return apply_gate(g->second);
     // approved: fall through and run (or succeed at once for a pure gate).
   }
   bool pure_gate = !task.run && !task.agent && task.spec->uses.empty();
@@ -346,8 +349,8 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
   }
   AttemptRecord& a = t.attempt;
   a.ended_at = clock.system_now();
-  // Mask secrets in the log before anything reads it (failure tails, on_output, people).
-  if (auto ok = redactor.redact_file(a.log_path); !ok) a.reason = ok.error().message;
+  // The log was masked as it was written (the process layer streams it through the
+  // redactor's values); $WFO_OUTPUT is the task's own file, masked here.
   std::string raw_outputs = redactor.empty() ? std::string() : read_tail(t.output_path, 64 << 20);
   (void)redactor.redact_file(t.output_path);
   a.exit_code = ended.signal ? std::nullopt : std::optional<int>(ended.exit_code);
@@ -372,21 +375,28 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
     a.reason = stop == StopMode::cancel ? "run cancelled" : run.reason;
     Transition tr;
     tr.attempts.push_back(a);
-    tr.events.push_back(event("attempt_" + std::string(to_string(a.status)), i, a.reason, a.number));
+    tr.events.push_back(
+        event("attempt_" + std::string(to_string(a.status)), i, a.reason, a.number));
     if (auto ok = commit(std::move(tr)); !ok) return ok;
     return finish_task(i, stop == StopMode::cancel ? TaskStatus::cancelled : TaskStatus::failed,
                        a.reason);
   }
-  bool failed = t.timed_out || ended.signal || ended.exit_code != 0;
+  // Output that could not reach the log fails the attempt, never the engine (issue 8).
+  const std::string log_note = ended.log_error.empty() ? "" : "; " + ended.log_error;
+  bool failed = t.timed_out || ended.signal || ended.exit_code != 0 || !ended.log_error.empty();
   if (a.kind == AttemptKind::main)
     if (auto ok = breaker_record(i, !failed); !ok) return ok;
   if (t.timed_out)
-    return finish_attempt_failed(i, AttemptStatus::timed_out,
-                                 "timed out after " + format_duration_spec(*task.timeout),
-                                 read_tail(a.log_path, 1 << 20));
+    return finish_attempt_failed(
+        i, AttemptStatus::timed_out,
+        "timed out after " + format_duration_spec(*task.timeout) + log_note,
+        read_tail(a.log_path, 1 << 20));
   if (ended.signal || ended.exit_code != 0)
     return finish_attempt_failed(i, AttemptStatus::failed,
-                                 describe_exit(ended.exit_code, ended.signal),
+                                 describe_exit(ended.exit_code, ended.signal) + log_note,
+                                 read_tail(a.log_path, 1 << 20));
+  if (!ended.log_error.empty())
+    return finish_attempt_failed(i, AttemptStatus::failed, ended.log_error,
                                  read_tail(a.log_path, 1 << 20));
   // Outputs are parsed from what the task wrote; the file on disk is already masked, and
   // the recorded values are masked at commit.
@@ -441,9 +451,8 @@ Result<void> Engine::Impl::finish_attempt_failed(uint32_t i, AttemptStatus statu
   bool main = a.kind == AttemptKind::main;
   if (main) ++t.failures;
   FailureFacts facts{a.exit_code, status == AttemptStatus::timed_out, output_tail};
-  std::string why = main && t.failures < task.retry.max_attempts
-                        ? retry_reason(task.retry, facts)
-                        : "";
+  std::string why =
+      main && t.failures < task.retry.max_attempts ? retry_reason(task.retry, facts) : "";
   Transition tr;
   tr.attempts.push_back(a);
   tr.events.push_back(event("attempt_" + std::string(to_string(status)), i, reason, a.number));
@@ -492,8 +501,9 @@ void Engine::Impl::check_deadlines() {
   SteadyTime now = clock.steady_now();
   if (stop == StopMode::none) (void)expire_gates();
   if (stop == StopMode::none && run_deadline && now >= *run_deadline) {
-    run.reason = "run timed out after " +
-                 format_duration_spec(plan.workflow->timeout.value_or(std::chrono::milliseconds{0}));
+    run.reason =
+        "run timed out after " +
+        format_duration_spec(plan.workflow->timeout.value_or(std::chrono::milliseconds{0}));
     begin_stop(StopMode::run_timeout);
   }
   for (const auto& [token, i] : running_by_token) {
@@ -567,8 +577,9 @@ Result<DriveOutcome> Engine::Impl::finish_run() {
     }
     if (tasks[i].status == TaskStatus::waiting_approval) waiting = true;
   }
-  run.status = failed ? RunStatus::failed : waiting ? RunStatus::waiting_approval
-                                                    : RunStatus::succeeded;
+  run.status = failed    ? RunStatus::failed
+               : waiting ? RunStatus::waiting_approval
+                         : RunStatus::succeeded;
   if (failed) {
     run.reason = "task failed: " + failed_ids.front();
     auto note = compensate();
@@ -584,8 +595,9 @@ Result<DriveOutcome> Engine::Impl::finish_run() {
   t.events.push_back(event("run_" + std::string(to_string(run.status)), UINT32_MAX, run.reason));
   if (auto ok = commit(std::move(t)); !ok) return std::unexpected(ok.error());
   run_end_hooks();
-  return failed ? DriveOutcome::failed
-                : waiting ? DriveOutcome::waiting_approval : DriveOutcome::succeeded;
+  return failed    ? DriveOutcome::failed
+         : waiting ? DriveOutcome::waiting_approval
+                   : DriveOutcome::succeeded;
 }
 
 Result<DriveOutcome> Engine::Impl::finish_stopped() {
@@ -636,9 +648,10 @@ Result<void> Engine::Impl::expire_gates() {
     if (gate.status == GateStatus::waiting && gate.deadline && *gate.deadline <= now)
       due.push_back(task);
   for (const auto& task : due) {
-    auto update = store.update_gate(run.id, [&](const RunRecord& r, const std::vector<GateRecord>& g) {
-      return expire_gate(r, g, task, now);
-    });
+    auto update =
+        store.update_gate(run.id, [&](const RunRecord& r, const std::vector<GateRecord>& g) {
+          return expire_gate(r, g, task, now);
+        });
     if (!update) continue;  // decided meanwhile by a person: poll_external brings it
     gates[task] = update->gate;
     observer.on_event(update->event);

@@ -66,7 +66,6 @@ Result<std::string> Engine::Impl::compensate() {
     Result<Launcher::Ended> ended =
         request ? run_to_end(*request) : std::unexpected(request.error());
     a.ended_at = clock.system_now();
-    (void)redactor.redact_file(a.log_path);
     if (ended) {
       a.exit_code = ended->signal ? std::nullopt : std::optional<int>(ended->exit_code);
       a.signal = ended->signal;
@@ -131,9 +130,9 @@ void Engine::Impl::run_hook(const std::optional<CompiledTemplate>& hook, const s
     LaunchRequest req{{"/bin/sh", "-c", script->script},
                       make_env(env),
                       plan.workflow->source_dir,
-                      run_dir + "/hook-" + name + ".log"};
+                      run_dir + "/hook-" + name + ".log",
+                      redactor.masker()};
     auto ended = run_to_end(req);
-    (void)redactor.redact_file(req.log_path);
     ok = ended && ended->signal == 0 && ended->exit_code == 0;
     detail = !ended ? ended.error().message : describe_exit(ended->exit_code, ended->signal);
   }

@@ -7,7 +7,8 @@
 namespace wfo {
 
 Result<Launcher::Started> LocalLauncher::start(const LaunchRequest& request) {
-  process::SpawnRequest spawn{request.argv, request.env, request.workdir, request.log_path};
+  process::SpawnRequest spawn{request.argv, request.env, request.workdir, request.log_path,
+                              request.mask};
   auto pid = m_processes.spawn(spawn);
   if (!pid) return std::unexpected(pid.error());
   return Started{static_cast<uint64_t>(*pid), "pgid:" + std::to_string(*pid), *pid};
@@ -27,7 +28,8 @@ Launcher::Events LocalLauncher::wait(SteadyTime deadline) {
         std::chrono::duration_cast<std::chrono::milliseconds>(e.usage.user).count(),
         std::chrono::duration_cast<std::chrono::milliseconds>(e.usage.system).count(),
         e.usage.max_rss_kb};
-    out.ended.push_back(Ended{static_cast<uint64_t>(e.pid), e.exit_code, e.signal, usage});
+    out.ended.push_back(
+        Ended{static_cast<uint64_t>(e.pid), e.exit_code, e.signal, usage, e.log_error});
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 
 #include "model/status.hpp"
 #include "util/error.hpp"
+#include "util/mask.hpp"
 #include "util/time.hpp"
 
 namespace wfo {
@@ -30,7 +32,8 @@ struct LaunchRequest {
   std::vector<std::string> argv;  ///< non-empty
   std::vector<std::string> env;   ///< the whole environment, "KEY=value"
   std::string workdir;            ///< absolute
-  std::string log_path;           ///< stdout and stderr are appended here
+  std::string log_path;           ///< stdout and stderr are appended here (from the first byte)
+  std::shared_ptr<const Masker> mask;  ///< secrets written to the log as `***`; may be null
 };
 
 /// Resource use of an ended attempt (from wait4's rusage for local processes).
@@ -62,6 +65,7 @@ class Launcher {
     int exit_code = -1;  ///< -1 when killed by a signal
     int signal = 0;
     AttemptUsage usage;
+    std::string log_error;  ///< empty, or why the log lost output (the attempt then fails)
   };
   struct Events {
     std::vector<Ended> ended;
@@ -125,8 +129,8 @@ struct TaskRecord {
   std::string reason;
   std::optional<SystemTime> ended_at;
   std::optional<SystemTime> next_attempt_at;  ///< when retrying
-  int64_t finish_seq = 0;                    ///< order of success, for compensation
-  std::vector<AttemptRecord> attempts;       ///< filled by load_run
+  int64_t finish_seq = 0;                     ///< order of success, for compensation
+  std::vector<AttemptRecord> attempts;        ///< filled by load_run
   /// A for_each instance's element, written when the instance is made (never updated), so
   /// that a resumed run fans out exactly as it did (issue 5). Unset for other tasks.
   std::optional<nlohmann::json> item;
@@ -209,8 +213,8 @@ enum class Sync { normal, durable };
 
 /// One state change, committed as one transaction (STYLE.md: Store).
 struct Transition {
-  std::optional<RunRecord> run;  ///< status, ended_at, reason, deadline are written
-  std::vector<TaskRecord> tasks;  ///< upserted (attempts ignored)
+  std::optional<RunRecord> run;         ///< status, ended_at, reason, deadline are written
+  std::vector<TaskRecord> tasks;        ///< upserted (attempts ignored)
   std::vector<AttemptRecord> attempts;  ///< upserted by (task_id, number)
   std::vector<GateRecord> gates;        ///< upserted by task_id (decisions ignored)
   std::vector<BreakerRecord> breakers;  ///< upserted by agent

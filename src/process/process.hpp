@@ -3,16 +3,19 @@
 // posix_spawn into its own process group, stdin /dev/null, stdout and stderr appended to a
 // log file, every descriptor wfo opens close-on-exec. This layer knows commands, not tasks.
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "util/error.hpp"
+#include "util/mask.hpp"
 
 namespace wfo::process {
 
@@ -22,7 +25,10 @@ struct SpawnRequest {
   std::vector<std::string> argv;  ///< non-empty
   std::vector<std::string> env;   ///< the child's whole environment, each "KEY=value"
   std::string workdir;            ///< chdir before exec; empty: wfo's own directory
-  std::string log_path;           ///< stdout and stderr appended here (created 0600)
+  /// stdout and stderr, through a pipe wfo drains, appended here: created 0600 at the first
+  /// byte (a task that prints nothing leaves no file), masked by `mask` on the way.
+  std::string log_path;
+  std::shared_ptr<const Masker> mask;  ///< secret values to write as `***`; may be null
 };
 
 /// Resource use of an exited child, from wait4(2)'s rusage.
@@ -38,6 +44,10 @@ struct Exit {
   int exit_code = -1;
   int signal = 0;
   Usage usage;
+  /// Empty, or why the log could not be written in full (`cannot open log file 'path':
+  /// <strerror>`, `cannot write log file 'path': <strerror>`); the output after that point
+  /// was read and dropped, so the child never blocked on it.
+  std::string log_error;
 };
 
 /// What one wait() saw. `signal` is SIGINT, SIGTERM or SIGHUP when one reached wfo, else 0.
@@ -79,9 +89,10 @@ class ProcessSet {
   ProcessSet& operator=(const ProcessSet&) = delete;
 
   /// Starts `request`; the child leads a new process group (pgid == returned pid), with the
-  /// signal mask and dispositions of a fresh process, and no descriptor but 0, 1 and 2 (even
-  /// those wfo inherited without close-on-exec). Errors (ErrorKind::io): the log file
-  /// cannot be opened (`cannot open log file 'path': <strerror>`), or posix_spawn fails
+  /// signal mask and dispositions of a fresh process, and no descriptor but 0 (/dev/null),
+  /// 1 and 2 (one pipe, drained by wait() into the log), even those wfo inherited without
+  /// close-on-exec. Errors (ErrorKind::io): no pipe (`cannot make a pipe: <strerror>`), or
+  /// posix_spawn fails
   /// (e.g. ENOENT for a missing program: message `cannot run 'prog': No such file or
   /// directory`; a missing `workdir`: `cannot run 'prog' in 'dir': <strerror>`).
   Result<pid_t> spawn(const SpawnRequest& request);
@@ -91,13 +102,16 @@ class ProcessSet {
   void terminate(pid_t pid, std::chrono::milliseconds grace);
 
   /// Waits until a child exits, a signal reaches wfo, or `deadline` passes (whichever is
-  /// first), sleeping in ppoll(2) without polling. When a group leader has exited, any other
-  /// member of its group is SIGKILLed before the leader is reaped (no survivor, and no pgid
-  /// reuse while we signal). Returns every child that ended. A signal caught now or earlier
-  /// and not yet taken is returned in WaitResult::signal and cleared, so take_pending_signal()
-  /// no longer sees it. A past `deadline` makes it a non-blocking poll; time_point::max()
-  /// waits without limit. Needs a live SignalGuard (else SIGCHLD would not wake it). Reaps
-  /// only its own children. A child reaped behind our back (waitpid(-1) elsewhere) is
+  /// first), sleeping in ppoll(2) without polling, and meanwhile copies the children's output
+  /// to their logs. When a group leader has exited, any other member of its group is
+  /// SIGKILLed before the leader is reaped (no survivor, and no pgid reuse while we signal);
+  /// then what is left in its pipe is copied (at most 1 MiB more: a process that left the
+  /// group with setsid may keep writing) and the log is closed, complete, before the exit is
+  /// returned. A write to the pipe after that fails (EPIPE). Returns every child that ended. A
+  /// signal caught now or earlier and not yet taken is returned in WaitResult::signal and cleared,
+  /// so take_pending_signal() no longer sees it. A past `deadline` makes it a non-blocking poll;
+  /// time_point::max() waits without limit. Needs a live SignalGuard (else SIGCHLD would not wake
+  /// it). Reaps only its own children. A child reaped behind our back (waitpid(-1) elsewhere) is
   /// reported with exit_code -1 and signal 0. Errors: none.
   WaitResult wait(std::chrono::steady_clock::time_point deadline);
 
@@ -106,11 +120,26 @@ class ProcessSet {
 
  private:
   struct Child {
-    pid_t pid;
+    pid_t pid = 0;
     std::chrono::steady_clock::time_point kill_at;  ///< max() when no kill is pending
+    int out_fd = -1;                                ///< pipe's read end; -1 once at EOF
+    int log_fd = -1;                                ///< -1 until the first byte
+    std::string log_path;
+    std::string log_error;  ///< first failure to open or write the log; then output is dropped
+    MaskStream mask{nullptr};
   };
-  std::vector<Child> m_children;  ///< live (unreaped) children only, in no particular order
+  std::vector<Child> m_children;     ///< live (unreaped) children only, in no particular order
+  std::vector<pollfd> m_poll;        ///< scratch for wait(): the open pipes
+  std::vector<size_t> m_poll_owner;  ///< scratch: m_poll[k] is m_children[m_poll_owner[k]]'s
+  std::vector<char> m_buffer;        ///< scratch for copying output (64 KiB)
 
+  /// Copies what `child`'s pipe holds to its log: up to `max_bytes`, until the pipe is
+  /// empty (EAGAIN) or at EOF (then closes it).
+  void drain(Child& child, size_t max_bytes);
+  /// Masks and appends `data` to `child`'s log, opening it at the first byte.
+  void write_log(Child& child, std::string_view data);
+  /// Drains `child` (bounded), flushes what masking held back, closes its descriptors.
+  void finish_output(Child& child);
   /// Moves every child that has exited from m_children into `result`, killing its group first.
   void reap_exited(WaitResult& result);
   /// SIGKILLs the groups whose grace has run out; returns the earliest kill still pending.

@@ -2,15 +2,21 @@
 // children spawned here and not yet reaped; a leader is reaped only after its group got
 // SIGKILL, and only while its zombie still pins the pid, so -pid never names a stranger's
 // group. Other ProcessSets may have children too: we look only at our own pids
-// (waitid(P_PID, ..., WNOWAIT)), never at P_ALL, so their exits are left to them.
+// (waitid(P_PID, ..., WNOWAIT)), never at P_ALL, so their exits are left to them. A child's
+// output is copied to its log while we wait, and all of it is in the log before its exit is
+// reported.
 
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "process/process.hpp"
 
@@ -65,17 +71,25 @@ sigset_t wait_mask() {
   return mask;
 }
 
-// Sleeps until `wake` (no limit when max()) or until a signal arrives, whichever is first.
-void sleep_until(Clock::time_point wake, Clock::time_point now, const sigset_t& mask) {
+// Sleeps until `wake` (no limit when max()), a signal arrives or one of `fds` is readable,
+// whichever is first.
+void sleep_until(Clock::time_point wake, Clock::time_point now, const sigset_t& mask,
+                 std::vector<pollfd>& fds) {
   if (wake == Clock::time_point::max()) {
-    ::ppoll(nullptr, 0, nullptr, &mask);
+    ::ppoll(fds.data(), fds.size(), nullptr, &mask);
     return;
   }
   auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(wake - now);
   timespec timeout = {static_cast<time_t>(left.count() / 1'000'000'000),
                       static_cast<long>(left.count() % 1'000'000'000)};
-  ::ppoll(nullptr, 0, &timeout, &mask);  // EINTR is the normal way out
+  ::ppoll(fds.data(), fds.size(), &timeout, &mask);  // EINTR is the normal way out
 }
+
+constexpr size_t k_chunk = 64 * 1024;
+// Per child per wake-up: a task writing without pause must not starve the others' exits.
+constexpr size_t k_read_per_wake = 4 * k_chunk;
+// After the group is killed: what a process that escaped it (setsid) may add is not waited for.
+constexpr size_t k_read_after_exit = 16 * k_chunk;
 
 }  // namespace
 
@@ -84,11 +98,65 @@ ProcessSet::~ProcessSet() {
   for (const Child& child : m_children) {
     if (probe(child.pid) != ChildState::gone) ::kill(-child.pid, SIGKILL);
   }
-  for (const Child& child : m_children) {
+  for (Child& child : m_children) {
     int status;
     while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
     }
+    finish_output(child);
   }
+}
+
+void ProcessSet::write_log(Child& child, std::string_view data) {
+  if (data.empty() || !child.log_error.empty()) return;
+  if (child.log_fd < 0) {
+    child.log_fd = ::open(child.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (child.log_fd < 0) {
+      child.log_error = "cannot open log file '" + child.log_path + "': " + std::strerror(errno);
+      return;
+    }
+  }
+  while (!data.empty()) {
+    ssize_t n = ::write(child.log_fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      child.log_error = "cannot write log file '" + child.log_path + "': " + std::strerror(errno);
+      return;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+void ProcessSet::drain(Child& child, size_t max_bytes) {
+  if (child.out_fd < 0) return;
+  m_buffer.resize(k_chunk);
+  std::string masked;
+  for (size_t total = 0; total < max_bytes;) {
+    ssize_t n = ::read(child.out_fd, m_buffer.data(), m_buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      // EOF: every writer is gone. EAGAIN: nothing more for now. Anything else: treat as EOF.
+      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+        ::close(child.out_fd);
+        child.out_fd = -1;
+      }
+      return;
+    }
+    total += static_cast<size_t>(n);
+    masked.clear();
+    child.mask.feed(std::string_view(m_buffer.data(), static_cast<size_t>(n)), masked);
+    write_log(child, masked);
+  }
+}
+
+void ProcessSet::finish_output(Child& child) {
+  drain(child, k_read_after_exit);
+  std::string rest;
+  child.mask.finish(rest);
+  write_log(child, rest);
+  if (child.out_fd >= 0) ::close(child.out_fd);
+  if (child.log_fd >= 0) ::close(child.log_fd);
+  child.out_fd = -1;
+  child.log_fd = -1;
 }
 
 void ProcessSet::terminate(pid_t pid, std::chrono::milliseconds grace) {
@@ -110,8 +178,10 @@ void ProcessSet::reap_exited(WaitResult& result) {
     // Kill what is left of the group (say a grandchild that keeps stdout open) while the
     // zombie leader still holds the pgid; a gone leader's pid may name a stranger now.
     if (state == ChildState::exited) ::kill(-pid, SIGKILL);
+    finish_output(m_children[i]);
     result.exits.push_back(reap(pid));
-    m_children[i] = m_children.back();
+    result.exits.back().log_error = std::move(m_children[i].log_error);
+    if (i + 1 != m_children.size()) m_children[i] = std::move(m_children.back());
     m_children.pop_back();
   }
 }
@@ -140,7 +210,16 @@ WaitResult ProcessSet::wait(Clock::time_point deadline) {
     if (deadline <= now) return result;
     // Signals are blocked outside ppoll, so a SIGCHLD that came since reap_exited is
     // pending and ends ppoll at once: no exit is missed between the two.
-    sleep_until(std::min(deadline, next_kill), now, mask);
+    m_poll.clear();
+    m_poll_owner.clear();
+    for (size_t i = 0; i < m_children.size(); ++i) {
+      if (m_children[i].out_fd < 0) continue;
+      m_poll.push_back({m_children[i].out_fd, POLLIN, 0});
+      m_poll_owner.push_back(i);
+    }
+    sleep_until(std::min(deadline, next_kill), now, mask, m_poll);
+    for (size_t k = 0; k < m_poll.size(); ++k)
+      if (m_poll[k].revents != 0) drain(m_children[m_poll_owner[k]], k_read_per_wake);
   }
 }
 

@@ -1,8 +1,10 @@
 // ProcessSet::spawn, as ninja's subprocess-posix.cc: posix_spawn (a vfork-like clone, no copy
 // of wfo's memory) with the child in its own process group, so a terminal ctrl-c reaches wfo
-// alone and wfo can signal the whole attempt through -pgid. Invariants: every descriptor
-// opened here is close-on-exec from birth, and the parent's copy of the log descriptor is
-// closed before spawn() returns, whatever happens.
+// alone and wfo can signal the whole attempt through -pgid. The child's stdout and stderr are
+// one pipe that wait() drains into the log (process_set.cpp), so wfo masks secrets before a
+// byte reaches the disk, and a task that prints nothing costs no file. Invariants: every
+// descriptor opened here is close-on-exec from birth, and the parent's copy of the pipe's
+// write end is closed before spawn() returns, whatever happens.
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -40,7 +42,9 @@ struct SpawnActions {
 
 struct FdCloser {
   int fd;
-  ~FdCloser() { ::close(fd); }
+  ~FdCloser() {
+    if (fd >= 0) ::close(fd);
+  }
 };
 
 // Returns 0 or the first error code of the posix_spawnattr_* calls.
@@ -60,10 +64,10 @@ int set_attributes(posix_spawnattr_t& attr) {
 }
 
 // Returns 0 or the first error code of the posix_spawn_file_actions_* calls. The dup2s come
-// before the open of fd 0, so a `log_fd` of 0 (wfo started with stdin closed) still works.
-int set_actions(posix_spawn_file_actions_t& actions, int log_fd, const std::string& workdir) {
-  int rc = posix_spawn_file_actions_adddup2(&actions, log_fd, 1);
-  if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, log_fd, 2);
+// before the open of fd 0, so an `out_fd` of 0 (wfo started with stdin closed) still works.
+int set_actions(posix_spawn_file_actions_t& actions, int out_fd, const std::string& workdir) {
+  int rc = posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+  if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, out_fd, 2);
   if (rc == 0) rc = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   // Also close what wfo inherited without close-on-exec: a task sees only 0, 1 and 2.
   if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
@@ -132,17 +136,18 @@ Result<pid_t> ProcessSet::spawn(const SpawnRequest& request) {
   Result<std::string> program = find_program(request);
   if (!program) return std::unexpected(program.error());
 
-  int log_fd = ::open(request.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (log_fd < 0) {
-    return fail(ErrorKind::io,
-                "cannot open log file '" + request.log_path + "': " + std::strerror(errno));
-  }
-  FdCloser close_log{log_fd};  // the child has its own copies on 1 and 2
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
+    return fail(ErrorKind::io, std::string("cannot make a pipe: ") + std::strerror(errno));
+  FdCloser close_write{pipe_fds[1]};  // the child has its own copies on 1 and 2
+  FdCloser close_read{pipe_fds[0]};   // until the child is ours to watch
+  // Only wfo's end is non-blocking: the task writes to an ordinary blocking pipe.
+  ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
 
   SpawnAttributes attr;
   SpawnActions actions;
   int rc = set_attributes(attr.value);
-  if (rc == 0) rc = set_actions(actions.value, log_fd, request.workdir);
+  if (rc == 0) rc = set_actions(actions.value, pipe_fds[1], request.workdir);
   if (rc != 0) return spawn_error(request, rc);
 
   std::vector<char*> argv = c_strings(request.argv);
@@ -150,7 +155,14 @@ Result<pid_t> ProcessSet::spawn(const SpawnRequest& request) {
   pid_t pid = 0;
   rc = posix_spawn(&pid, program->c_str(), &actions.value, &attr.value, argv.data(), envp.data());
   if (rc != 0) return spawn_error(request, rc);
-  m_children.push_back({pid, std::chrono::steady_clock::time_point::max()});
+  Child child;
+  child.pid = pid;
+  child.kill_at = std::chrono::steady_clock::time_point::max();
+  child.out_fd = pipe_fds[0];
+  child.log_path = request.log_path;
+  child.mask = MaskStream(request.mask);
+  m_children.push_back(std::move(child));
+  close_read.fd = -1;  // m_children owns it now
   return pid;
 }
 

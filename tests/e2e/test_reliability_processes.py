@@ -46,8 +46,20 @@ def children(pid):
 
 
 def fd_count(pid):
+    """(descriptors other than pipes, pipes) that `pid` holds, or None once it is gone. wfo
+    holds one pipe per running attempt (its output, drained into the log)."""
     try:
-        return len(os.listdir(f"/proc/{pid}/fd"))
+        other, pipes = 0, 0
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:  # closed meanwhile
+                continue
+            if target.startswith("pipe:"):
+                pipes += 1
+            else:
+                other += 1
+        return other, pipes
     except OSError:
         return None
 
@@ -230,14 +242,16 @@ class HazardTest(WfoTestCase):
         flow = self.write("flow.yaml", "\n".join(lines) + "\n")
         p = self.start("run", flow, "-j8", "--run-id", "many",
                        output=os.path.join(self.dir, "wfo.out"))
-        samples, zombies_seen, early, late = [], 0, None, None
+        samples, pipe_peak, zombies_seen, early, late = [], 0, 0, None, None
         while p.poll() is None:
-            count = fd_count(p.pid)
+            counts = fd_count(p.pid)
+            count = counts[0] if counts else None
             kids = children(p.pid)
             zombies = [k for k, state in kids if state == "Z"]
             if count is not None:
                 if early is not None:  # steady state: after wfo opened its files
                     samples.append(count)
+                    pipe_peak = max(pipe_peak, counts[1])
                 zombies_seen = max(zombies_seen, len(zombies))
                 try:
                     ids = [r["task_id"] for r in self.query(
@@ -261,8 +275,12 @@ class HazardTest(WfoTestCase):
         self.assertEqual(late[0], early[0], f"descriptors: {early[0]} early, {late[0]} late")
         self.assertEqual(late[1:], (1, 0), f"children, zombies with only 'last' running: {late}")
         self.assertLessEqual(max(samples), early[0] + 8, f"descriptor peak {max(samples)}")
+        # One pipe per running attempt, -j8, plus the write end of one being spawned (wfo
+        # closes it once the child has it): a leaked pipe would add up over 1,000 tasks.
+        self.assertLessEqual(pipe_peak, 9, "pipes held at once")
         self.assertEqual(pids_with_env("WFO_RUN_ID=many"), [])
-        figure(f"{n} tasks: wfo's descriptors {min(samples)}..{max(samples)} over "
+        figure(f"{n} tasks: wfo's descriptors other than pipes {min(samples)}..{max(samples)} "
+               f"(and at most {pipe_peak} pipes, one per running attempt) over "
                f"{len(samples)} samples ({early[0]} with the first task running, {late[0]} "
                f"with the last), zombies at the end 0 (at most {zombies_seen} seen between "
                f"an exit and its reaping)")

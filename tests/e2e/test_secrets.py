@@ -4,6 +4,7 @@ every place wfo writes shows *** instead: logs, outputs, reasons, events, JSON, 
 import hashlib
 import json
 import os
+import time
 import unittest
 
 from wfo_e2e import WfoTestCase
@@ -61,6 +62,56 @@ class SecretTest(WfoTestCase):
                          "sha256:" + hashlib.sha256(SECRET.encode()).hexdigest())
         with open(os.path.join(os.path.dirname(self.state), "runs", "sec", "hook-on_failure.log")) as f:
             self.assertEqual(f.read(), "hook sees ***\n")
+
+    def test_secret_never_in_a_log_while_the_task_runs(self):
+        # wfo masks a task's output on its way to the log, so not even a running task's log
+        # (what `wfo logs -f` and `-v` show) ever holds the value; a value cut across two
+        # writes is masked whole.
+        flow = self.write("flow.yaml", """
+            version: 1
+            params:
+              token: {secret: true}
+            tasks:
+              slow:
+                run: |
+                  echo "early $WFO_SECRET_TOKEN"
+                  printf 'cut %s' "$(printf %s "$WFO_SECRET_TOKEN" | cut -c1-5)"
+                  sleep 0.2
+                  printf '%s end\\n' "$(printf %s "$WFO_SECRET_TOKEN" | cut -c6-)"
+                  touch printed
+                  i=0
+                  while [ ! -e release ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
+            """)
+        p = self.start("run", flow, "--run-id", "live", env={"WFO_SECRET_TOKEN": SECRET})
+        try:
+            log = os.path.join(os.path.dirname(self.state), "runs", "live", "slow.1.log")
+            seen = []
+            deadline = time.monotonic() + 20
+            while not os.path.exists(os.path.join(self.dir, "printed")):
+                self.assertLess(time.monotonic(), deadline, "the task never printed")
+                if os.path.exists(log):
+                    with open(log) as f:
+                        seen.append(f.read())
+                time.sleep(0.01)
+            # The task is still running: its log is as wfo wrote it so far.
+            deadline = time.monotonic() + 20
+            while "end" not in (seen[-1] if seen else ""):
+                self.assertLess(time.monotonic(), deadline, f"log incomplete: {seen[-1:]}")
+                with open(log) as f:
+                    seen.append(f.read())
+                time.sleep(0.01)
+            self.assertIsNone(p.poll())
+            self.assertEqual(seen[-1], "early ***\ncut *** end\n")
+            self.assertEqual([s for s in seen if SECRET in s or SECRET[:5] in s], [])
+            with open(os.path.join(self.dir, "release"), "w"):
+                pass
+            out, err = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertEqual(p.returncode, 0, out + err)
+        self.assertEqual(self.wfo("logs", "live", "slow").out, "early ***\ncut *** end\n")
 
     def test_secret_file_and_resume_checks_the_value(self):
         flow = self.write("flow.yaml", self.FLOW)

@@ -92,12 +92,14 @@ struct Script {
   std::string output;                      ///< written to $WFO_OUTPUT at start
   std::string log;                         ///< written to the request's log_path at start
   std::optional<std::string> start_error;  ///< start() fails with this message
+  std::string log_error;                   ///< reported with the end: the log lost output
 
   Script& exits(int code) { return exit_code = code, *this; }
   Script& killed(int sig) { return signal = sig, *this; }
   Script& lasts(milliseconds d) { return runs_for = d, *this; }
   Script& hangs() { return never_ends = true, *this; }
   Script& ignores_sigterm() { return ignores_term = true, *this; }
+  Script& log_fails(std::string why) { return log_error = std::move(why), *this; }
   Script& writes_output(std::string text) { return output = std::move(text), *this; }
   Script& writes_log(std::string text) { return log = std::move(text), *this; }
   Script& cannot_start(std::string message) { return start_error = std::move(message), *this; }
@@ -165,7 +167,7 @@ class FakeLauncher : public Launcher {
       if (!write_file_atomic(request.log_path, s.log))
         throw std::runtime_error("cannot write " + request.log_path);
     l.token = ++m_next_token;
-    Running r{l.token, l.task, std::nullopt, s.exit_code, s.signal, s.ignores_term};
+    Running r{l.token, l.task, std::nullopt, s.exit_code, s.signal, s.ignores_term, s.log_error};
     if (!s.never_ends) r.ends_at = l.at + s.runs_for;
     m_running.push_back(r);
     max_running = std::max(max_running, m_running.size());
@@ -210,7 +212,8 @@ class FakeLauncher : public Launcher {
     SteadyTime now = m_clock.steady_now();
     while (!m_running.empty() && m_running.front().ends_at && *m_running.front().ends_at <= now) {
       const Running& r = m_running.front();
-      events.ended.push_back(Ended{r.token, r.signal ? -1 : r.exit_code, r.signal, {}});
+      events.ended.push_back(
+          Ended{r.token, r.signal ? -1 : r.exit_code, r.signal, {}, r.log_error});
       m_running.erase(m_running.begin());
     }
     return events;
@@ -251,6 +254,7 @@ class FakeLauncher : public Launcher {
     int exit_code;
     int signal;
     bool ignores_term;
+    std::string log_error;
   };
   bool any_due() const {
     SteadyTime now = m_clock.steady_now();

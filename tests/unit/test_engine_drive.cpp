@@ -209,6 +209,25 @@ TEST_CASE("an attempt that cannot start fails and follows the retry policy") {
   CHECK(attempts[1].status == AttemptStatus::succeeded);
 }
 
+TEST_CASE("output lost on the way to the log fails the attempt, and the policy retries it") {
+  std::vector<TaskSpec> tasks{task("a"), task("b", {"a"})};
+  tasks[0].retry = retry(2);
+  Harness h(workflow(tasks));
+  std::string why = "cannot write log file '/s/a.1.log': No space left on device";
+  h.launcher.script("a", 1, Script().log_fails(why));
+  h.launcher.script("b", 1, Script().exits(3).log_fails(why));
+  CHECK(drove(h.start()) == DriveOutcome::failed);
+  auto a = h.store.attempts("a");
+  REQUIRE(a.size() == 2);
+  CHECK(a[0].status == AttemptStatus::failed);
+  CHECK(a[0].exit_code == 0);  // the command itself succeeded
+  CHECK(a[0].reason == why);
+  CHECK(a[1].status == AttemptStatus::succeeded);
+  auto b = h.store.attempts("b");
+  REQUIRE(b.size() == 1);
+  CHECK(b[0].reason == "exit code 3; " + why);
+}
+
 TEST_CASE("a timeout cancels the attempt at its deadline") {
   std::vector<TaskSpec> tasks{task("slow"), task("next", "true", {"slow"})};
   tasks[0].timeout = 5s;

@@ -102,3 +102,57 @@ TEST_CASE("redact_file: values across 1 MiB chunk boundaries, and a large file")
   CHECK(back.find("s3cr") == std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("MaskStream: any chunking of random text masks as the whole text does") {
+  std::mt19937 gen(23);
+  const std::string alphabet = "ab-4";
+  for (int round = 0; round < 500; ++round) {
+    auto masker = std::make_shared<wfo::Masker>();
+    std::vector<std::string> values;
+    int count = 1 + static_cast<int>(gen() % 3);
+    for (int k = 0; k < count; ++k) {
+      std::string v;
+      size_t len = 1 + gen() % 5;
+      for (size_t j = 0; j < len; ++j) v += alphabet[gen() % alphabet.size()];
+      values.push_back(v);
+      masker->add(v);
+    }
+    std::string text;
+    size_t len = gen() % 200;
+    for (size_t j = 0; j < len; ++j) text += alphabet[gen() % alphabet.size()];
+    wfo::MaskStream stream(masker);
+    std::string out;
+    for (size_t i = 0; i < text.size();) {
+      size_t n = std::min(text.size() - i, static_cast<size_t>(gen() % 7));
+      stream.feed(std::string_view(text).substr(i, n), out);
+      i += n;
+    }
+    stream.finish(out);
+    CAPTURE(text);
+    CHECK(out == reference(values, text));
+  }
+}
+
+TEST_CASE("MaskStream: holds back only what a value starts with") {
+  auto masker = std::make_shared<wfo::Masker>();
+  masker->add("s3cr3t-Value");
+  wfo::MaskStream stream(masker);
+  std::string out;
+  stream.feed("password? ", out);
+  CHECK(out == "password? ");  // a prompt shows at once
+  stream.feed("x s3cr", out);
+  CHECK(out == "password? x ");  // may be the secret: held
+  stream.feed("3t-Value and s3", out);
+  CHECK(out == "password? x *** and ");
+  stream.feed("x", out);
+  CHECK(out == "password? x *** and s3x");
+  stream.feed(" s3c", out);
+  stream.finish(out);
+  CHECK(out == "password? x *** and s3x s3c");  // the end of the stream: nothing held
+
+  std::string plain;
+  wfo::MaskStream none(nullptr);
+  none.feed("s3cr3t-Value", plain);
+  none.finish(plain);
+  CHECK(plain == "s3cr3t-Value");
+}

@@ -45,7 +45,7 @@ struct TempDir {
 };
 
 SpawnRequest request(std::vector<std::string> argv, std::string log_path) {
-  return {std::move(argv), {"PATH=/usr/bin:/bin"}, "", std::move(log_path)};
+  return {std::move(argv), {"PATH=/usr/bin:/bin"}, "", std::move(log_path), nullptr};
 }
 
 pid_t spawn(ProcessSet& set, const SpawnRequest& req) {
@@ -63,6 +63,18 @@ template <typename F>
 bool eventually(F done) {
   auto end = steady_clock::now() + 5s;
   while (!done() && steady_clock::now() < end) std::this_thread::sleep_for(10ms);
+  return done();
+}
+
+// As eventually(), for a child's log: waits in `set.wait()`, which is what copies the output
+// to the log, instead of sleeping. For children that do not exit meanwhile.
+template <typename F>
+bool logged(ProcessSet& set, F done) {
+  auto end = steady_clock::now() + 5s;
+  while (!done() && steady_clock::now() < end) {
+    WaitResult r = set.wait(steady_clock::now() + 10ms);
+    REQUIRE(r.exits.empty());
+  }
   return done();
 }
 
@@ -160,7 +172,7 @@ TEST_CASE("terminate: SIGKILL after the grace when the child ignores SIGTERM") {
   ProcessSet set;
   std::string log = dir.file("log");
   pid_t pid = spawn(set, request({"sh", "-c", "trap '' TERM; echo ready; sleep 30"}, log));
-  REQUIRE(eventually([&] { return contents(log) == "ready\n"; }));
+  REQUIRE(logged(set, [&] { return contents(log) == "ready\n"; }));
   auto start = steady_clock::now();
   set.terminate(pid, 300ms);
   set.terminate(pid + 100000, 0ms);  // unknown: ignored
@@ -178,7 +190,7 @@ TEST_CASE("terminate: a grandchild that ignores SIGTERM does not survive its gro
   ProcessSet set;
   std::string log = dir.file("log");
   pid_t pid = spawn(set, request({"sh", "-c", "(trap '' TERM; echo ready; sleep 30) & wait"}, log));
-  REQUIRE(eventually([&] { return contents(log) == "ready\n"; }));
+  REQUIRE(logged(set, [&] { return contents(log) == "ready\n"; }));
   set.terminate(pid, 5s);
   Exit exit = wait_for(set, pid, 2s);  // the leader dies of the SIGTERM itself
   CHECK(exit.signal == SIGTERM);
@@ -274,7 +286,7 @@ TEST_CASE("terminate_foreign_group: kills a group that is not our child") {
   // A keeper reaps the foreign group's leader, as init would for a dead wfo's attempt.
   std::string keeper = "setsid sh -c \"trap '' TERM; echo ready; exec sleep 30\" & echo $!; wait";
   pid_t keeper_pid = spawn(set, request({"sh", "-c", keeper}, log));
-  REQUIRE(eventually([&] { return contents(log).find("ready\n") != std::string::npos; }));
+  REQUIRE(logged(set, [&] { return contents(log).find("ready\n") != std::string::npos; }));
   std::string text = contents(log);
   size_t digits = text.find_first_of("0123456789");
   REQUIRE(digits != std::string::npos);
