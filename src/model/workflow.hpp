@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/box.hpp"
+
 namespace wfo {
 
 /// A place in the workflow file; 1-based line and column, 0 when unknown.
@@ -39,9 +41,9 @@ struct RetryPolicy {
   double factor = 2.0;
   std::optional<std::chrono::milliseconds> max_delay;
   Jitter jitter = Jitter::none;
-  std::vector<int> on_exit_codes;    ///< retry only on these exit codes
+  std::vector<int> on_exit_codes;      ///< retry only on these exit codes
   std::vector<std::string> on_output;  ///< retry only when the output matches one (ECMAScript)
-  std::optional<bool> on_timeout;    ///< retry a timed-out attempt; unset means true
+  std::optional<bool> on_timeout;      ///< retry a timed-out attempt; unset means true
   Mark mark;
 };
 
@@ -131,7 +133,8 @@ struct CircuitBreakerSpec {
   Mark mark;
 };
 
-/// A node of the DAG as written in the file (spec: Tasks).
+/// A node of the DAG as written in the file (spec: Tasks). The large, rarely used blocks
+/// are boxed (util/box.hpp), so a task is about 550 bytes instead of 1,072.
 struct TaskSpec {
   std::string id;
   Mark mark;  ///< the task's key
@@ -147,17 +150,17 @@ struct TaskSpec {
   TemplateMap env;
   std::optional<std::string> workdir;
   std::optional<std::chrono::milliseconds> timeout;
-  std::optional<RetryPolicy> retry;
+  Box<RetryPolicy> retry;  ///< boxed: rarely set, 112 bytes (util/box.hpp)
   std::vector<OutputSpec> outputs;
   bool continue_on_error = false;
-  std::optional<FallbackSpec> fallback;
+  Box<FallbackSpec> fallback;
   std::optional<Template> compensate;
-  std::optional<ApprovalSpec> approval;
-  std::optional<MatrixSpec> matrix;
+  Box<ApprovalSpec> approval;
+  Box<MatrixSpec> matrix;
   std::optional<int> max_parallel;
   bool fail_fast = true;
   std::optional<Template> for_each;
-  std::optional<RepeatSpec> repeat;
+  Box<RepeatSpec> repeat;
   int priority = 0;
 };
 
