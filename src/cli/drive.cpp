@@ -83,13 +83,21 @@ int drive_run(const GlobalOptions& g, SqliteRunStore& store, LoadedWorkflow& loa
   SystemRandom random;
   LocalLauncher launcher(options.state_db);
   auto progress = make_progress({options.state_dir, &snapshot, request.output.verbosity});
-  Engine engine(loaded.plan, store, launcher, clock, random, *progress, options);
-  auto outcome = engine.drive(std::move(snapshot));
+  Result<DriveOutcome> outcome = [&] {
+    // The engine's per-task state is gone before the final state is loaded: at 10,000
+    // tasks, the two together would set the run's peak memory.
+    Engine engine(loaded.plan, store, launcher, clock, random, *progress, options);
+    return engine.drive(std::move(snapshot));
+  }();
   progress->finish();
   if (!outcome) return report(outcome.error());
-  auto final_state = store.load_run(run_id);
+  // The final state is read back only when something shows it.
+  bool needs_state = request.json || wants_reports(request.output) ||
+                     *outcome == DriveOutcome::failed || *outcome == DriveOutcome::waiting_approval;
+  Result<RunSnapshot> final_state = RunSnapshot{};
+  if (needs_state) final_state = store.load_run(run_id);
   if (!final_state) return report(final_state.error());
-  write_reports(request.output, loaded.plan, *final_state);
+  if (wants_reports(request.output)) write_reports(request.output, loaded.plan, *final_state);
   if (request.json) print_json(run_json(*final_state, true));
   switch (*outcome) {
     case DriveOutcome::succeeded:

@@ -8,18 +8,24 @@
 
 namespace wfo::cli {
 
+bool wants_reports(const OutputOptions& options) {
+  return !options.junit_path.empty() || !options.metrics_path.empty() || github_actions();
+}
+
 bool write_reports(const OutputOptions& options, const Plan& plan, const RunSnapshot& run) {
   bool ok = true;
-  RunStats stats = compute_stats(run, plan, system_now());
   auto write = [&](const std::string& path, const std::string& text) {
-    if (path.empty()) return;
     if (auto written = write_file_atomic(path, text); !written) {
       report(written.error());
       ok = false;
     }
   };
-  write(options.junit_path, junit_xml(run, stats));
-  write(options.metrics_path, prometheus_text(stats));
+  // Only the reports asked for are built: for 10,000 tasks the metrics text alone is 10 MB.
+  if (!options.junit_path.empty() || !options.metrics_path.empty()) {
+    RunStats stats = compute_stats(run, plan, system_now());
+    if (!options.junit_path.empty()) write(options.junit_path, junit_xml(run, stats));
+    if (!options.metrics_path.empty()) write(options.metrics_path, prometheus_text(stats));
+  }
   if (github_actions())
     if (auto appended = append_step_summary(run); !appended) {
       report(appended.error());

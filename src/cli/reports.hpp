@@ -75,6 +75,9 @@ std::string prometheus_text(const RunStats& stats);
 /// a failed task, `<skipped/>` for a skipped one; valid against Jenkins' junit-10.xsd.
 std::string junit_xml(const RunSnapshot& run, const RunStats& stats);
 
+/// True when write_reports() has something to write: --junit, --metrics, or GitHub Actions.
+bool wants_reports(const OutputOptions& options);
+
 /// Writes the reports `options` asks for (--junit, --metrics) and, in GitHub Actions, the step
 /// summary. Prints `wfo: error: ...` for each that cannot be written. Returns false then.
 bool write_reports(const OutputOptions& options, const Plan& plan, const RunSnapshot& run);
