@@ -27,6 +27,9 @@ class ExclusionTest(WfoTestCase):
         self.assertTrue(wait_for(lambda: pids_with_env(f"WFO_RUN_ID={self.rid}") != [], 20))
         p.kill()
         p.communicate()
+        # The killed run's attempt still reads `running` until a resume recovers it: each
+        # round must see a new attempt, not that one (a slow start, as under ASan, showed it).
+        self._last_n = len(self.attempts(self.rid, "long"))
         takeovers = []
         for round_no in range(self.ROUNDS):
             t0 = time.monotonic()
