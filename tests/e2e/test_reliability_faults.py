@@ -447,7 +447,9 @@ class DatabaseStateTest(FaultCase):
         p = self.start("run", flow, "--run-id", "lk")
         self.assertTrue(wait_for(lambda: any(l[:2] == ["a", "start"] for l in self.ledger_lines()),
                                  timeout=20))
-        holder = sqlite3.connect(self.state, timeout=0, isolation_level=None)
+        # The driver takes the write lock for a moment at each commit (the attempt's start
+        # may still be committing); wait for that, then hold the lock for good.
+        holder = sqlite3.connect(self.state, timeout=10, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
         t0 = time.monotonic()
         open(go, "w").close()
