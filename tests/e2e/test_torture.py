@@ -4,7 +4,9 @@ kill -9 at a random moment (alternately wfo alone, and wfo with every process of
 check PRAGMA integrity_check, repeat until the run succeeds. Then check the invariants.
 
 WFO_TORTURE_KILLS sets the number of kills (50 in CI; the opt-in soak, `ctest -L soak`,
-uses 2000). Figures are printed as one `torture:` line for docs/reliability.md.
+uses 2000); a second test does the same in `--durability full` with 2/5 as many kills (20 in
+CI, 800 in the soak). Figures are printed as one `torture:` (`torture, full:`) line for
+docs/reliability.md.
 """
 import os
 import random
@@ -62,22 +64,29 @@ class TortureTest(WfoTestCase):
     KILLS = int(os.environ.get("WFO_TORTURE_KILLS", "50"))
 
     def test_torture(self):
+        self.torture(self.KILLS, [], "torture")
+
+    def test_torture_full_durability(self):
+        """The same in `--durability full`, whose commits take the synchronous=FULL path."""
+        self.torture(max(1, self.KILLS * 2 // 5), ["--durability", "full"], "torture, full")
+
+    def torture(self, kills_wanted, flags, label):
         text, tasks = torture_flow()
         rng = random.Random(int(os.environ.get("WFO_TORTURE_SEED", "11")))
         total_kills = 0
         runs = 0
         rerun_per_kill = []
-        while total_kills < self.KILLS:
+        while total_kills < kills_wanted:
             runs += 1
             kills, reruns = self.one_run(text, tasks, rng, f"t{runs}-{os.getpid()}",
-                                         self.KILLS - total_kills)
+                                         kills_wanted - total_kills, flags)
             total_kills += kills
             rerun_per_kill.extend(reruns)
         mean = sum(rerun_per_kill) / max(1, len(rerun_per_kill))
-        print(f"\ntorture: {total_kills} kills over {runs} runs, 0 violations, re-run attempts "
+        print(f"\n{label}: {total_kills} kills over {runs} runs, 0 violations, re-run attempts "
               f"per kill mean {mean:.2f} max {max(rerun_per_kill or [0])}", file=sys.stderr)
 
-    def one_run(self, text, tasks, rng, run_id, kills_left):
+    def one_run(self, text, tasks, rng, run_id, kills_left, flags):
         folder = os.path.join(self.dir, run_id)
         locks = os.path.join(folder, "locks")
         os.makedirs(locks)
@@ -87,15 +96,15 @@ class TortureTest(WfoTestCase):
             f.write(text)
         env = {"LEDGER": ledger, "LOCKS": locks}
         out = os.path.join(folder, "wfo.out")
-        args = ["run", flow, "--run-id", run_id, "-j4"]
+        args = ["run", flow, "--run-id", run_id, "-j4", *flags]
         kills = 0
         reruns = []
         for _ in range(10 * kills_left + 50):
             # A kill before `wfo run` created the run leaves nothing to resume: start again.
             if args[0] == "resume" and not self.run_exists(run_id):
-                args = ["run", flow, "--run-id", run_id, "-j4"]
+                args = ["run", flow, "--run-id", run_id, "-j4", *flags]
             p = self.start(*args, env=env, output=out)
-            args = ["resume", run_id]
+            args = ["resume", run_id, *flags]
             try:
                 p.wait(timeout=rng.uniform(0.0, 0.4) if kills < kills_left else 120)
             except subprocess.TimeoutExpired:

@@ -1,0 +1,97 @@
+"""Durability modes (issue 7, docs/reliability.md "Durability modes"): `--durability full` on
+`run` and `resume`, or `durability: full` in the workflow (the flag wins), syncs every
+commit to disk (synchronous=FULL), where the default syncs only approvals, rejections,
+cancellations and a run's final state. What a test can see from outside is the number of
+syncs: wfo's fault-injecting VFS (src/store/fault_vfs.hpp) fails the N-th one, so the
+smallest N a run succeeds with is one more than the syncs it made up to its final state. Crashes
+in full mode are covered by test_torture.
+"""
+import os
+import unittest
+
+from wfo_e2e import WfoTestCase
+
+FLOW = """
+    version: 1
+    {durability}
+    tasks:
+      a: {{run: 'echo "a $WFO_ATTEMPT" >> "$LEDGER"'}}
+      b: {{needs: a, run: 'echo "b $WFO_ATTEMPT" >> "$LEDGER"'}}
+      c: {{needs: a, run: 'echo "c $WFO_ATTEMPT" >> "$LEDGER"'}}
+    """
+TASKS = 3
+
+
+class DurabilityModeTest(WfoTestCase):
+    def setUp(self):
+        super().setUp()
+        self.plain = self.write("plain.yaml", FLOW.format(durability=""))
+        self.full = self.write("full.yaml", FLOW.format(durability="durability: full"))
+
+    def syncs(self, flow, *flags):
+        """How many times `wfo run flow flags` syncs the state database: runs it, each time
+        in a fresh database, with the N-th sync failing, N = 1, 2, ..., until a run succeeds.
+        Each run before that must stop with exit 5."""
+        for n in range(1, 200):
+            state = os.path.join(self.dir, f"s{flags}{os.path.basename(flow)}{n}", "state.db")
+            ledger = os.path.join(os.path.dirname(state), "ledger")
+            log = os.path.join(os.path.dirname(state), "faults")
+            r = self.wfo("run", flow, "-j1", *flags, env={
+                "WFO_STATE": state, "LEDGER": ledger, "WFO_FAULT_SYNC": str(n),
+                "WFO_FAULT_LOG": log})
+            if r.code == 0:  # a fault past the final state (the checkpoint at close) is harmless
+                with open(ledger) as f:
+                    self.assertEqual(sorted(f.read().split("\n")), ["", "a 1", "b 1", "c 1"])
+                return n - 1
+            self.assertEqual(r.code, 5, f"WFO_FAULT_SYNC={n}: {r!r}")
+        self.fail("a run that never ends its syncs")
+
+    def test_full_syncs_every_commit_and_the_flag_wins(self):
+        normal = self.syncs(self.plain)
+        flag = self.syncs(self.plain, "--durability", "full")
+        in_file = self.syncs(self.full)
+        # Every task's start and its success at least, on top of what the default syncs.
+        self.assertGreaterEqual(flag, normal + 2 * TASKS, f"default {normal}, full {flag}")
+        self.assertEqual(in_file, flag, "durability: full in the workflow")
+        self.assertEqual(self.syncs(self.full, "--durability", "normal"), normal,
+                         "the flag wins over the workflow")
+        print(f"\ndurability: syncs of a {TASKS}-task run: default {normal}, full {flag}")
+
+    def test_full_mode_across_a_gate_and_resume(self):
+        flow = self.write("gated.yaml", """
+            version: 1
+            durability: full
+            tasks:
+              build: {run: 'echo "value=7" >> "$WFO_OUTPUT"; echo build >> "$LEDGER"'}
+              review: {needs: build, approval: {message: 'ship?'}}
+              ship:
+                needs: [build, review]
+                run: 'echo "ship ${{ tasks.build.outputs.value }}" >> "$LEDGER"'
+            """)
+        self.env["LEDGER"] = os.path.join(self.dir, "ledger")
+        self.run_ok("run", flow, "--run-id", "g", code=3)
+        self.assertEqual(self.task_statuses("g"), {"build": "succeeded",
+                                                   "review": "waiting_approval",
+                                                   "ship": "pending"})
+        self.run_ok("approve", "g", "--task", "review")
+        self.run_ok("resume", "g", "--durability", "full")
+        self.assertEqual(self.run_status("g"), "succeeded")
+        self.assertEqual(self.read("ledger"), "build\nship 7\n")
+        self.assertEqual(self.query("SELECT status FROM gates WHERE run_id='g'"),
+                         [{"status": "approved"}])
+
+    def test_a_mode_that_does_not_exist(self):
+        r = self.wfo("run", self.plain, "--durability", "fast")
+        self.assertEqual(r.code, 2, repr(r))
+        self.assertEqual(r.err, "wfo: error: --durability: fast not in {normal,full}\n"
+                                "  run 'wfo --help' for usage\n")
+        flow = self.write("fast.yaml", FLOW.format(durability="durability: fast"))
+        r = self.wfo("run", flow)
+        self.assertEqual(r.code, 2, repr(r))
+        self.assertEqual(r.err.splitlines()[0],
+                         f"{flow}:2:13: error: invalid durability 'fast': use normal or full")
+        self.assertFalse(os.path.exists(self.state) and self.query("SELECT id FROM runs"))
+
+
+if __name__ == "__main__":
+    unittest.main()
