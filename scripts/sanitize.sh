@@ -2,8 +2,8 @@
 # The sanitizer pass (docs/reliability.md, "Sanitizers"): builds wfo and its tests with ASan
 # and UBSan (g++, -DWFO_SANITIZE=ON) in ./build-asan, then runs the whole test suite (every
 # unit test, the corpus replays of the fuzz targets, every end-to-end suite; not the opt-in
-# soaks) against the instrumented binary; then the
-# store's unit tests under TSan (./build-tsan), for the group-commit writer thread. Any report
+# soaks) against the instrumented binary; then, under TSan (./build-tsan), the store's unit
+# tests and the e2e suites that drive wfo's CLI threads. Any report
 # fails the pass, even from a wfo whose exit code a test did not look at: reports go to
 # files (log_path), which are checked at the end. scripts/test.sh runs this after the main
 # suite; run it alone as `scripts/sanitize.sh [ctest args]`.
@@ -29,14 +29,18 @@ status=0
 ctest --test-dir "$build" --output-on-failure -j "$jobs" --timeout 900 -LE soak "$@" ||
   status=$?
 
-# TSan for the one thread wfo has, the group-commit writer of --durability full: the store's
-# unit tests drive it (tests/unit/test_store_commit.cpp). A TSan build of that alone.
+# TSan for wfo's threads: the store's group-commit writer, driven by the store's unit tests
+# (tests/unit/test_store_commit.cpp), and the CLI's two, the -v log follower
+# (src/cli/progress.cpp) and the TTY view's ticker (src/cli/terminal_view.cpp), driven by the
+# e2e suites of -v and the TTY view against a TSan build of wfo.
 tsan="${WFO_TSAN_BUILD:-$WFO_ROOT/build-tsan}"
 cmake -S "$WFO_ROOT" -B "$tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DWFO_SANITIZE_THREAD=ON \
   -DWFO_WERROR=ON >/dev/null
-cmake --build "$tsan" -j "$jobs" --target test_store
-TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=1:exitcode=99" "$tsan/tests/test_store" ||
-  status=$?
+cmake --build "$tsan" -j "$jobs" --target test_store wfo
+export TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=1:exitcode=99"
+"$tsan/tests/test_store" || status=$?
+ctest --test-dir "$tsan" --output-on-failure --timeout 900 \
+  -R '^e2e\.test_cli_(output|tty)$' || status=$?
 
 if [ -n "$(ls -A "$reports")" ]; then
   echo "sanitize: sanitizer reports:" >&2
