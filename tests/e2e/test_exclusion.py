@@ -25,6 +25,9 @@ class ExclusionTest(WfoTestCase):
             """)
         p = self.start("run", flow, "--run-id", self.rid)
         self.assertTrue(wait_for(lambda: pids_with_env(f"WFO_RUN_ID={self.rid}") != [], 20))
+        # The attempt is committed just after its process is spawned: wait for the row too,
+        # so that the run holds one attempt before the rounds add theirs.
+        self.assertTrue(wait_for(lambda: len(self.attempts(self.rid, "long")) == 1, 20))
         p.kill()
         p.communicate()
         # The killed run's attempt still reads `running` until a resume recovers it: each
