@@ -62,7 +62,7 @@ std::string Masker::mask(std::string_view text) const {
 }
 
 void MaskStream::feed(std::string_view chunk, std::string& out) {
-  if (!m_masker || m_masker->empty()) {
+  if (!masks()) {
     out.append(chunk);
     return;
   }

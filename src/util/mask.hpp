@@ -43,6 +43,9 @@ class Masker {
 class MaskStream {
  public:
   explicit MaskStream(std::shared_ptr<const Masker> masker) : m_masker(std::move(masker)) {}
+  /// False when there is nothing to mask (a null or empty masker): feed() would copy the
+  /// text unchanged, so a caller may write the chunk itself.
+  bool masks() const { return m_masker && !m_masker->empty(); }
   /// Appends to `out` the masked text that no later chunk can change.
   void feed(std::string_view chunk, std::string& out);
   /// Appends to `out` whatever was held back, masked: the end of the stream.

@@ -150,8 +150,11 @@ TEST_CASE("MaskStream: holds back only what a value starts with") {
   stream.finish(out);
   CHECK(out == "password? x *** and s3x s3c");  // the end of the stream: nothing held
 
+  CHECK(stream.masks());
   std::string plain;
   wfo::MaskStream none(nullptr);
+  CHECK_FALSE(none.masks());
+  CHECK_FALSE(wfo::MaskStream(std::make_shared<wfo::Masker>()).masks());
   none.feed("s3cr3t-Value", plain);
   none.finish(plain);
   CHECK(plain == "s3cr3t-Value");
