@@ -31,9 +31,11 @@ int resume(const GlobalOptions& g, const ResumeOptions& o) {
   auto snapshot = (*store)->load_run(o.run_id);
   if (!snapshot) return report(snapshot.error());
   if (snapshot->run.status == RunStatus::succeeded) {
-    std::fprintf(stderr, "wfo: run %s has already succeeded; nothing to resume\n", o.run_id.c_str());
+    std::fprintf(stderr, "wfo: run %s has already succeeded; nothing to resume\n",
+                 o.run_id.c_str());
     if (o.json) print_json(run_json(*snapshot, true));
     // A CI job that resumes a run someone else finished still gets its reports.
+    if (!wants_reports(o.output)) return k_exit_succeeded;
     if (auto done = load_text(snapshot->run.workflow_text, snapshot->run.workflow_file,
                               snapshot->run.source_dir, &snapshot->run.subflow_texts))
       write_reports(o.output, done->plan, *snapshot);
@@ -49,12 +51,15 @@ int resume(const GlobalOptions& g, const ResumeOptions& o) {
   if (!secrets) return report(secrets.error());
   for (const auto& [name, value] : *secrets)
     if (snapshot->run.params.value(name, "") != secret_hash(value))
-      return report(Error{ErrorKind::usage,
-                          "secret param '" + name + "' differs from the one run " + o.run_id +
-                              " started with",
-                          {}, 0, 0, "give the same value as the run started with"});
-  DriveRequest request{o.jobs, o.wait, o.json, o.durability, !g.state.empty(), true, o.output,
-                       std::move(*secrets)};
+      return report(Error{
+          ErrorKind::usage,
+          "secret param '" + name + "' differs from the one run " + o.run_id + " started with",
+          {},
+          0,
+          0,
+          "give the same value as the run started with"});
+  DriveRequest request{o.jobs,           o.wait, o.json,   o.durability,
+                       !g.state.empty(), true,   o.output, std::move(*secrets)};
   return drive_run(g, **store, *loaded, std::move(*snapshot), request);
 }
 

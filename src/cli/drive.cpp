@@ -97,7 +97,7 @@ int drive_run(const GlobalOptions& g, SqliteRunStore& store, LoadedWorkflow& loa
   Result<RunSnapshot> final_state = RunSnapshot{};
   if (needs_state) final_state = store.load_run(run_id);
   if (!final_state) return report(final_state.error());
-  if (wants_reports(request.output)) write_reports(request.output, loaded.plan, *final_state);
+  write_reports(request.output, loaded.plan, *final_state);  // builds only what is asked for
   if (request.json) print_json(run_json(*final_state, true));
   switch (*outcome) {
     case DriveOutcome::succeeded:

@@ -79,7 +79,8 @@ std::string junit_xml(const RunSnapshot& run, const RunStats& stats);
 bool wants_reports(const OutputOptions& options);
 
 /// Writes the reports `options` asks for (--junit, --metrics) and, in GitHub Actions, the step
-/// summary. Prints `wfo: error: ...` for each that cannot be written. Returns false then.
+/// summary; builds none that is not asked for (nothing at all when !wants_reports()).
+/// Prints `wfo: error: ...` for each that cannot be written. Returns false then.
 bool write_reports(const OutputOptions& options, const Plan& plan, const RunSnapshot& run);
 
 }  // namespace wfo::cli
