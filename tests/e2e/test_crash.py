@@ -152,8 +152,7 @@ class RunIdScopeTest(WfoTestCase):
                 run: echo "$WFO_STATE" > b.out
             """)
         other = os.path.join(self.dir, "other", "state.db")
-        a = self.start("run", flow_a, "--run-id", "same")
-        try:
+        with self.started("run", flow_a, "--run-id", "same") as a:
             deadline = time.monotonic() + 20
             while not os.path.exists(os.path.join(self.dir, "started")):
                 self.assertLess(time.monotonic(), deadline, "task `long` never started")
@@ -171,10 +170,6 @@ class RunIdScopeTest(WfoTestCase):
             with open(os.path.join(self.dir, "release"), "w"):
                 pass
             out, err = a.communicate(timeout=60)
-        finally:
-            if a.poll() is None:
-                a.kill()
-                a.wait()
         self.assertEqual(a.returncode, 0, out + err)
         self.assertEqual(self.read("long.out"), "done\n")
         self.assertEqual(self.task_statuses("same"), {"long": "succeeded"})

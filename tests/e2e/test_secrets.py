@@ -82,8 +82,7 @@ class SecretTest(WfoTestCase):
                   i=0
                   while [ ! -e release ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
             """)
-        p = self.start("run", flow, "--run-id", "live", env={"WFO_SECRET_TOKEN": SECRET})
-        try:
+        with self.started("run", flow, "--run-id", "live", env={"WFO_SECRET_TOKEN": SECRET}) as p:
             log = os.path.join(os.path.dirname(self.state), "runs", "live", "slow.1.log")
             seen = []
             deadline = time.monotonic() + 20
@@ -106,10 +105,6 @@ class SecretTest(WfoTestCase):
             with open(os.path.join(self.dir, "release"), "w"):
                 pass
             out, err = p.communicate(timeout=60)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
         self.assertEqual(p.returncode, 0, out + err)
         self.assertEqual(self.wfo("logs", "live", "slow").out, "early ***\ncut *** end\n")
 

@@ -4,6 +4,7 @@ Each test gets a fresh folder (kept only on failure, as ccache's testdir) with i
 database, runs `wfo` there, and asserts on exit codes, stdout/stderr text, files the tasks
 wrote, and the state database read with sqlite3.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -76,6 +77,18 @@ class WfoTestCase(unittest.TestCase):
         with open(output, "a") as f:
             return subprocess.Popen([WFO, *args], cwd=cwd or self.dir, env=e, text=True,
                                     stdout=f, stderr=f, stdin=subprocess.DEVNULL)
+
+    @contextlib.contextmanager
+    def started(self, *args, env=None):
+        """`with self.started(...) as p:` starts wfo in the background (as start()) and, if it
+        still runs when the block is left (a failed assertion), kills and reaps it."""
+        p = self.start(*args, env=env)
+        try:
+            yield p
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
 
     def write(self, name, text):
         path = os.path.join(self.dir, name)
