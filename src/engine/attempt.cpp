@@ -257,6 +257,7 @@ Result<void> Engine::Impl::launch(uint32_t i) {
   if (a.delay_ms > 0)
     detail += " after " + std::to_string(a.delay_ms) + "ms (" + a.delay_reason + ")";
   tr.events.push_back(event("task_started", i, detail, number));
+  tr.deferrable = true;  // nothing acts on it: it rides with the attempt's end (ports.hpp)
   return commit(std::move(tr));
 }
 

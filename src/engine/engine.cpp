@@ -24,8 +24,13 @@ Result<DriveOutcome> Engine::drive(RunSnapshot snapshot) {
 
 Result<void> Engine::Impl::commit(Transition t) {
   if (t.sync == Sync::normal) t.sync = options.sync;
+  if (options.start_flush.count() <= 0) t.deferrable = false;
   redactor.redact(t);
   if (auto ok = store.commit(run.id, t); !ok) return ok;
+  if (!t.deferrable)
+    held_since.reset();  // written with this one
+  else if (!held_since)
+    held_since = clock.steady_now();
   for (const auto& e : t.events) observer.on_event(e);
   return {};
 }
@@ -201,6 +206,10 @@ Result<DriveOutcome> Engine::Impl::drive(RunSnapshot snapshot) {
       tasks[i].retry_at.reset();
       if (stop == StopMode::none) ready.push(i, plan.tasks[i].spec->priority, i);
     }
+    // A start record no other commit took along is written now, so that `wfo status` and
+    // a resume after a crash see a long attempt as running.
+    if (held_since && now >= *held_since + options.start_flush)
+      if (auto ok = commit(Transition{}); !ok) return std::unexpected(ok.error());
   }
 }
 
@@ -211,6 +220,7 @@ SteadyTime Engine::Impl::next_wake() const {
   // A deadline that has fired stays in the past: waking for it again would spin until the
   // attempts it stopped are reaped (up to the kill grace).
   if (run_deadline && stop == StopMode::none) wake = std::min(wake, *run_deadline);
+  if (held_since) wake = std::min(wake, *held_since + options.start_flush);
   for (const auto& [token, i] : running_by_token)
     if (tasks[i].deadline && !tasks[i].timed_out) wake = std::min(wake, *tasks[i].deadline);
   SystemTime now_system = clock.system_now();

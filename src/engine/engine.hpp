@@ -21,10 +21,13 @@ struct EngineOptions {
   int max_parallel = 1;                        ///< -j: attempts at once
   std::chrono::milliseconds kill_grace{5000};  ///< SIGTERM -> SIGKILL (spec: timeout)
   Sync sync = Sync::normal;                    ///< durability of every commit
-  std::string workflow_file;                   ///< WFO_WORKFLOW for every process
-  std::string user;                            ///< the OS user driving (for events)
-  bool wait_for_gates = false;                 ///< --wait: block instead of exiting 3
-  bool resume = false;  ///< the snapshot was loaded: recover what a dead driver left first
+  /// An attempt's start record (Transition::deferrable) goes with the next commit, usually
+  /// the attempt's end, or at the latest this long after it was made; 0 writes it at once.
+  std::chrono::milliseconds start_flush{10};
+  std::string workflow_file;    ///< WFO_WORKFLOW for every process
+  std::string user;             ///< the OS user driving (for events)
+  bool wait_for_gates = false;  ///< --wait: block instead of exiting 3
+  bool resume = false;          ///< the snapshot was loaded: recover what a dead driver left first
   /// Secret params' values, name -> value: given to every process as WFO_SECRET_<NAME> and
   /// masked as *** in everything wfo records (engine/secrets.hpp).
   std::vector<std::pair<std::string, std::string>> secrets;

@@ -5,6 +5,8 @@
 // Invariants:
 // - Every change to a task's status is committed (RunStore::commit) before anything acts on
 //   it; in particular a task's success is durable before any dependent is even resolved.
+//   The one record nothing acts on, an attempt's start (written after the spawn anyway),
+//   is deferrable: it goes with the next commit, at most options.start_flush later.
 // - `waiting_needs` of a task counts its needs that are not final; a task is resolved (its
 //   `if` and gate evaluated) exactly once per drive, when that count reaches zero.
 // - A task has at most one running attempt; a retry is scheduled only after the previous
@@ -20,8 +22,8 @@
 #include <vector>
 
 #include "engine/engine.hpp"
-#include "engine/secrets.hpp"
 #include "engine/flow_state.hpp"
+#include "engine/secrets.hpp"
 
 namespace wfo {
 
@@ -74,7 +76,7 @@ struct Engine::Impl {
   ReadyQueue ready;
   std::multimap<SteadyTime, uint32_t> retry_timers;
   std::unordered_map<uint64_t, uint32_t> running_by_token;
-  std::unordered_map<std::string, int> agent_running;       ///< agent name -> attempts running
+  std::unordered_map<std::string, int> agent_running;  ///< agent name -> attempts running
   std::unordered_map<std::string, std::deque<uint32_t>> agent_waiting;  ///< pool full
   std::map<std::string, std::string> base_env;  ///< wfo's environment, captured once
   std::string run_dir;
@@ -90,6 +92,9 @@ struct Engine::Impl {
   };
   std::unordered_map<std::string, Breaker> breakers;
   bool parked_waiting = false;  ///< --wait: the run is recorded waiting_approval meanwhile
+  /// When the oldest deferrable commit that the store may still hold back was made; reset by
+  /// every other commit, which writes it too.
+  std::optional<SteadyTime> held_since;
 
   Impl(Plan& p, RunStore& s, Launcher& l, Clock& c, Random& r, Observer& o, EngineOptions opt)
       : plan(p), store(s), launcher(l), clock(c), random(r), observer(o), options(std::move(opt)) {}

@@ -68,6 +68,38 @@ TEST_CASE("a diamond runs each task once, in dependency order") {
   check_observer_saw_commits(h);
 }
 
+TEST_CASE("an attempt's start record rides with its end, or is written after start_flush") {
+  auto empty = [](const Transition& t) {
+    return !t.run && t.tasks.empty() && t.attempts.empty() && t.events.empty();
+  };
+  Harness h(workflow({task("quick"), task("long", "true", {"quick"})}), 1);
+  h.launcher.script("quick", 1, Script().lasts(5ms));
+  h.launcher.script("long", 1, Script().lasts(100ms));
+  CHECK(drove(h.start()) == DriveOutcome::succeeded);
+  const auto& c = h.store.commits;
+  size_t quick_start = h.store.commit_with("task_started", "quick");
+  size_t quick_end = h.store.commit_with("task_succeeded", "quick");
+  size_t long_start = h.store.commit_with("task_started", "long");
+  size_t long_end = h.store.commit_with("task_succeeded", "long");
+  CHECK(c[quick_start].deferrable);
+  CHECK(c[long_start].deferrable);
+  CHECK_FALSE(c[quick_end].deferrable);  // an end is acted on: written at once
+  // 5 ms < start_flush (10 ms): nothing in between; 100 ms: one flush of the held start.
+  CHECK(quick_end == quick_start + 1);
+  REQUIRE(long_end == long_start + 2);
+  CHECK(empty(c[long_start + 1]));
+  CHECK_FALSE(c[long_start + 1].deferrable);
+  // The commit ordering guarantee holds as before.
+  CHECK(quick_end < h.launcher.launch_of("long").commits_before);
+
+  Harness now(workflow({task("a")}), 1);
+  now.options.start_flush = 0ms;  // written at once
+  now.launcher.script("a", 1, Script().lasts(100ms));
+  CHECK(drove(now.start()) == DriveOutcome::succeeded);
+  CHECK_FALSE(now.store.commits[now.store.commit_with("task_started", "a")].deferrable);
+  for (const auto& t : now.store.commits) CHECK_FALSE(empty(t));
+}
+
 TEST_CASE("max_parallel bounds the attempts running at once") {
   std::vector<TaskSpec> tasks;
   for (const char* id : {"t1", "t2", "t3", "t4", "t5"}) tasks.push_back(task(id));
