@@ -3,7 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <optional>
+#include <string>
 
 #include "util/time.hpp"
 
@@ -18,6 +21,19 @@ SystemTime at_ms(int64_t ms) {
   return SystemTime{milliseconds{ms}};
 }
 
+// The C library's answer, for comparison.
+std::string reference(int64_t ms) {
+  time_t secs = static_cast<time_t>(ms / 1000);
+  int frac = static_cast<int>(ms % 1000);
+  if (frac < 0) frac += 1000, --secs;
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  return buf;
+}
+
 }  // namespace
 
 TEST_CASE("format_rfc3339 writes UTC with milliseconds") {
@@ -25,6 +41,9 @@ TEST_CASE("format_rfc3339 writes UTC with milliseconds") {
   CHECK(format_rfc3339(at_ms(1'795'341'600'123)) == "2026-11-22T10:00:00.123Z");
   CHECK(format_rfc3339(at_ms(1'795'341'600'005)) == "2026-11-22T10:00:00.005Z");
   CHECK(format_rfc3339(at_ms(-500)) == "1969-12-31T23:59:59.500Z");
+  CHECK(format_rfc3339(at_ms(253'402'300'799'999)) == "9999-12-31T23:59:59.999Z");
+  CHECK(format_rfc3339(at_ms(253'402'300'800'000)) == "10000-01-01T00:00:00.000Z");
+  CHECK(format_rfc3339(at_ms(-62'167'219'200'001)) == "-001-12-31T23:59:59.999Z");
 }
 
 TEST_CASE("parse_rfc3339 reads what format_rfc3339 writes") {
@@ -43,6 +62,7 @@ TEST_CASE("parse_rfc3339 reads what format_rfc3339 writes") {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
     int64_t ms = static_cast<int64_t>(x % 9'467'280'000'000ull) - 2'208'988'800'000;
     CAPTURE(ms);
+    REQUIRE(format_rfc3339(at_ms(ms)) == reference(ms));
     REQUIRE(parse_rfc3339(format_rfc3339(at_ms(ms))) == at_ms(ms));
   }
   CHECK(parse_rfc3339("2016-12-31T23:59:60.000Z") == parse_rfc3339("2017-01-01T00:00:00.000Z"));
