@@ -8,6 +8,7 @@
 #include "cli/drive.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/secret_input.hpp"
+#include "cli/status_tree.hpp"
 #include "util/file.hpp"
 #include "util/strings.hpp"
 
@@ -102,6 +103,7 @@ int run(const GlobalOptions& g, const RunOptions& o) {
   r.source_dir = dir;
   r.workflow_text = *text;
   r.subflow_texts = loaded->subflow_texts;  // a resume reads these, not the files
+  r.dag = TaskGraph::from_plan(loaded->plan).to_json();  // `wfo status` draws this
   r.workflow_hash = std::to_string(std::hash<std::string>{}(*text));
   r.params = *params;
   r.status = RunStatus::running;

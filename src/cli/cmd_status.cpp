@@ -23,10 +23,14 @@ void print_text(const RunSnapshot& s) {
   std::printf("  started %s by %s%s\n", format_rfc3339(r.started_at).c_str(), r.started_by.c_str(),
               r.ended_at ? (", ended " + format_rfc3339(*r.ended_at)).c_str() : "");
   if (!r.reason.empty()) std::printf("  reason: %s\n", r.reason.c_str());
-  // The tree needs the DAG: from the text the run started with. Without it, a flat list.
-  auto loaded = load_text(r.workflow_text, r.workflow_file, r.source_dir, &r.subflow_texts);
-  Plan none;
-  std::string tree = status_tree(s, loaded ? loaded->plan : none, system_now());
+  // The tree needs the DAG: stored with the run, else (a run made before schema version 2)
+  // from the text the run started with. Without either, a flat list.
+  std::optional<TaskGraph> graph = TaskGraph::from_json(r.dag);
+  if (!graph) {
+    auto loaded = load_text(r.workflow_text, r.workflow_file, r.source_dir, &r.subflow_texts);
+    graph = loaded ? TaskGraph::from_plan(loaded->plan) : TaskGraph{};
+  }
+  std::string tree = status_tree(s, *graph, system_now());
   std::fwrite(tree.data(), 1, tree.size(), stdout);
 }
 
@@ -38,7 +42,8 @@ int status(const GlobalOptions& g, const StatusOptions& o) {
     auto latest = (*store)->latest_run_id();
     if (!latest) return report(latest.error());
     if (!*latest)
-      return report(Error{ErrorKind::usage, "no runs yet", {}, 0, 0, "start one with 'wfo run FILE'"});
+      return report(
+          Error{ErrorKind::usage, "no runs yet", {}, 0, 0, "start one with 'wfo run FILE'"});
     id = **latest;
   }
   auto snapshot = (*store)->load_run(id);

@@ -1,11 +1,12 @@
-// The tree is built over the run's task records, not the plan's tasks: a run may hold
-// instances the plan only learns while driving. Each record finds its needs through the plan
+// The tree is built over the run's task records, not the graph's tasks: a run may hold
+// instances the plan only learns while driving. Each record finds its needs through the graph
 // (by its id, or by its base id before `[`), and the records that fill them (the need's own
 // record, else its instances). Every record is printed exactly once.
 #include "cli/status_tree.hpp"
 
 #include <algorithm>
-#include <map>
+
+#include <nlohmann/json.hpp>
 
 #include "util/duration.hpp"
 #include "util/strings.hpp"
@@ -19,27 +20,27 @@ struct Node {
   std::vector<size_t> children;  ///< record indices, in topological order
 };
 
-std::optional<uint32_t> plan_index(const Plan& plan, const std::string& id) {
-  if (auto i = plan.find(id)) return i;
+std::optional<uint32_t> graph_index(const TaskGraph& graph, const std::string& id) {
+  auto it = graph.index.find(id);
+  if (it != graph.index.end()) return it->second;
   size_t bracket = id.find('[');
-  return bracket == std::string::npos ? std::nullopt : plan.find(id.substr(0, bracket));
+  if (bracket == std::string::npos) return std::nullopt;
+  it = graph.index.find(id.substr(0, bracket));
+  return it == graph.index.end() ? std::nullopt : std::optional<uint32_t>(it->second);
 }
 
-std::vector<Node> build_nodes(const RunSnapshot& run, const Plan& plan) {
-  std::vector<size_t> topo_of(plan.tasks.size(), SIZE_MAX);
-  const auto& order = plan.dag.topological_order();
-  for (size_t k = 0; k < order.size(); ++k) topo_of[order[k]] = k;
+std::vector<Node> build_nodes(const RunSnapshot& run, const TaskGraph& graph) {
   std::vector<Node> nodes(run.tasks.size());
-  std::map<uint32_t, std::vector<size_t>> records_of;  // plan task -> records
+  std::vector<std::optional<uint32_t>> task_of(run.tasks.size());
+  std::vector<std::vector<size_t>> records_of(graph.ids.size());  // graph task -> records
   for (size_t r = 0; r < run.tasks.size(); ++r)
-    if (auto i = plan_index(plan, run.tasks[r].id)) {
-      nodes[r].topo = topo_of[*i];
-      records_of[*i].push_back(r);
+    if ((task_of[r] = graph_index(graph, run.tasks[r].id))) {
+      nodes[r].topo = *task_of[r];
+      records_of[*task_of[r]].push_back(r);
     }
   for (size_t r = 0; r < run.tasks.size(); ++r) {
-    auto i = plan_index(plan, run.tasks[r].id);
-    if (!i) continue;
-    for (uint32_t n : plan.dag.needs(*i))
+    if (!task_of[r]) continue;
+    for (uint32_t n : graph.needs[*task_of[r]])
       for (size_t need : records_of[n])
         if (need != r) nodes[r].needs.push_back(need);
   }
@@ -136,8 +137,51 @@ std::string_view status_symbol(TaskStatus s) {
   return "?";
 }
 
-std::string status_tree(const RunSnapshot& run, const Plan& plan, SystemTime now) {
-  std::vector<Node> nodes = build_nodes(run, plan);
+TaskGraph TaskGraph::from_plan(const Plan& plan) {
+  TaskGraph g;
+  const auto& order = plan.dag.topological_order();
+  std::vector<uint32_t> position(plan.tasks.size(), 0);
+  for (size_t k = 0; k < order.size(); ++k) position[order[k]] = static_cast<uint32_t>(k);
+  g.ids.reserve(order.size());
+  g.needs.reserve(order.size());
+  for (uint32_t i : order) {
+    g.index.emplace(plan.tasks[i].spec->id, static_cast<uint32_t>(g.ids.size()));
+    g.ids.push_back(plan.tasks[i].spec->id);
+    std::vector<uint32_t>& needs = g.needs.emplace_back();
+    for (uint32_t n : plan.dag.needs(i)) needs.push_back(position[n]);
+  }
+  return g;
+}
+
+std::optional<TaskGraph> TaskGraph::from_json(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) return std::nullopt;
+  TaskGraph g;
+  g.ids.reserve(j.size());
+  g.needs.reserve(j.size());
+  for (const auto& entry : j) {
+    if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() || !entry[1].is_array())
+      return std::nullopt;
+    uint32_t here = static_cast<uint32_t>(g.ids.size());
+    std::vector<uint32_t>& needs = g.needs.emplace_back();
+    for (const auto& n : entry[1]) {
+      if (!n.is_number_unsigned() || n.get<uint64_t>() >= here) return std::nullopt;
+      needs.push_back(static_cast<uint32_t>(n.get<uint64_t>()));
+    }
+    g.ids.push_back(entry[0].get<std::string>());
+    if (!g.index.emplace(g.ids.back(), here).second) return std::nullopt;
+  }
+  return g;
+}
+
+std::string TaskGraph::to_json() const {
+  nlohmann::json j = nlohmann::json::array();
+  for (size_t k = 0; k < ids.size(); ++k) j.push_back(nlohmann::json::array({ids[k], needs[k]}));
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string status_tree(const RunSnapshot& run, const TaskGraph& graph, SystemTime now) {
+  std::vector<Node> nodes = build_nodes(run, graph);
   std::vector<size_t> by_topo(run.tasks.size());
   for (size_t r = 0; r < by_topo.size(); ++r) by_topo[r] = r;
   std::stable_sort(by_topo.begin(), by_topo.end(),

@@ -174,6 +174,10 @@ struct RunRecord {
   /// Texts of the sub-workflow files the run uses, by key (model/subflow.hpp): a resumed run
   /// reads these, never the files again.
   nlohmann::json subflow_texts = nlohmann::json::object();
+  /// The run's task graph as JSON text, written once at creation for `wfo status`
+  /// (cli/status_tree.hpp: TaskGraph); the store keeps it as given. Empty for runs
+  /// made before schema version 2.
+  std::string dag;
   nlohmann::json params = nlohmann::json::object();
   RunStatus status = RunStatus::running;
   SystemTime started_at{};

@@ -1,6 +1,6 @@
 #pragma once
-// The state database's schema, version 1. Times are RFC 3339 UTC text with milliseconds
-// (sortable as text); JSON columns hold objects or arrays as text.
+// The state database's schema: version 1, then what each later version adds. Times are RFC 3339 UTC
+// text with milliseconds (sortable as text); JSON columns hold objects or arrays as text.
 
 namespace wfo::schema {
 
@@ -110,5 +110,9 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_run ON events(run_id, id);
 )sql";
+
+/// Version 2 (issue 7): the run's task graph as `wfo status` draws it (cli/status_tree.hpp),
+/// so that status need not parse the workflow again. Empty for runs made by version 1.
+inline constexpr const char* k_v2 = "ALTER TABLE runs ADD COLUMN dag TEXT NOT NULL DEFAULT ''";
 
 }  // namespace wfo::schema

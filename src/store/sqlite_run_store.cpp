@@ -126,8 +126,11 @@ Result<void> SqliteRunStore::migrate() {
         {}, 0, 0, "upgrade wfo, or point --state at another database"});
   if (version == k_schema_version) return {};
   SQLite::Transaction tx(*m_db, SQLite::TransactionBehavior::IMMEDIATE);
-  if (m_db->execAndGet("PRAGMA user_version").getInt() == 0) {
-    m_db->exec(schema::k_v1);
+  // Read again under the write lock: another wfo may have migrated in between.
+  int now = m_db->execAndGet("PRAGMA user_version").getInt();
+  if (now < k_schema_version) {
+    if (now < 1) m_db->exec(schema::k_v1);
+    if (now < 2) m_db->exec(schema::k_v2);
     m_db->exec("PRAGMA user_version=" + std::to_string(k_schema_version));
   }
   tx.commit();
@@ -190,8 +193,8 @@ Result<void> SqliteRunStore::create_run(const RunSnapshot& s) {
         *m_db,
         "INSERT INTO runs(id, seq, workflow, workflow_file, source_dir, workflow_text, "
         "workflow_hash, params, status, started_at, ended_at, started_by, reason, max_parallel, "
-        "deadline, cancel_requested, subflow_texts) VALUES(?1, (SELECT COALESCE(MAX(seq),0)+1 "
-        "FROM runs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, '', ?11, ?12, 0, ?13)");
+        "deadline, cancel_requested, subflow_texts, dag) VALUES(?1, (SELECT COALESCE(MAX(seq),0)+1 "
+        "FROM runs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, '', ?11, ?12, 0, ?13, ?14)");
     const RunRecord& r = s.run;
     st.bind(1, r.id);
     st.bind(2, r.workflow);
@@ -206,6 +209,7 @@ Result<void> SqliteRunStore::create_run(const RunSnapshot& s) {
     st.bind(11, r.max_parallel);
     bind_time(st, 12, r.deadline);
     st.bind(13, r.subflow_texts.dump());
+    st.bind(14, r.dag);
     st.exec();
     for (size_t i = 0; i < s.tasks.size(); ++i) write_task(r.id, s.tasks[i], static_cast<int>(i));
     tx.commit();
@@ -285,7 +289,7 @@ Result<RunSnapshot> SqliteRunStore::load_run(const std::string& run_id) {
   try {
     RunSnapshot snap;
     SQLite::Statement st(*m_db, std::string("SELECT ") + k_run_columns +
-                                    ", workflow_text, subflow_texts FROM runs WHERE id=?1");
+                                    ", workflow_text, subflow_texts, dag FROM runs WHERE id=?1");
     st.bind(1, run_id);
     if (!st.executeStep())
       return fail(ErrorKind::usage, "no run '" + run_id + "' in " + m_path,
@@ -293,6 +297,7 @@ Result<RunSnapshot> SqliteRunStore::load_run(const std::string& run_id) {
     snap.run = read_run_row(st);
     snap.run.workflow_text = st.getColumn(14).getString();
     snap.run.subflow_texts = parse_json(st.getColumn(15).getString(), json::object());
+    snap.run.dag = st.getColumn(16).getString();
     SQLite::Statement t(*m_db,
                         "SELECT task_id, status, budget_base, reason, ended_at, next_attempt_at, "
                         "finish_seq, item FROM tasks WHERE run_id=?1 ORDER BY position");

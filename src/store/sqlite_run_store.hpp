@@ -23,14 +23,14 @@ class Statement;
 namespace wfo {
 
 /// The schema version this wfo writes and reads.
-inline constexpr int k_schema_version = 1;
+inline constexpr int k_schema_version = 2;
 
 class SqliteRunStore final : public RunStore {
  public:
   /// Opens (and creates when `create` is true) the database at `path`, creating its folder
   /// 0700 and the file 0600. Errors (ErrorKind::state): not a database, corrupt, read-only
   /// when writing is needed, schema newer than k_schema_version
-  /// (`... has schema version 3; this wfo reads version 1: upgrade wfo`), missing (create
+  /// (`... has schema version 3; this wfo reads version 2: upgrade wfo`), missing (create
   /// false: `no state database at '...'`).
   static Result<std::unique_ptr<SqliteRunStore>> open(const std::string& path, bool create);
   ~SqliteRunStore() override;

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "store/schema.hpp"
 #include "store/sqlite_run_store.hpp"
 
 namespace {
@@ -80,7 +81,7 @@ TEST_CASE("a schema version newer than this wfo's is refused") {
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().kind == ErrorKind::state);
   CHECK(store.error().message ==
-        "state database '" + path + "' has schema version 99; this wfo reads version 1");
+        "state database '" + path + "' has schema version 99; this wfo reads version 2");
   CHECK(store.error().hint == "upgrade wfo, or point --state at another database");
   // Refusing it changed nothing.
   SQLite::Database db(path, SQLite::OPEN_READONLY);
@@ -94,6 +95,39 @@ TEST_CASE("a new database gets this wfo's schema version") {
   REQUIRE(SqliteRunStore::open(path, true).has_value());
   SQLite::Database db(path, SQLite::OPEN_READONLY);
   CHECK(db.execAndGet("PRAGMA user_version").getInt() == k_schema_version);
+}
+
+TEST_CASE("a version 1 database is migrated in place, its runs kept") {
+  TempDir dir;
+  std::string path = dir.path + "/state.db";
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec(schema::k_v1);
+    db.exec("PRAGMA user_version=1");
+    db.exec(
+        "INSERT INTO runs(id, seq, workflow, workflow_file, source_dir, workflow_text, "
+        "workflow_hash, params, status, started_at, started_by, max_parallel) VALUES("
+        "'old', 1, 'w', '/w/flow.yaml', '/w', 'version: 1', 'h', '{}', 'succeeded', "
+        "'2026-11-01T10:00:00.000Z', 'alice', 2)");
+    db.exec(
+        "INSERT INTO tasks(run_id, task_id, position, status) VALUES('old', 'a', 0, "
+        "'succeeded')");
+  }
+  auto store = SqliteRunStore::open(path, false);
+  REQUIRE(store.has_value());
+  auto old = (*store)->load_run("old");
+  REQUIRE(old.has_value());
+  CHECK(old->run.status == RunStatus::succeeded);
+  CHECK(old->run.dag == "");  // status falls back to the workflow text
+  REQUIRE(old->tasks.size() == 1);
+  CHECK(old->tasks[0].status == TaskStatus::succeeded);
+  // New runs store their graph next to it.
+  RunSnapshot next = run_with_tasks("new", 1);
+  next.run.dag = R"([["task-0",[]]])";
+  REQUIRE((*store)->create_run(next).has_value());
+  CHECK((*store)->load_run("new")->run.dag == next.run.dag);
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  CHECK(db.execAndGet("PRAGMA user_version").getInt() == 2);
 }
 
 TEST_CASE("a file that is not a database is a state error") {

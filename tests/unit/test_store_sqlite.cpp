@@ -164,6 +164,7 @@ TEST_CASE("create_run then load_run gives back every field") {
   s.tasks[1].ended_at = k_t0 + 9s;
   s.tasks[1].next_attempt_at = k_t0 + 10s;
   s.tasks[1].finish_seq = 7;
+  s.run.dag = R"([["zeta",[]],["alpha",[0]]])";
   REQUIRE(store->create_run(s).has_value());
   auto loaded = store->load_run("r-1");
   REQUIRE(loaded.has_value());
@@ -183,6 +184,7 @@ TEST_CASE("create_run then load_run gives back every field") {
   CHECK(r.max_parallel == 4);
   CHECK(r.deadline == k_t0 + 2h);
   CHECK_FALSE(r.cancel_requested);
+  CHECK(r.dag == s.run.dag);
   // Tasks come back in the order given, not sorted.
   REQUIRE(loaded->tasks.size() == 3);
   CHECK(loaded->tasks[0].id == "zeta");
