@@ -8,7 +8,7 @@ WFO_BUILD="${WFO_BUILD:-$WFO_ROOT/build}"
 # Everything wfo needs to build, test and run its example workflows.
 WFO_PACKAGES=(
   g++ cmake ninja-build pkg-config
-  libcli11-dev libyaml-cpp-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev libfmt-dev
+  libcli11-dev libyaml-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev libfmt-dev
   doctest-dev nlohmann-json3-dev libssl-dev
   python3 sqlite3 graphviz googletest libxml2-utils procps
   clang-19 libclang-rt-19-dev

@@ -1,5 +1,5 @@
 // load_workflow: text -> checked text -> YNode tree -> Workflow. The steps run in that order so
-// that yaml-cpp only sees text that cannot hurt it, and the readers only see a tree without
+// that the YAML parser only sees text that cannot hurt it, and the readers only see a tree without
 // duplicate keys. The top level is read in file order, except `version`, which is read first:
 // a file of another version should hear that before anything about its keys.
 

@@ -1,6 +1,7 @@
 #pragma once
-// YAML -> model: the only code that includes yaml-cpp (STYLE.md). Checks everything that is
-// local to the file's structure; the engine's check() adds the DAG and expression checks.
+// YAML -> model: the only code that includes the YAML parser, libyaml (STYLE.md). Checks
+// everything that is local to the file's structure; the engine's check() adds the DAG and
+// expression checks.
 
 #include <string>
 #include <string_view>

@@ -1,15 +1,16 @@
-// Checks a workflow's raw text before yaml-cpp parses it. yaml-cpp 0.7 recurses once per
-// nesting level and misbehaves on some binary input, so this scan refuses what could hurt it,
-// in one pass over the bytes with no recursion.
+// Checks a workflow's raw text before the YAML parser (libyaml) reads it, in one pass over the
+// bytes with no recursion: bytes that are not UTF-8 text, and nesting deeper than the loader
+// accepts, get wfo's own clear error before any parser sees them. (Written for yaml-cpp 0.7,
+// which recursed once per level and misbehaved on such input; libyaml replaced it.)
 //
 // The nesting estimate never exceeds the true depth of collections in valid YAML: a flow `[`
 // or `{` counts only where a value starts (or inside another flow collection), and a block
 // level counts only where a line opens a collection (`- `, `? `, or `key:`) at a column deeper
 // than the enclosing one. Quoted scalars, comments and block scalars (`|`, `>`) are skipped,
 // so `run: if [[ -f x ]]` and bracket-heavy scripts count nothing. A block value starting with
-// `,` is refused here too: yaml-cpp 0.7 loops on it. The tree builder checks the
-// exact depth again from parser events; this scan only has to stop yaml-cpp early.
-// Lines and columns are 1-based and count bytes, as yaml-cpp's marks do.
+// `,` is refused here too, with a hint (yaml-cpp 0.7 looped on it). The tree builder checks
+// the exact depth again from parser events; this scan only has to stop deep input early.
+// Lines and columns are 1-based and count bytes, as the tree builder's marks do.
 
 #include <optional>
 #include <string>
@@ -187,8 +188,8 @@ class NestingScanner {
       return i;
     }
     if (c == ',') {
-      // YAML forbids it, and at the top level yaml-cpp 0.7 then yields empty documents
-      // forever without reading on.
+      // YAML forbids it; the hint says what to do (yaml-cpp 0.7 even yielded empty
+      // documents forever here).
       m_error = text_error(m_file, m_line_number, col + 1,
                            "yaml syntax: a value cannot start "
                            "with ','",

@@ -1,20 +1,18 @@
-// Builds a YNode tree from yaml-cpp's parser events rather than through YAML::Node, because
-// the event stream lets the loader see what YAML::Node hides or mishandles: duplicate keys
-// (YAML::Node keeps both silently), self-referencing aliases (YAML::Node builds a cyclic graph
-// that later overflows the stack), and nesting depth. Invariants: every mark is 1-based; a
-// builder error is thrown as BuildError from inside the event handler, which unwinds yaml-cpp
-// (it holds its state in RAII members) and is caught in parse_yaml_tree with every other
-// exception, so nothing escapes the loader.
+// Builds a YNode tree from libyaml's parser events. The event stream lets the loader see what
+// a ready-made node tree hides: duplicate keys, self-referencing aliases, nesting depth.
+// libyaml (the reference C parser, also under PyYAML and Ruby's Psych) replaced yaml-cpp
+// here because its parse is about ten times faster: yaml-cpp's scanner alone took most of
+// `wfo validate`'s time on large files (docs/benchmarks.md).
+//
+// Invariants: every mark is 1-based and counts bytes (libyaml's columns count characters;
+// Columns converts them); a builder error is thrown as BuildError from the loop below, never
+// through libyaml's C frames, and RAII wrappers free libyaml's parser and events on every
+// path, so nothing escapes parse_yaml_tree and nothing leaks.
 
 #include "loader/yaml_tree.hpp"
 
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/exceptions.h>
-#include <yaml-cpp/mark.h>
-#include <yaml-cpp/parser.h>
+#include <yaml.h>
 
-#include <map>
-#include <sstream>
 #include <unordered_map>
 #include <utility>
 
@@ -31,10 +29,66 @@ struct BuildError {
   Error error;
 };
 
-Mark to_mark(const YAML::Mark& m) {
-  if (m.is_null()) return {};
-  return Mark{m.line + 1, m.column + 1};
-}
+/// libyaml's marks (0-based line, column in characters) as the loader's (1-based, bytes).
+class Columns {
+ public:
+  explicit Columns(std::string_view text) : m_text(text) {
+    for (char c : text)
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        m_ascii = false;
+        break;
+      }
+    if (m_ascii) return;
+    // libyaml's reader drops a byte order mark before counting columns.
+    m_line_starts.push_back(text.starts_with("\xef\xbb\xbf") ? 3 : 0);
+    for (size_t i = 0; i < text.size(); ++i)
+      if (text[i] == '\n') m_line_starts.push_back(i + 1);
+  }
+
+  Mark at(const yaml_mark_t& m) const {
+    int line = static_cast<int>(m.line) + 1;
+    if (m_ascii || m.line >= m_line_starts.size())
+      return Mark{line, static_cast<int>(m.column) + 1};
+    // Walk the line's characters: a UTF-8 lead byte starts each.
+    size_t at = m_line_starts[m.line], chars = 0;
+    while (at < m_text.size() && m_text[at] != '\n' && chars < m.column) {
+      ++at;
+      while (at < m_text.size() && (static_cast<unsigned char>(m_text[at]) & 0xc0) == 0x80) ++at;
+      ++chars;
+    }
+    return Mark{line, static_cast<int>(at - m_line_starts[m.line] + (m.column - chars)) + 1};
+  }
+
+  /// `m` moved back onto the text's last line when it lies beyond it (libyaml reports an
+  /// unclosed `{` at the end of input on the line after the last).
+  Mark clamp(Mark m) const {
+    int lines = 1, last_start = 0;
+    for (size_t i = 0; i + 1 < m_text.size(); ++i)
+      if (m_text[i] == '\n') ++lines, last_start = static_cast<int>(i + 1);
+    if (m.line <= lines) return m;
+    int end = static_cast<int>(m_text.size()) - (m_text.ends_with('\n') ? 1 : 0);
+    return Mark{lines, end - last_start + 1};
+  }
+
+  /// The mark of byte `offset` (libyaml's reader errors give only that).
+  Mark at_offset(size_t offset) const {
+    Mark m{1, 1};
+    for (size_t i = 0; i < offset && i < m_text.size(); ++i) {
+      if (m_text[i] == '\n') {
+        ++m.line;
+        m.column = 1;
+      } else {
+        ++m.column;
+      }
+    }
+    return m;
+  }
+
+ private:
+  std::string_view m_text;
+  bool m_ascii = true;
+  std::vector<size_t> m_line_starts;  ///< filled only when the text is not ASCII
+};
 
 size_t count_nodes(const YNode& n) {
   size_t count = 1;
@@ -43,68 +97,66 @@ size_t count_nodes(const YNode& n) {
   return count;
 }
 
-class TreeBuilder final : public YAML::EventHandler {
- public:
-  explicit TreeBuilder(const std::string& file) : m_file(file) {}
+std::string anchor_of(const yaml_char_t* anchor) {
+  return anchor ? std::string(reinterpret_cast<const char*>(anchor)) : std::string();
+}
 
-  bool has_root() const { return m_has_root; }
+/// A plain scalar YAML reads as null (the core schema's null: empty, ~, null, Null, NULL).
+bool is_null_text(std::string_view v) {
+  return v.empty() || v == "~" || v == "null" || v == "Null" || v == "NULL";
+}
+
+class TreeBuilder {
+ public:
+  TreeBuilder(const std::string& file, const Columns& columns) : m_file(file), m_columns(columns) {}
+
   /// Returns the document's root and makes ready for the next document.
   YNode take_root() {
     m_has_root = false;
+    m_anchors.clear();  // anchors belong to their document
     return std::exchange(m_root, YNode{});
   }
 
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-
-  void OnAnchor(const YAML::Mark&, const std::string& name) override { m_pending_anchor = name; }
-
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    YNode n;
-    n.mark = to_mark(mark);
-    finish(std::move(n), anchor);
-  }
-
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    auto it = m_anchors.find(anchor);
-    if (it == m_anchors.end()) {
-      // yaml-cpp resolves undefined names itself; a known id without a finished node is an
-      // alias inside the node its anchor names.
-      throw_error(to_mark(mark), "recursive alias '*" + m_anchor_names[anchor] + "'",
-                  "an alias cannot refer to a node that contains it");
+  void on_event(const yaml_event_t& e) {
+    Mark mark = m_columns.at(e.start_mark);
+    switch (e.type) {
+      case YAML_ALIAS_EVENT:
+        alias(anchor_of(e.data.alias.anchor), mark);
+        break;
+      case YAML_SCALAR_EVENT: {
+        const auto& s = e.data.scalar;
+        YNode n;
+        n.mark = mark;
+        n.value.assign(reinterpret_cast<const char*>(s.value), s.length);
+        // Plain: unquoted, not a block scalar, no tag; only then is `3` an integer.
+        n.plain = s.tag == nullptr && s.style == YAML_PLAIN_SCALAR_STYLE;
+        bool empty = n.plain && n.value.empty();
+        if (n.plain && is_null_text(n.value))
+          n.value.clear();  // kind stays null
+        else
+          n.kind = YNode::Kind::scalar;
+        finish(std::move(n), anchor_of(s.anchor), empty);
+        break;
+      }
+      case YAML_SEQUENCE_START_EVENT:
+        open(YNode::Kind::sequence, mark, anchor_of(e.data.sequence_start.anchor));
+        break;
+      case YAML_MAPPING_START_EVENT:
+        open(YNode::Kind::mapping, mark, anchor_of(e.data.mapping_start.anchor));
+        break;
+      case YAML_SEQUENCE_END_EVENT:
+      case YAML_MAPPING_END_EVENT:
+        close();
+        break;
+      default:
+        break;
     }
-    spend(count_nodes(it->second), to_mark(mark));
-    YNode copy = it->second;
-    copy.mark = to_mark(mark);
-    finish(std::move(copy), 0);
   }
-
-  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                const std::string& value) override {
-    YNode n;
-    n.kind = YNode::Kind::scalar;
-    n.plain = tag == "?";
-    n.value = value;
-    n.mark = to_mark(mark);
-    finish(std::move(n), anchor);
-  }
-
-  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                       YAML::EmitterStyle::value) override {
-    open(YNode::Kind::sequence, mark, anchor);
-  }
-  void OnSequenceEnd() override { close(); }
-
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value) override {
-    open(YNode::Kind::mapping, mark, anchor);
-  }
-  void OnMapEnd() override { close(); }
 
  private:
   struct Frame {
     YNode node;
-    YAML::anchor_t anchor = 0;
+    std::string anchor;
     bool has_key = false;
     YNode key;
     std::unordered_map<std::string, int> key_lines;
@@ -115,39 +167,47 @@ class TreeBuilder final : public YAML::EventHandler {
                            at.column, std::move(hint)}};
   }
 
-  void remember_anchor(YAML::anchor_t anchor) {
-    if (anchor == 0) return;
-    m_anchor_names[anchor] = m_pending_anchor;
+  void alias(const std::string& name, Mark mark) {
+    for (const Frame& f : m_stack)
+      if (f.anchor == name)
+        throw_error(mark, "recursive alias '*" + name + "'",
+                    "an alias cannot refer to a node that contains it");
+    auto it = m_anchors.find(name);
+    if (it == m_anchors.end())
+      throw_error(mark, "alias '*" + name + "' refers to no anchor",
+                  "define it first with '&" + name +
+                      "' on the node to repeat, or quote a value that starts with '*'");
+    spend(count_nodes(it->second), mark);
+    YNode copy = it->second;
+    copy.mark = mark;
+    add(std::move(copy));
   }
 
-  void open(YNode::Kind kind, const YAML::Mark& mark, YAML::anchor_t anchor) {
-    remember_anchor(anchor);
+  void open(YNode::Kind kind, Mark mark, std::string anchor) {
     if (static_cast<int>(m_stack.size()) >= k_max_nesting)
-      throw_error(to_mark(mark), "nesting deeper than 64 levels",
+      throw_error(mark, "nesting deeper than 64 levels",
                   "flatten the structure; a workflow needs only a few levels");
     Frame f;
     f.node.kind = kind;
-    f.node.mark = to_mark(mark);
-    f.anchor = anchor;
+    f.node.mark = mark;
+    f.anchor = std::move(anchor);
     m_stack.push_back(std::move(f));
   }
 
   void close() {
     Frame f = std::move(m_stack.back());
     m_stack.pop_back();
-    if (f.anchor != 0) keep_anchored(f.anchor, f.node);
-    add(std::move(f.node));
+    finish(std::move(f.node), f.anchor);
   }
 
-  void finish(YNode n, YAML::anchor_t anchor) {
-    remember_anchor(anchor);
-    if (anchor != 0) keep_anchored(anchor, n);
-    add(std::move(n));
+  void finish(YNode n, const std::string& anchor, bool empty = false) {
+    if (!anchor.empty()) keep_anchored(anchor, n);
+    add(std::move(n), empty);
   }
 
   /// Copies of anchored nodes count against the alias budget too: nested anchors copy a
   /// node once per anchor above it.
-  void keep_anchored(YAML::anchor_t anchor, const YNode& n) {
+  void keep_anchored(const std::string& anchor, const YNode& n) {
     spend(count_nodes(n), n.mark);
     m_anchors[anchor] = n;
   }
@@ -158,7 +218,8 @@ class TreeBuilder final : public YAML::EventHandler {
       throw_error(at, "aliases expand to more than 100000 nodes", "use fewer or smaller aliases");
   }
 
-  void add(YNode n) {
+  /// `empty`: a value left out (`run:`), which points at its key.
+  void add(YNode n, bool empty = false) {
     if (m_stack.empty()) {
       if (!m_has_root) m_root = std::move(n);
       m_has_root = true;
@@ -170,8 +231,7 @@ class TreeBuilder final : public YAML::EventHandler {
     } else if (!top.has_key) {
       add_key(top, std::move(n));
     } else {
-      // An empty value's mark is where the next token starts, often the next line.
-      if (n.is_null() && n.mark.line != top.key.mark.line) n.mark = top.key.mark;
+      if (empty) n.mark = top.key.mark;
       top.node.entries.push_back(YEntry{std::move(top.key), std::move(n)});
       top.has_key = false;
     }
@@ -190,32 +250,88 @@ class TreeBuilder final : public YAML::EventHandler {
   }
 
   const std::string& m_file;
+  const Columns& m_columns;
   std::vector<Frame> m_stack;
-  std::map<YAML::anchor_t, YNode> m_anchors;
-  std::map<YAML::anchor_t, std::string> m_anchor_names;
-  std::string m_pending_anchor;
-  size_t m_copied_nodes = 0;  ///< nodes copied for anchors and aliases
+  std::unordered_map<std::string, YNode> m_anchors;  ///< finished anchored nodes, by name
+  size_t m_copied_nodes = 0;                         ///< nodes copied for anchors and aliases
   YNode m_root;
   bool m_has_root = false;
 };
 
-Error syntax_error(const YAML::Exception& e, const std::string& file) {
-  Mark at = to_mark(e.mark);
-  return Error{ErrorKind::invalid_workflow, "yaml syntax: " + e.msg, file, at.line, at.column, {}};
-}
+/// libyaml's parser, freed on every path.
+class Parser {
+ public:
+  explicit Parser(std::string_view text) {
+    if (!yaml_parser_initialize(&m_parser)) throw std::bad_alloc();
+    yaml_parser_set_input_string(&m_parser, reinterpret_cast<const unsigned char*>(text.data()),
+                                 text.size());
+  }
+  ~Parser() {
+    if (m_has_event) yaml_event_delete(&m_event);
+    yaml_parser_delete(&m_parser);
+  }
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+
+  /// The next event, valid until the next call; false on a syntax error (see error()).
+  bool next() {
+    if (m_has_event) yaml_event_delete(&m_event);
+    m_has_event = yaml_parser_parse(&m_parser, &m_event) != 0;
+    return m_has_event;
+  }
+  const yaml_event_t& event() const { return m_event; }
+
+  /// The syntax error after next() returned false: libyaml's problem and, when it has one,
+  /// the construct it was reading and where that starts.
+  Error error(const std::string& file, const Columns& columns) const {
+    const yaml_parser_t& p = m_parser;
+    if (p.error == YAML_MEMORY_ERROR) throw std::bad_alloc();
+    std::string problem = p.problem ? p.problem : "cannot parse";
+    Mark at = columns.clamp(p.error == YAML_READER_ERROR ? columns.at_offset(p.problem_offset)
+                                                         : columns.at(p.problem_mark));
+    std::string message = "yaml syntax: " + problem;
+    if (p.context) {
+      Mark from = columns.clamp(columns.at(p.context_mark));
+      message += std::string(" (") + p.context;
+      if (from.line != at.line || from.column != at.column)
+        message +=
+            " at line " + std::to_string(from.line) + ", column " + std::to_string(from.column);
+      message += ")";
+    }
+    std::string hint;
+    if (p.error == YAML_READER_ERROR)
+      hint = "remove the character, or write it as an escape in a double-quoted string";
+    return Error{ErrorKind::invalid_workflow, message, file, at.line, at.column, hint};
+  }
+
+ private:
+  yaml_parser_t m_parser{};
+  yaml_event_t m_event{};
+  bool m_has_event = false;
+};
 
 Result<YNode> parse_documents(std::string_view text, const std::string& file) {
-  std::istringstream in{std::string(text)};
-  YAML::Parser parser(in);
-  TreeBuilder builder(file);
-  if (!parser.HandleNextDocument(builder)) return YNode{};
-  YNode root = builder.take_root();
-  TreeBuilder rest(file);
-  // A trailing `---` with nothing after it is an empty document: harmless. Many empty
-  // documents are not: yaml-cpp can yield them forever on input it cannot read on from.
-  for (int empty = 0; parser.HandleNextDocument(rest); ++empty) {
-    YNode next = rest.take_root();
-    if (!next.is_null() || empty >= k_max_empty_documents)
+  Columns columns(text);
+  Parser parser(text);
+  TreeBuilder builder(file, columns);
+  YNode root;
+  int documents = 0, empty = 0;
+  for (;;) {
+    if (!parser.next()) return std::unexpected(parser.error(file, columns));
+    const yaml_event_t& e = parser.event();
+    if (e.type == YAML_STREAM_END_EVENT) break;
+    if (e.type == YAML_DOCUMENT_START_EVENT) ++documents;
+    if (e.type != YAML_DOCUMENT_END_EVENT) {
+      builder.on_event(e);
+      continue;
+    }
+    if (documents == 1) {
+      root = builder.take_root();
+      continue;
+    }
+    // A trailing `---` with nothing after it is an empty document: harmless.
+    YNode next = builder.take_root();
+    if (!next.is_null() || ++empty > k_max_empty_documents)
       return std::unexpected(Error{ErrorKind::invalid_workflow,
                                    "the file holds more than one YAML document", file,
                                    next.mark.line, next.mark.column, "keep one workflow per file"});
@@ -230,8 +346,6 @@ Result<YNode> parse_yaml_tree(std::string_view text, const std::string& file) {
     return parse_documents(text, file);
   } catch (const BuildError& e) {
     return std::unexpected(e.error);
-  } catch (const YAML::Exception& e) {
-    return std::unexpected(syntax_error(e, file));
   } catch (const std::exception& e) {
     return std::unexpected(Error{ErrorKind::invalid_workflow,
                                  std::string("cannot read the workflow: ") + e.what(),

@@ -1,7 +1,7 @@
 #pragma once
-// A YAML document as a small tree of plain values with 1-based marks, built from yaml-cpp's
-// parser events. The rest of the loader reads this tree and never sees yaml-cpp, its
-// exceptions or its 0-based marks.
+// A YAML document as a small tree of plain values with 1-based marks, built from libyaml's
+// parser events. The rest of the loader reads this tree and never sees libyaml, its
+// error codes or its 0-based marks.
 
 #include <string>
 #include <string_view>
@@ -39,18 +39,19 @@ struct YEntry {
   YNode value;
 };
 
-/// The deepest nesting of collections the loader accepts; yaml-cpp recurses per level.
+/// The deepest nesting of collections the loader accepts (the readers recurse per level).
 inline constexpr int k_max_nesting = 64;
 
 /// Parses `text` (already checked by check_text) into its one document's root; a missing
 /// document gives a null root. Errors (ErrorKind::invalid_workflow, located in `file`):
-/// `yaml syntax: <yaml-cpp's message>`, `nesting deeper than 64 levels`,
+/// `yaml syntax: <libyaml's problem> (<what it was reading> at line L, column C)`,
+/// `nesting deeper than 64 levels`, `alias '*a' refers to no anchor`,
 /// `duplicate key 'k' (first defined at line N)`, `a mapping key must be a string`,
 /// `recursive alias '*a'`, `aliases expand to more than 100000 nodes`,
 /// `the file holds more than one YAML document`. Never throws.
 Result<YNode> parse_yaml_tree(std::string_view text, const std::string& file);
 
-/// Checks `text` before yaml-cpp sees it, so that input that could crash or stall yaml-cpp
+/// Checks `text` before libyaml sees it, so that input that could crash or stall a parser
 /// gets a clean error: a NUL byte or invalid UTF-8 (`file is not UTF-8 text`), and flow or
 /// block nesting deeper than k_max_nesting (`nesting deeper than 64 levels`). O(size).
 Result<void> check_text(std::string_view text, const std::string& file);

@@ -42,7 +42,8 @@ CASES = [
 # (name, subcommand, the exact stderr)
 EXPECTED = [
     ('yaml_syntax', 'validate',
-     b'flow.yaml:3:17: error: yaml syntax: illegal flow end\n    a: {run: [echo}\n                  ^\n'),
+     b"flow.yaml:3:17: error: yaml syntax: did not find expected ',' or ']' (while parsing a "
+     b"flow sequence at line 3, column 12)\n    a: {run: [echo}\n                  ^\n"),
     ('unknown_key', 'validate',
      b"flow.yaml:5:5: error: unknown key 'retires' in task 'a' (did you mean 'retry'?)\n      retires: 3\n      ^\n"),
     ('wrong_type', 'validate',
@@ -86,7 +87,8 @@ EXPECTED = [
     ('deep_nesting', 'validate',
      b'flow.yaml:1:65: error: nesting deeper than 64 levels\n  [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n                                                                  ^\n  flatten the structure; a workflow needs only a few levels\n'),
     ('bracket_colon', 'validate',
-     b'flow.yaml:1:2: error: yaml syntax: unknown token\n  [:\n   ^\n'),
+     b'flow.yaml:1:2: error: yaml syntax: did not find expected node content (while parsing a '
+     b'flow node)\n  [:\n   ^\n'),
     ('recursive_alias', 'validate',
      b"flow.yaml:1:8: error: recursive alias '*x'\n  a: &x [*x]\n         ^\n  an alias cannot refer to a node that contains it\n"),
     ('binary_garbage', 'validate',

@@ -33,30 +33,39 @@ void check_cases(const std::vector<Case>& cases) {
 
 }  // namespace
 
-TEST_CASE("loader errors: yaml syntax, at yaml-cpp's mark") {
+TEST_CASE("loader errors: yaml syntax, at libyaml's mark, with what it was reading") {
   check_cases({
       {"version: 1\n  bad: indent\n",
-       "flow.yaml:2:6: error: yaml syntax: illegal map value\n"
+       "flow.yaml:2:6: error: yaml syntax: mapping values are not allowed in this context\n"
        "    bad: indent\n"
        "       ^\n"},
       {"version: 1\ntasks:\n  a:\n    run: x\n   b: y\n",
-       "flow.yaml:5:4: error: yaml syntax: end of map not found\n"
+       "flow.yaml:5:4: error: yaml syntax: did not find expected key (while parsing a block "
+       "mapping at line 3, column 3)\n"
        "     b: y\n"
        "     ^\n"},
       {"version: 1\nx: [a, b\ny: 2\n",
-       "flow.yaml:3:2: error: yaml syntax: end of sequence flow not found\n"
+       "flow.yaml:3:2: error: yaml syntax: did not find expected ',' or ']' (while parsing a "
+       "flow sequence at line 2, column 4)\n"
        "  y: 2\n"
        "   ^\n"},
       {"version: 1\na: \"\\q\"\n",
-       "flow.yaml:2:7: error: yaml syntax: unknown escape character: q\n"
+       "flow.yaml:2:5: error: yaml syntax: found unknown escape character (while parsing a "
+       "quoted scalar at line 2, column 4)\n"
        "  a: \"\\q\"\n"
-       "        ^\n"},
+       "      ^\n"},
       {"version: 1\ntasks:\n  a: {run: x\n",
-       "flow.yaml:4:1: error: yaml syntax: end of map flow not found\n"},
+       // At the end of the last line, not on the line after it.
+       "flow.yaml:3:13: error: yaml syntax: did not find expected ',' or '}' (while parsing a "
+       "flow mapping at line 3, column 6)\n"
+       "    a: {run: x\n"
+       "              ^\n"},
       {"a: *x\n",
-       "flow.yaml:1:4: error: yaml syntax: the referenced anchor is not defined\n"
+       "flow.yaml:1:4: error: alias '*x' refers to no anchor\n"
        "  a: *x\n"
-       "     ^\n"},
+       "     ^\n"
+       "  define it first with '&x' on the node to repeat, or quote a value that starts with "
+       "'*'\n"},
   });
 }
 
