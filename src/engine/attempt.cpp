@@ -128,10 +128,10 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   const CompiledTemplateMap& with = kind == AttemptKind::fallback ? task.fallback_with : task.with;
   const std::vector<CompiledTemplate>& command =
       kind == AttemptKind::fallback ? task.fallback_command : task.command;
-  const std::optional<CompiledTemplate>& shell_command =
-      kind == AttemptKind::fallback     ? task.fallback_run
-      : kind == AttemptKind::compensate ? task.compensate
-                                        : task.run;
+  const CompiledTemplate* shell_command =
+      kind == AttemptKind::fallback     ? (task.fallback_run ? &*task.fallback_run : nullptr)
+      : kind == AttemptKind::compensate ? (task.compensate ? &*task.compensate : nullptr)
+                                        : (task.run ? &*task.run : nullptr);
   if (kind == AttemptKind::compensate) agent = nullptr;
   nlohmann::json inputs = nlohmann::json::object();
   if (agent) {

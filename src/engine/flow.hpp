@@ -50,8 +50,8 @@ struct FlowNode {
   uint32_t child_scope = k_no_node;  ///< sub-workflow collectors: the scope they run
   std::vector<uint32_t> members;     ///< collectors: instances in list order, or scope nodes
   std::vector<std::string> reads;    ///< task names its templates read, in its scope
-  std::optional<CompiledTemplate> for_each;  ///< for_each collectors: the list
-  std::optional<CompiledTemplate> until;     ///< `repeat.until`, as a condition
+  Box<CompiledTemplate> for_each;    ///< for_each collectors: the list (boxed: rare)
+  Box<CompiledTemplate> until;       ///< `repeat.until`, as a condition
 };
 
 /// One use of one file.

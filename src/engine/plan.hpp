@@ -33,15 +33,15 @@ struct CompiledTask {
   std::optional<CompiledTemplate> run;       ///< `run:` (shell)
   std::vector<CompiledTemplate> command;     ///< the agent's command parts
   CommandSpec::Form command_form = CommandSpec::Form::shell;
-  std::optional<CompiledTemplate> if_expr;
+  Box<CompiledTemplate> if_expr;  ///< boxed, as the other rarely set templates (util/box.hpp)
   CompiledTemplateMap env;   ///< workflow env, then agent env, then task env
   CompiledTemplateMap with;  ///< agent inputs
-  std::optional<CompiledTemplate> approval_message;
-  std::optional<CompiledTemplate> fallback_run;  ///< `fallback: {run: ...}`
+  Box<CompiledTemplate> approval_message;
+  Box<CompiledTemplate> fallback_run;             ///< `fallback: {run: ...}`
   const AgentSpec* fallback_agent = nullptr;      ///< `fallback: {agent: ...}`
   std::vector<CompiledTemplate> fallback_command;  ///< the fallback agent's command parts
   CompiledTemplateMap fallback_with;
-  std::optional<CompiledTemplate> compensate;  ///< saga step run when the run fails
+  Box<CompiledTemplate> compensate;  ///< saga step run when the run fails
   RetryPolicy retry;  ///< resolved; max_attempts 1 when none applies
   std::optional<std::chrono::milliseconds> timeout;
   std::string workdir;  ///< absolute

@@ -159,6 +159,8 @@ class TreeBuilder {
     std::string anchor;
     bool has_key = false;
     YNode key;
+    /// Each key's line, built once the mapping has 16 keys; smaller ones (a task's
+    /// settings) are searched in place, without a table to allocate per mapping.
     std::unordered_map<std::string, int> key_lines;
   };
 
@@ -239,11 +241,23 @@ class TreeBuilder {
 
   void add_key(Frame& top, YNode key) {
     if (!key.is_scalar()) throw_error(key.mark, "a mapping key must be a string");
-    auto [it, inserted] = top.key_lines.emplace(key.value, key.mark.line);
-    if (!inserted)
+    int first_line = 0;
+    if (top.key_lines.empty() && top.node.entries.size() < 16) {
+      for (const auto& e : top.node.entries)
+        if (e.key.value == key.value) {
+          first_line = e.key.mark.line;
+          break;
+        }
+    } else {
+      if (top.key_lines.empty())
+        for (const auto& e : top.node.entries) top.key_lines.emplace(e.key.value, e.key.mark.line);
+      auto [it, inserted] = top.key_lines.emplace(key.value, key.mark.line);
+      if (!inserted) first_line = it->second;
+    }
+    if (first_line != 0)
       throw_error(key.mark,
                   "duplicate key '" + key.value + "' (first defined at line " +
-                      std::to_string(it->second) + ")",
+                      std::to_string(first_line) + ")",
                   "remove one of them or merge them");
     top.key = std::move(key);
     top.has_key = true;

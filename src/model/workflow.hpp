@@ -140,7 +140,7 @@ struct TaskSpec {
   Mark mark;  ///< the task's key
   std::vector<std::string> needs;
   std::vector<Mark> need_marks;  ///< parallel to `needs`
-  std::optional<Template> if_expr;
+  Box<Template> if_expr;         ///< boxed: rarely set (util/box.hpp)
   std::optional<Template> run;  ///< a shell command
   std::string agent;            ///< an agent name; empty when none
   Mark agent_mark;
@@ -154,12 +154,12 @@ struct TaskSpec {
   std::vector<OutputSpec> outputs;
   bool continue_on_error = false;
   Box<FallbackSpec> fallback;
-  std::optional<Template> compensate;
+  Box<Template> compensate;
   Box<ApprovalSpec> approval;
   Box<MatrixSpec> matrix;
   std::optional<int> max_parallel;
   bool fail_fast = true;
-  std::optional<Template> for_each;
+  Box<Template> for_each;
   Box<RepeatSpec> repeat;
   int priority = 0;
 };

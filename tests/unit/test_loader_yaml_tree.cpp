@@ -104,3 +104,23 @@ TEST_CASE("yaml tree: a control character is a syntax error at its byte") {
   CHECK(bad.error().hint ==
         "remove the character, or write it as an escape in a double-quoted string");
 }
+
+TEST_CASE("yaml tree: duplicate keys found in small and large mappings") {
+  // Up to 16 keys are searched in place; from then on through a table. Both must find it.
+  for (int size : {2, 15, 16, 17, 40}) {
+    std::string text;
+    for (int i = 0; i < size; ++i)
+      text += "k" + std::to_string(i) + ": " + std::to_string(i) + "\n";
+    text += "k1: again\n";
+    CAPTURE(size);
+    auto dup = parse_yaml_tree(text, "flow.yaml");
+    REQUIRE_FALSE(dup.has_value());
+    CHECK(dup.error().message == "duplicate key 'k1' (first defined at line 2)");
+    CHECK(dup.error().line == size + 1);
+  }
+  std::string distinct;
+  for (int i = 0; i < 40; ++i) distinct += "k" + std::to_string(i) + ": x\n";
+  auto ok = parse_yaml_tree(distinct, "flow.yaml");
+  REQUIRE(ok.has_value());
+  CHECK(ok->entries.size() == 40);
+}
