@@ -225,8 +225,7 @@ struct Expander {
 }  // namespace
 
 Result<void> expand_flow(Plan& plan) {
-  Workflow& root = *plan.workflow;
-  if (auto cycle = Dag::build(root); !cycle) return std::unexpected(cycle.error());
+  Workflow& root = *plan.workflow;  // compile() has checked its graph: no cycle
   if (!plan.flow) plan.flow = std::make_shared<FlowPlan>();
   FlowPlan& flow = *plan.flow;
   flow.scopes.clear();

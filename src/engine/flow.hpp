@@ -128,7 +128,9 @@ std::string matrix_instance_id(const std::string& id, const MatrixCombination& c
 
 /// Rewrites `plan.workflow->tasks` from the root file's tasks into the plan's nodes (matrix
 /// instances, collectors and the nodes of sub-workflows, with needs by node id) and fills
-/// `plan.flow`, whose `subflows` must hold every file a `uses` names. Errors
+/// `plan.flow`, whose `subflows` must hold every file a `uses` names. The root file's own
+/// graph must be checked for cycles first (compile() does, to report them in the file's
+/// terms). Errors
 /// (ErrorKind::invalid_workflow, at file:line:col): a dependency cycle in a used file; a used
 /// file missing from `subflows`; for_each combined with matrix or uses; matrix with uses.
 Result<void> expand_flow(Plan& plan);
