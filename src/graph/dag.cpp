@@ -56,6 +56,7 @@ Result<Dag> Dag::build(const Workflow& workflow) {
   dag.m_dependents.resize(n);
   for (uint32_t i = 0; i < n; ++i) {
     const TaskSpec& task = workflow.tasks[i];
+    dag.m_needs[i].reserve(task.needs.size());
     for (size_t k = 0; k < task.needs.size(); ++k) {
       auto it = index.find(task.needs[k]);
       if (it == index.end()) {

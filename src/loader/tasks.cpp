@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -26,15 +27,13 @@ bool before(Mark a, Mark b) {
 
 Result<void> read_needs(const Reader& r, const YNode& v, TaskSpec& t) {
   const char* message = "'needs' must be a string or a list of task ids";
-  std::vector<const YNode*> items;
-  if (v.is_scalar()) {
-    items.push_back(&v);
-  } else if (v.is_sequence()) {
-    for (const auto& item : v.items) items.push_back(&item);
-  } else {
-    return r.fail(v.mark, message);
-  }
-  for (const YNode* item : items) {
+  if (!v.is_scalar() && !v.is_sequence()) return r.fail(v.mark, message);
+  // One string, or a list of them: the scalar itself stands for a list of one.
+  std::span<const YNode> items = v.is_scalar() ? std::span(&v, 1) : std::span(v.items);
+  t.needs.reserve(t.needs.size() + items.size());
+  t.need_marks.reserve(t.need_marks.size() + items.size());
+  for (const YNode& node : items) {
+    const YNode* item = &node;
     if (!item->is_scalar()) return r.fail(item->mark, message);
     // A need listed twice means the same thing as once; keep the first.
     if (std::find(t.needs.begin(), t.needs.end(), item->value) != t.needs.end()) continue;
