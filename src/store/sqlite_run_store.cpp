@@ -102,8 +102,8 @@ Result<std::unique_ptr<SqliteRunStore>> SqliteRunStore::open(const std::string& 
     // Tests set WFO_FAULT_WRITE / WFO_FAULT_SYNC to fail chosen I/O (store/fault_vfs.hpp);
     // otherwise `vfs` is null: the default VFS.
     const char* vfs = store::fault_vfs_from_env();
-    // NOMUTEX: SQLite's multi-thread mode, no lock of its own around every call (a quarter
-    // of `wfo status`'s instructions went to locking it per column read). Safe because the
+    // NOMUTEX: SQLite's multi-thread mode, no lock of its own around every call (11% of
+    // `wfo status`'s instructions went to locking it per column read). Safe because the
     // connection is only ever shared with the group-commit writer, and both hold
     // m_db_mutex while they use it (SQLite's docs: "Using SQLite In Multi-Threaded
     // Applications").
