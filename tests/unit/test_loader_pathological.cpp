@@ -143,6 +143,18 @@ TEST_CASE("loader pathological: binary and non-UTF-8 input") {
         "  ??v e r \n"
         "  ^\n"
         "  found a byte sequence that is not UTF-8; save the file as UTF-8\n");
+  // The scan reads 8 bytes at a time where it can: a bad byte is found, at its byte column,
+  // wherever it falls in or after such a word, after ASCII or after UTF-8 text.
+  for (int k = 0; k <= 20; ++k) {
+    CAPTURE(k);
+    std::string run(static_cast<size_t>(k), 'x');
+    CHECK(timed_diagnose("version: 1\na: " + run + "\xff\n")
+              .find("flow.yaml:2:" + std::to_string(4 + k) + ": error: file is not UTF-8") == 0);
+    CHECK(timed_diagnose("version: 1\na: " + run + std::string(1, '\0') + "\n")
+              .find("flow.yaml:2:" + std::to_string(4 + k) + ": error: file is not UTF-8") == 0);
+    CHECK(timed_diagnose("d: caf\xc3\xa9" + run + "\x80\n")
+              .find("flow.yaml:1:" + std::to_string(9 + k) + ": error: file is not UTF-8") == 0);
+  }
   // Overlong forms and surrogates are not UTF-8 either; real UTF-8 and a BOM are fine.
   CHECK(timed_diagnose("a: \xc0\xaf\n").find("flow.yaml:1:4: error: file is not UTF-8") == 0);
   CHECK(timed_diagnose("a: \xed\xa0\x80\n").find("flow.yaml:1:4: error: file is not UTF-8") == 0);
