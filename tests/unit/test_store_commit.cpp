@@ -163,3 +163,63 @@ TEST_CASE("group commit: a failed batch fails it and every later commit") {
   CHECK_FALSE(store->commit("r", succeeded("t1", Sync::durable)).has_value());
   CHECK(seen(path, "r", 2) == "pending pending 0");
 }
+
+TEST_CASE("a batch writes a row once: the last record of it, with what only the first said") {
+  TempDir dir;
+  std::string path = dir.path + "/state.db";
+  auto store = open_store(path);
+  create(*store, "r", 1);
+  // t0's start is held and goes in one transaction with its end; the end's records carry the
+  // attempt's start time, kind and delay, which only an insert sets.
+  Transition start = started("t0", Sync::normal);
+  start.attempts[0].kind = AttemptKind::fallback;
+  start.attempts[0].delay_ms = 250;
+  start.attempts[0].delay_reason = "backoff";
+  REQUIRE(store->commit("r", start).has_value());
+  Transition end = succeeded("t0", Sync::normal);
+  AttemptRecord done = start.attempts[0];
+  done.status = AttemptStatus::succeeded;
+  done.ended_at = k_t0 + std::chrono::milliseconds{7};
+  done.exit_code = 0;
+  end.attempts.push_back(done);
+  // Two for_each instances start, held, and the first ends in the same batch: each is
+  // appended at the position its first insert takes, so they keep their order.
+  auto instance = [](const std::string& id, TaskStatus status) {
+    Transition t;
+    TaskRecord r;
+    r.id = id;
+    r.status = status;
+    r.item = nlohmann::json(id);
+    t.tasks.push_back(r);
+    t.deferrable = status == TaskStatus::running;
+    return t;
+  };
+  REQUIRE(store->commit("r", instance("each[1]", TaskStatus::running)).has_value());
+  REQUIRE(store->commit("r", instance("each[0]", TaskStatus::running)).has_value());
+  Transition both = end;
+  both.tasks.push_back(instance("each[1]", TaskStatus::succeeded).tasks[0]);
+  REQUIRE(store->commit("r", both).has_value());
+  auto other = open_store(path);
+  auto snap = other->load_run("r");
+  REQUIRE(snap.has_value());
+  REQUIRE(snap->tasks.size() == 3);
+  CHECK(snap->tasks[0].status == TaskStatus::succeeded);
+  REQUIRE(snap->tasks[0].attempts.size() == 1);
+  const AttemptRecord& a = snap->tasks[0].attempts[0];
+  CHECK(a.status == AttemptStatus::succeeded);
+  CHECK(a.kind == AttemptKind::fallback);
+  CHECK(a.started_at == k_t0);
+  CHECK(a.ended_at == k_t0 + std::chrono::milliseconds{7});
+  CHECK(a.delay_ms == 250);
+  CHECK(a.delay_reason == "backoff");
+  CHECK(snap->tasks[1].id == "each[1]");
+  CHECK(snap->tasks[1].status == TaskStatus::succeeded);
+  CHECK(snap->tasks[2].id == "each[0]");
+  CHECK(snap->tasks[2].status == TaskStatus::running);
+  // Every event is kept, in order.
+  auto events = other->events("r");
+  REQUIRE(events.has_value());
+  REQUIRE(events->size() == 2);
+  CHECK((*events)[0].kind == "task_started");
+  CHECK((*events)[1].kind == "task_succeeded");
+}
