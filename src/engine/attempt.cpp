@@ -184,7 +184,7 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   for (const auto& [name, value] : options.secrets) env["WFO_SECRET_" + env_name(name)] = value;
   req.env.reserve(env.size());
   for (const auto& [k, v] : env) req.env.push_back(k + "=" + v);
-  req.workdir = task.workdir;
+  if (task.workdir) req.workdir = *task.workdir;
   req.log_path = stem + ".log";
   req.mask = redactor.masker();
   return req;

@@ -462,15 +462,15 @@ Result<void> Engine::Impl::finish_attempt_failed(uint32_t i, AttemptStatus statu
   if (main) ++t.failures;
   FailureFacts facts{a.exit_code, status == AttemptStatus::timed_out, output_tail};
   std::string why =
-      main && t.failures < task.retry.max_attempts ? retry_reason(task.retry, facts) : "";
+      main && t.failures < task.retry->max_attempts ? retry_reason(*task.retry, facts) : "";
   Transition tr;
   tr.attempts.push_back(a);
   tr.events.push_back(event("attempt_" + std::string(to_string(status)), i, reason, a.number));
   if (!why.empty()) {
-    auto delay = backoff_delay(task.retry, t.failures, random);
+    auto delay = backoff_delay(*task.retry, t.failures, random);
     t.status = TaskStatus::retrying;
     t.reason = "attempt " + std::to_string(t.failures + 1) + "/" +
-               std::to_string(task.retry.max_attempts) + " after " + reason;
+               std::to_string(task.retry->max_attempts) + " after " + reason;
     t.next_delay_ms = delay.count();
     t.next_delay_reason = why;
     t.retry_at = clock.steady_now() + delay;
@@ -479,7 +479,7 @@ Result<void> Engine::Impl::finish_attempt_failed(uint32_t i, AttemptStatus statu
     tr.events.push_back(event("task_retrying", i,
                               "in " + format_duration(delay) + " (attempt " +
                                   std::to_string(t.failures + 1) + "/" +
-                                  std::to_string(task.retry.max_attempts) + "): " + why,
+                                  std::to_string(task.retry->max_attempts) + "): " + why,
                               a.number));
     if (auto ok = commit(std::move(tr)); !ok) return ok;
     retry_timers.emplace(*t.retry_at, i);
@@ -501,9 +501,9 @@ Result<void> Engine::Impl::finish_attempt_failed(uint32_t i, AttemptStatus statu
     return {};
   }
   std::string final_reason = reason;
-  if (task.retry.max_attempts > 1)
+  if (task.retry->max_attempts > 1)
     final_reason += " (attempt " + std::to_string(t.failures) + "/" +
-                    std::to_string(task.retry.max_attempts) + ")";
+                    std::to_string(task.retry->max_attempts) + ")";
   return finish_task(i, TaskStatus::failed, final_reason);
 }
 

@@ -19,7 +19,7 @@ struct Compiler {
   TemplatePlace place = TemplatePlace::task;  ///< what the template at hand may read
   /// The file's folder, normalized once per scope and kept by compile(): most tasks run
   /// there (a path per task was 5% of validating a 10,000-task file). Null: not kept.
-  std::optional<std::string>* source_workdir = nullptr;
+  std::shared_ptr<const std::string>* source_workdir = nullptr;
 
   Error error_at(Mark m, std::string message, std::string hint = {}) const {
     return Error{ErrorKind::invalid_workflow, std::move(message), wf.file, m.line, m.column,
@@ -199,11 +199,11 @@ struct Compiler {
 
   void resolve_policies(const TaskSpec& spec, CompiledTask& task) const {
     if (spec.retry)
-      task.retry = *spec.retry;
+      task.retry = &*spec.retry;
     else if (task.agent && task.agent->retry)
-      task.retry = *task.agent->retry;
+      task.retry = &*task.agent->retry;
     else if (wf.defaults.retry)
-      task.retry = *wf.defaults.retry;
+      task.retry = &*wf.defaults.retry;
     if (spec.timeout)
       task.timeout = spec.timeout;
     else if (task.agent && task.agent->timeout)
@@ -214,13 +214,16 @@ struct Compiler {
                              : task.agent && task.agent->workdir ? &*task.agent->workdir
                                                                  : nullptr;
     if (own == nullptr) {
-      std::optional<std::string> unkept;
-      std::optional<std::string>& normal = source_workdir ? *source_workdir : unkept;
-      if (!normal) normal = std::filesystem::path(wf.source_dir).lexically_normal().string();
-      task.workdir = *normal;
+      std::shared_ptr<const std::string> unkept;
+      std::shared_ptr<const std::string>& normal = source_workdir ? *source_workdir : unkept;
+      if (!normal)
+        normal = std::make_shared<const std::string>(
+            std::filesystem::path(wf.source_dir).lexically_normal().string());
+      task.workdir = normal;
       return;
     }
-    task.workdir = (std::filesystem::path(wf.source_dir) / *own).lexically_normal().string();
+    task.workdir = std::make_shared<const std::string>(
+        (std::filesystem::path(wf.source_dir) / *own).lexically_normal().string());
   }
 
   Result<void> compile_hook(const std::optional<Template>& t,
@@ -267,7 +270,7 @@ Result<Plan> compile(Workflow workflow, SubflowMap subflows) {
   plan.index.reserve(wf.tasks.size());
   for (uint32_t i = 0; i < wf.tasks.size(); ++i) plan.index.emplace(wf.tasks[i].id, i);
   plan.tasks.resize(wf.tasks.size());
-  std::vector<std::optional<std::string>> workdirs(plan.flow->scopes.size());
+  std::vector<std::shared_ptr<const std::string>> workdirs(plan.flow->scopes.size());
   for (uint32_t i = 0; i < wf.tasks.size(); ++i) {
     uint32_t scope = plan.flow->nodes[i].scope;
     Compiler node_compiler{plan, *plan.flow->scopes[scope].workflow, scope, TemplatePlace::task,

@@ -70,7 +70,7 @@ class ParsedTemplate {
  public:
   struct Part {
     std::string literal;  ///< used when `expression` is empty
-    std::optional<Expression> expression;
+    Box<Expression> expression;  ///< boxed: most parts are literal text (util/box.hpp)
   };
 
   /// Splits `tmpl.text` at each `${{ ... }}` and parses each expression. Errors: an
