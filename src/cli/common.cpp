@@ -69,15 +69,20 @@ SubflowSource stored_source(const nlohmann::json& stored) {
 Result<LoadedWorkflow> load_text(std::string text, const std::string& file,
                                  const std::string& source_dir,
                                  const nlohmann::json* stored_subflows) {
+  // An error in this file keeps its text for report(), which shows the offending line.
+  auto failed = [&](Error e) -> Result<LoadedWorkflow> {
+    if (e.file == file) error_sources().insert_or_assign(file, std::move(text));
+    return std::unexpected(std::move(e));
+  };
   auto workflow = load_workflow(text, file, source_dir);
-  if (!workflow) return std::unexpected(workflow.error());
+  if (!workflow) return failed(workflow.error());
   std::string error_text;
   auto subflows = load_subflows(
       *workflow, stored_subflows ? stored_source(*stored_subflows) : disk_subflow_source(),
       &error_text);
   if (!subflows) {
     if (!error_text.empty()) error_sources()[subflows.error().file] = error_text;
-    return std::unexpected(subflows.error());
+    return failed(subflows.error());
   }
   LoadedWorkflow loaded;
   for (const auto& [key, wf] : subflows->workflows) {
@@ -85,7 +90,7 @@ Result<LoadedWorkflow> load_text(std::string text, const std::string& file,
     error_sources()[wf.file] = subflows->texts[key];
   }
   auto plan = compile(std::move(*workflow), std::move(subflows->workflows));
-  if (!plan) return std::unexpected(plan.error());
+  if (!plan) return failed(plan.error());
   loaded.text = std::move(text);
   loaded.plan = std::move(*plan);
   return loaded;

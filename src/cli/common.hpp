@@ -45,7 +45,8 @@ struct LoadedWorkflow {
 
 /// Loads `text` as workflow `file` and compiles it, with the sub-workflow files it uses: read
 /// from `stored_subflows` (a run's RunRecord::subflow_texts) when given, else from disk.
-/// Errors carry file:line:col; report() shows the line of a sub-workflow file too.
+/// Errors carry file:line:col; report() shows the offending line, of this file or of a
+/// sub-workflow file, without being handed the text.
 Result<LoadedWorkflow> load_text(std::string text, const std::string& file,
                                  const std::string& source_dir,
                                  const nlohmann::json* stored_subflows = nullptr);
