@@ -115,11 +115,25 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
                                                   AttemptKind kind) {
   const CompiledTask& task = plan.tasks[i];
   TaskRun& t = tasks[i];
-  nlohmann::json ctx = context_for(i);
+  // The expression context is built only for a template that has an expression: most are
+  // literal text (`run: make test`), which renders without it. It holds `inputs` once the
+  // agent's inputs are known, as it always has.
+  std::optional<nlohmann::json> built;
+  nlohmann::json inputs = nlohmann::json::object();
+  bool inputs_known = false;
+  static const nlohmann::json k_unused;
+  auto ctx = [&](const CompiledTemplate& tmpl) -> const nlohmann::json& {
+    if (tmpl.parsed.is_literal()) return k_unused;
+    if (!built) {
+      built = context_for(i);
+      if (inputs_known) (*built)["inputs"] = inputs;
+    }
+    return *built;
+  };
   expr::StatusFlags flags = flags_for(i);
-  std::map<std::string, std::string> env = base_env;
+  std::map<std::string, std::string> env;  // set over wfo's own (env_lines)
   for (const auto& [key, value] : task.env) {
-    auto v = value.parsed.render(ctx, flags);
+    auto v = value.parsed.render(ctx(value), flags);
     if (!v) return std::unexpected(v.error());
     env[key] = *v;
   }
@@ -133,16 +147,16 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
       : kind == AttemptKind::compensate ? (task.compensate ? &*task.compensate : nullptr)
                                         : (task.run ? &*task.run : nullptr);
   if (kind == AttemptKind::compensate) agent = nullptr;
-  nlohmann::json inputs = nlohmann::json::object();
   if (agent) {
     for (const auto& [key, value] : with) {
-      auto v = value.parsed.render(ctx, flags);
+      auto v = value.parsed.render(ctx(value), flags);
       if (!v) return std::unexpected(v.error());
       inputs[key] = *v;
       env["WFO_INPUT_" + env_name(key)] = *v;
     }
   }
-  ctx["inputs"] = inputs;
+  inputs_known = true;
+  if (built) (*built)["inputs"] = inputs;
   std::string stem = file_stem(i, attempt_number);
   t.output_path = stem + ".out";
   if (auto ok = create_empty_file(t.output_path); !ok) return std::unexpected(ok.error());
@@ -155,7 +169,7 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   LaunchRequest req;
   int next_expr = 1;
   auto shell = [&](const CompiledTemplate& tmpl) -> Result<void> {
-    auto r = tmpl.parsed.render_shell(ctx, flags, &next_expr);
+    auto r = tmpl.parsed.render_shell(ctx(tmpl), flags, &next_expr);
     if (!r) return std::unexpected(r.error());
     for (auto& [k, v] : r->env) env[k] = v;
     req.argv = {"/bin/sh", "-c", r->script};
@@ -167,7 +181,7 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
     if (auto ok = shell(command[0]); !ok) return std::unexpected(ok.error());
   } else {
     for (const auto& part : command) {
-      auto v = part.parsed.render(ctx, flags);
+      auto v = part.parsed.render(ctx(part), flags);
       if (!v) return std::unexpected(v.error());
       req.argv.push_back(*v);
     }
@@ -182,8 +196,7 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   env["WFO_IDEMPOTENCY_KEY"] = run.id + "/" + id(i);
   env["WFO_OUTPUT"] = t.output_path;
   for (const auto& [name, value] : options.secrets) env["WFO_SECRET_" + env_name(name)] = value;
-  req.env.reserve(env.size());
-  for (const auto& [k, v] : env) req.env.push_back(k + "=" + v);
+  req.env = env_lines(env);
   if (task.workdir) req.workdir = *task.workdir;
   req.log_path = stem + ".log";
   req.mask = redactor.masker();

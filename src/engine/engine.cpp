@@ -93,12 +93,14 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
         if (d.approve) tasks[*index].gate_inputs.update(d.inputs);
   }
   for (const BreakerRecord& b : snapshot.breakers) breakers[b.agent].record = b;
+  std::map<std::string, std::string> own;  // the first of a repeated name, as before
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv(*e);
     size_t eq = kv.find('=');
     if (eq == std::string_view::npos) continue;
-    base_env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+    own.emplace(std::string(kv.substr(0, eq)), std::string(kv));
   }
+  base_env.assign(std::make_move_iterator(own.begin()), std::make_move_iterator(own.end()));
   run_dir = options.state_dir + "/runs/" + run.id;
   for (const auto& [name, value] : options.secrets) redactor.add(value);
 }

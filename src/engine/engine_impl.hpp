@@ -78,7 +78,9 @@ struct Engine::Impl {
   std::unordered_map<uint64_t, uint32_t> running_by_token;
   std::unordered_map<std::string, int> agent_running;  ///< agent name -> attempts running
   std::unordered_map<std::string, std::deque<uint32_t>> agent_waiting;  ///< pool full
-  std::map<std::string, std::string> base_env;  ///< wfo's environment, captured once
+  /// wfo's environment, captured once: (name, "NAME=value") in name order, the lines as a
+  /// child gets them (env_lines()).
+  std::vector<std::pair<std::string, std::string>> base_env;
   std::string run_dir;
   Redactor redactor;  ///< masks secret values in what is recorded
   bool run_dir_ready = false;
@@ -131,6 +133,9 @@ struct Engine::Impl {
   void run_end_hooks();
   std::vector<std::pair<std::string, std::string>> waiting_gate_env() const;
   std::vector<std::string> make_env(const std::map<std::string, std::string>& extra) const;
+  /// A child's whole environment, "NAME=value" in name order: wfo's own (base_env) with
+  /// `overlay` set over it. Each line of base_env is copied once, never rebuilt.
+  std::vector<std::string> env_lines(const std::map<std::string, std::string>& overlay) const;
 
   // breaker.cpp: circuit breakers of agents
   enum class BreakerVerdict { run, fail_open, defer };

@@ -14,16 +14,33 @@
 
 namespace wfo {
 
+std::vector<std::string> Engine::Impl::env_lines(
+    const std::map<std::string, std::string>& overlay) const {
+  std::vector<std::string> out;
+  out.reserve(base_env.size() + overlay.size());
+  auto line = [](const std::string& name, const std::string& value) {
+    std::string s;
+    s.reserve(name.size() + 1 + value.size());
+    s.append(name).append(1, '=').append(value);
+    return s;
+  };
+  auto b = base_env.begin();
+  for (const auto& [name, value] : overlay) {
+    for (; b != base_env.end() && b->first < name; ++b) out.push_back(b->second);
+    if (b != base_env.end() && b->first == name) ++b;  // set over
+    out.push_back(line(name, value));
+  }
+  for (; b != base_env.end(); ++b) out.push_back(b->second);
+  return out;
+}
+
 std::vector<std::string> Engine::Impl::make_env(
     const std::map<std::string, std::string>& extra) const {
-  std::map<std::string, std::string> env = base_env;
+  std::map<std::string, std::string> env;
   for (const auto& [k, v] : plan.workflow->env) env[k] = v.text;
   for (const auto& [k, v] : extra) env[k] = v;
   for (const auto& [name, value] : options.secrets) env["WFO_SECRET_" + env_name(name)] = value;
-  std::vector<std::string> out;
-  out.reserve(env.size());
-  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
-  return out;
+  return env_lines(env);
 }
 
 Result<Launcher::Ended> Engine::Impl::run_to_end(const LaunchRequest& request) {

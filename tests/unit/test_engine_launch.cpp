@@ -32,9 +32,10 @@ ParamSpec param(std::string name) {
 TEST_CASE("the launch request: argv, workdir, files and WFO_* variables") {
   std::vector<TaskSpec> tasks{task("build", "make all")};
   tasks[0].retry = retry(2);
-  tasks[0].env = {{"LEVEL", tmpl("debug")}};
+  tasks[0].env = {{"LEVEL", tmpl("debug")}, {"WFO_TEST_INHERITED", tmpl("inner")}};
   Workflow wf = workflow(tasks);
   wf.env = {{"LEVEL", tmpl("info")}, {"SHARED", tmpl("yes")}};
+  ::setenv("WFO_TEST_INHERITED", "outer", 1);  // wfo's own, which the task's env sets over
   Harness h(std::move(wf));
   h.launcher.script("build", 1, Script().exits(1));
   CHECK(drove(h.start()) == DriveOutcome::succeeded);
@@ -54,12 +55,13 @@ TEST_CASE("the launch request: argv, workdir, files and WFO_* variables") {
     // The task's env wins over the workflow's.
     CHECK(l.env("LEVEL") == "debug");
     CHECK(l.env("SHARED") == "yes");
-    // wfo's own environment is passed on.
+    // wfo's own environment is passed on, and the task's env is set over it.
     if (const char* path = ::getenv("PATH")) CHECK(l.env("PATH") == path);
-    // Each variable once.
+    CHECK(l.env("WFO_TEST_INHERITED") == "inner");
+    // Each variable once, in name order.
     std::vector<std::string> keys;
     for (const auto& kv : l.request.env) keys.push_back(kv.substr(0, kv.find('=')));
-    std::sort(keys.begin(), keys.end());
+    CHECK(std::is_sorted(keys.begin(), keys.end()));
     CHECK(std::adjacent_find(keys.begin(), keys.end()) == keys.end());
   }
   // The idempotency key is the same for every attempt of the task in the run.
@@ -74,6 +76,7 @@ TEST_CASE("the launch request: argv, workdir, files and WFO_* variables") {
   CHECK(attempts[0].handle == "fake:1");
   CHECK(attempts[0].pid == 1001);
   CHECK(attempts[0].log_path == h.run_dir() + "/build.1.log");
+  ::unsetenv("WFO_TEST_INHERITED");
 }
 
 TEST_CASE("an expression in run reaches the shell only through the environment") {
