@@ -26,10 +26,10 @@ struct CompiledTemplate {
 
 using CompiledTemplateMap = std::vector<std::pair<std::string, CompiledTemplate>>;
 
-/// One task of the plan, with everything resolved.
 /// The policy of a task that sets none: one attempt.
 inline const RetryPolicy k_no_retry{};
 
+/// One task of the plan, with everything resolved.
 struct CompiledTask {
   const TaskSpec* spec = nullptr;
   const AgentSpec* agent = nullptr;  ///< when the task runs an agent

@@ -273,7 +273,7 @@ namespace {
 /// attempt record: set when a later record of the batch upserts the same row. Both upserts
 /// would run in one transaction, so no reader could ever see the earlier one: an attempt's
 /// start, held back (Transition::deferrable), and its end rewrite the task's row and the
-/// attempt's row. Writing only the last saves a third of a short attempt's upserts. Every
+/// attempt's row. Writing only the last saves two of a short attempt's six statements. Every
 /// column the earlier upsert would set is set by the later one too (the insert-only ones,
 /// such as an attempt's start time, are the same record's), except a for_each instance's
 /// position, taken on insert: instances are always written, in order.
