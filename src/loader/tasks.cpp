@@ -32,13 +32,12 @@ Result<void> read_needs(const Reader& r, const YNode& v, TaskSpec& t) {
   std::span<const YNode> items = v.is_scalar() ? std::span(&v, 1) : std::span(v.items);
   t.needs.reserve(t.needs.size() + items.size());
   t.need_marks.reserve(t.need_marks.size() + items.size());
-  for (const YNode& node : items) {
-    const YNode* item = &node;
-    if (!item->is_scalar()) return r.fail(item->mark, message);
+  for (const YNode& item : items) {
+    if (!item.is_scalar()) return r.fail(item.mark, message);
     // A need listed twice means the same thing as once; keep the first.
-    if (std::find(t.needs.begin(), t.needs.end(), item->value) != t.needs.end()) continue;
-    t.needs.push_back(item->value);
-    t.need_marks.push_back(item->mark);
+    if (std::find(t.needs.begin(), t.needs.end(), item.value) != t.needs.end()) continue;
+    t.needs.push_back(item.value);
+    t.need_marks.push_back(item.mark);
   }
   return {};
 }

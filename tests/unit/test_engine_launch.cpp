@@ -35,7 +35,11 @@ TEST_CASE("the launch request: argv, workdir, files and WFO_* variables") {
   tasks[0].env = {{"LEVEL", tmpl("debug")}, {"WFO_TEST_INHERITED", tmpl("inner")}};
   Workflow wf = workflow(tasks);
   wf.env = {{"LEVEL", tmpl("info")}, {"SHARED", tmpl("yes")}};
-  ::setenv("WFO_TEST_INHERITED", "outer", 1);  // wfo's own, which the task's env sets over
+  // wfo's own, which the task's env sets over; unset again however the test ends.
+  struct Inherited {
+    Inherited() { ::setenv("WFO_TEST_INHERITED", "outer", 1); }
+    ~Inherited() { ::unsetenv("WFO_TEST_INHERITED"); }
+  } inherited;
   Harness h(std::move(wf));
   h.launcher.script("build", 1, Script().exits(1));
   CHECK(drove(h.start()) == DriveOutcome::succeeded);
@@ -76,7 +80,6 @@ TEST_CASE("the launch request: argv, workdir, files and WFO_* variables") {
   CHECK(attempts[0].handle == "fake:1");
   CHECK(attempts[0].pid == 1001);
   CHECK(attempts[0].log_path == h.run_dir() + "/build.1.log");
-  ::unsetenv("WFO_TEST_INHERITED");
 }
 
 TEST_CASE("an expression in run reaches the shell only through the environment") {
