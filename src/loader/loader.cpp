@@ -165,7 +165,8 @@ Result<HooksSpec> read_hooks(const Reader& r, const YNode& v) {
   return h;
 }
 
-Result<void> read_top_level(const Reader& r, const YNode& root, Workflow& wf, LoadMarks& marks) {
+// Consumes the tasks' subtrees of `root` (read_tasks).
+Result<void> read_top_level(const Reader& r, YNode& root, Workflow& wf, LoadMarks& marks) {
   return read_fields(
       r, root, "at top level",
       {{"version", [](const YEntry&) { return Result<void>{}; }},
@@ -184,7 +185,12 @@ Result<void> read_top_level(const Reader& r, const YNode& root, Workflow& wf, Lo
         }},
        {"defaults", [&](const YEntry& e) { return put(wf.defaults, read_defaults(r, e.value)); }},
        {"agents", [&](const YEntry& e) { return put(wf.agents, read_agents(r, e.value)); }},
-       {"tasks", [&](const YEntry& e) { return put(wf.tasks, read_tasks(r, e.value, marks)); }},
+       {"tasks",
+        [&](const YEntry& e) {
+          // read_fields hands out root's entries as const; the tree is ours to consume.
+          YEntry& tasks = root.entries[static_cast<size_t>(&e - root.entries.data())];
+          return put(wf.tasks, read_tasks(r, tasks.value, marks));
+        }},
        {"hooks", [&](const YEntry& e) { return put(wf.hooks, read_hooks(r, e.value)); }},
        {"outputs",
         [&](const YEntry& e) { return put(wf.outputs, read_workflow_outputs(r, e.value)); }},

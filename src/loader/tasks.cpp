@@ -197,7 +197,7 @@ Result<void> check_needs(const Reader& r, const TaskSpec& t, const std::vector<s
 
 }  // namespace
 
-Result<std::vector<TaskSpec>> read_tasks(const Reader& r, const YNode& v, LoadMarks& marks) {
+Result<std::vector<TaskSpec>> read_tasks(const Reader& r, YNode& v, LoadMarks& marks) {
   if (auto ok = r.mapping(v, "'tasks' must be a mapping of task id to task",
                           "write e.g. tasks: {build: {run: make}}");
       !ok)
@@ -208,11 +208,12 @@ Result<std::vector<TaskSpec>> read_tasks(const Reader& r, const YNode& v, LoadMa
   std::vector<Field> fields = command_fields(r, slot);
   std::vector<Field> policies = policy_fields(r, slot);
   fields.insert(fields.end(), policies.begin(), policies.end());
-  for (const auto& entry : v.entries) {
+  for (auto& entry : v.entries) {
     auto t = read_task(r, entry, slot, fields);
     if (!t) return std::unexpected(t.error());
     tasks.push_back(std::move(*t));
     marks.fallback_agents.push_back(slot.fallback);
+    entry.value = YNode{};  // read: nothing looks at it again
   }
   return tasks;
 }
