@@ -241,6 +241,8 @@ Result<void> expand_flow(Plan& plan) {
   if (one_to_one) {
     // Every task is one node with the same id and needs: the specs stay where they are
     // (a 100,000-task file would otherwise hold two copies of about 1 KiB each per task).
+    flow.scopes[0].names.reserve(root.tasks.size());  // exact: one name per task
+    flow.scopes[0].name_index.reserve(root.tasks.size());
     for (TaskSpec& t : root.tasks) {
       if (auto ok = Expander::check_kinds(root, t); !ok) return std::unexpected(ok.error());
       t.need_marks.resize(t.needs.size(), t.mark);  // as map_needs would have it

@@ -35,8 +35,9 @@ uint32_t Engine::Impl::add_instance(uint32_t collector, size_t index, const nloh
   node.members.clear();
   node.for_each.reset();
   fp.nodes.push_back(std::move(node));
-  std::vector<uint32_t> needs = plan.dag.needs(collector);
-  uint32_t i = plan.dag.add_node(std::move(needs), collector);
+  std::span<const uint32_t> of_collector = plan.dag.needs(collector);
+  std::vector<uint32_t> needs(of_collector.begin(), of_collector.end());  // add_node appends
+  uint32_t i = plan.dag.add_node(needs, collector);
   plan.index.emplace(instance_id, i);
   fp.nodes[collector].members.push_back(i);
   return i;

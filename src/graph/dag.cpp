@@ -10,7 +10,7 @@ namespace {
 
 // Iterative DFS (a recursive one overflows on a 100,000-task chain) that returns the first
 // cycle found as node indices, first node repeated at the end; empty when acyclic.
-std::vector<uint32_t> find_cycle(const std::vector<std::vector<uint32_t>>& needs) {
+std::vector<uint32_t> find_cycle(const AdjacencyLists& needs) {
   enum : uint8_t { white, grey, black };
   std::vector<uint8_t> color(needs.size(), white);
   std::vector<std::pair<uint32_t, size_t>> stack;
@@ -52,11 +52,15 @@ Result<Dag> Dag::build(const Workflow& workflow) {
   std::unordered_map<std::string_view, uint32_t> index;
   index.reserve(n);
   for (uint32_t i = 0; i < n; ++i) index.emplace(workflow.tasks[i].id, i);
-  dag.m_needs.resize(n);
-  dag.m_dependents.resize(n);
+  std::vector<uint32_t> needs;                       // of one task, deduplicated
+  std::vector<std::pair<uint32_t, uint32_t>> edges;  // (need, dependent), dependents ascending
+  size_t listed = 0;
+  for (const TaskSpec& task : workflow.tasks) listed += task.needs.size();
+  dag.m_needs.reserve(n, listed);
+  edges.reserve(listed);
   for (uint32_t i = 0; i < n; ++i) {
     const TaskSpec& task = workflow.tasks[i];
-    dag.m_needs[i].reserve(task.needs.size());
+    needs.clear();
     for (size_t k = 0; k < task.needs.size(); ++k) {
       auto it = index.find(task.needs[k]);
       if (it == index.end()) {
@@ -66,13 +70,14 @@ Result<Dag> Dag::build(const Workflow& workflow) {
                                          task.needs[k] + "'",
                                      workflow.file, m.line, m.column, {}});
       }
-      auto& needs = dag.m_needs[i];
       if (std::find(needs.begin(), needs.end(), it->second) == needs.end()) {
         needs.push_back(it->second);
-        dag.m_dependents[it->second].push_back(i);
+        edges.emplace_back(it->second, i);
       }
     }
+    dag.m_needs.append(needs);
   }
+  dag.m_dependents = AdjacencyLists::from_pairs(n, edges);
   if (auto cycle = find_cycle(dag.m_needs); !cycle.empty()) {
     std::string text = "dependency cycle: ";
     for (size_t i = 0; i < cycle.size(); ++i) {
@@ -102,10 +107,28 @@ Result<Dag> Dag::build(const Workflow& workflow) {
   return dag;
 }
 
-uint32_t Dag::add_node(std::vector<uint32_t> needs, uint32_t before) {
-  auto node = static_cast<uint32_t>(m_needs.size());
-  m_needs.push_back(std::move(needs));
-  m_dependents.emplace_back();
+uint32_t AdjacencyLists::append(std::span<const uint32_t> items) {
+  m_items.insert(m_items.end(), items.begin(), items.end());
+  m_start.push_back(static_cast<uint32_t>(m_items.size()));
+  return static_cast<uint32_t>(size() - 1);
+}
+
+AdjacencyLists AdjacencyLists::from_pairs(size_t count,
+                                          const std::vector<std::pair<uint32_t, uint32_t>>& pairs) {
+  // A counting sort: the size of each list, then each item at its list's next free slot.
+  AdjacencyLists lists;
+  lists.m_start.assign(count + 1, 0);
+  for (const auto& [node, item] : pairs) ++lists.m_start[node + 1];
+  for (size_t i = 0; i < count; ++i) lists.m_start[i + 1] += lists.m_start[i];
+  lists.m_items.resize(pairs.size());
+  std::vector<uint32_t> next(lists.m_start.begin(), lists.m_start.end() - 1);
+  for (const auto& [node, item] : pairs) lists.m_items[next[node]++] = item;
+  return lists;
+}
+
+uint32_t Dag::add_node(std::span<const uint32_t> needs, uint32_t before) {
+  uint32_t node = m_needs.append(needs);
+  m_dependents.append({});
   auto at = std::find(m_order.begin(), m_order.end(), before);
   m_order.insert(at, node);
   return node;
@@ -114,17 +137,18 @@ uint32_t Dag::add_node(std::vector<uint32_t> needs, uint32_t before) {
 bool Dag::is_upstream(size_t ancestor, size_t node) const {
   // A direct need is the usual case (a task reads what it needs): answered without the walk,
   // whose visited set costs O(N) to allocate, which per reference would make loading O(N^2).
-  const auto& direct = m_needs[node];
+  std::span<const uint32_t> direct = m_needs[node];
   if (std::find(direct.begin(), direct.end(), ancestor) != direct.end()) return true;
   std::vector<uint8_t> seen(size(), 0);
-  std::vector<uint32_t> stack(m_needs[node].begin(), m_needs[node].end());
+  std::vector<uint32_t> stack(direct.begin(), direct.end());
   while (!stack.empty()) {
     uint32_t n = stack.back();
     stack.pop_back();
     if (n == ancestor) return true;
     if (seen[n]) continue;
     seen[n] = 1;
-    stack.insert(stack.end(), m_needs[n].begin(), m_needs[n].end());
+    std::span<const uint32_t> needs = m_needs[n];
+    stack.insert(stack.end(), needs.begin(), needs.end());
   }
   return false;
 }

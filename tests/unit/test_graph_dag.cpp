@@ -14,6 +14,10 @@ namespace {
 using namespace wfo;
 using Ids = std::vector<uint32_t>;
 
+Ids ids_of(std::span<const uint32_t> list) {
+  return Ids(list.begin(), list.end());
+}
+
 TaskSpec task(std::string id, std::vector<std::string> needs = {}, Mark mark = {}) {
   TaskSpec t;
   t.id = std::move(id);
@@ -57,14 +61,14 @@ TEST_CASE("a diamond: needs, dependents and order") {
   Workflow wf = workflow({task("a"), task("b", {"a"}), task("c", {"a"}), task("d", {"b", "c"})});
   Dag dag = build_ok(wf);
   CHECK(dag.size() == 4);
-  CHECK(dag.needs(0) == Ids{});
-  CHECK(dag.needs(1) == Ids{0});
-  CHECK(dag.needs(2) == Ids{0});
-  CHECK(dag.needs(3) == Ids{1, 2});
-  CHECK(dag.dependents(0) == Ids{1, 2});
-  CHECK(dag.dependents(1) == Ids{3});
-  CHECK(dag.dependents(2) == Ids{3});
-  CHECK(dag.dependents(3) == Ids{});
+  CHECK(ids_of(dag.needs(0)) == Ids{});
+  CHECK(ids_of(dag.needs(1)) == Ids{0});
+  CHECK(ids_of(dag.needs(2)) == Ids{0});
+  CHECK(ids_of(dag.needs(3)) == Ids{1, 2});
+  CHECK(ids_of(dag.dependents(0)) == Ids{1, 2});
+  CHECK(ids_of(dag.dependents(1)) == Ids{3});
+  CHECK(ids_of(dag.dependents(2)) == Ids{3});
+  CHECK(ids_of(dag.dependents(3)) == Ids{});
   CHECK(ids(wf, dag.topological_order()) == Names{"a", "b", "c", "d"});
 }
 
@@ -116,8 +120,38 @@ TEST_CASE("ties in the topological order go in workflow order") {
 TEST_CASE("repeated needs count once") {
   Workflow wf = workflow({task("a"), task("b", {"a", "a"})});
   Dag dag = build_ok(wf);
-  CHECK(dag.needs(1) == Ids{0});
-  CHECK(dag.dependents(0) == Ids{1});
+  CHECK(ids_of(dag.needs(1)) == Ids{0});
+  CHECK(ids_of(dag.dependents(0)) == Ids{1});
+}
+
+TEST_CASE("a node added after the build: its needs, its place in the order, no dependents") {
+  Workflow wf = workflow({task("a"), task("b"), task("c", {"a", "b"}), task("d", {"c"})});
+  Dag dag = build_ok(wf);
+  Ids needs{1, 0};
+  CHECK(dag.add_node(needs, 3) == 4);
+  CHECK(dag.size() == 5);
+  CHECK(ids_of(dag.needs(4)) == Ids{1, 0});
+  CHECK(ids_of(dag.dependents(4)) == Ids{});
+  CHECK(dag.topological_order() == Ids{0, 1, 2, 4, 3});
+  // The lists built before are untouched by the append.
+  CHECK(ids_of(dag.needs(2)) == Ids{0, 1});
+  CHECK(ids_of(dag.needs(3)) == Ids{2});
+  CHECK(ids_of(dag.dependents(0)) == Ids{2});
+  CHECK(ids_of(dag.dependents(1)) == Ids{2});
+  CHECK(dag.is_upstream(1, 4));
+  CHECK_FALSE(dag.is_upstream(2, 4));
+}
+
+TEST_CASE("adjacency lists from pairs keep each node's items in the pairs' order") {
+  AdjacencyLists lists = AdjacencyLists::from_pairs(4, {{2, 7}, {0, 5}, {2, 1}, {0, 9}, {2, 3}});
+  REQUIRE(lists.size() == 4);
+  CHECK(ids_of(lists[0]) == Ids{5, 9});
+  CHECK(ids_of(lists[1]) == Ids{});
+  CHECK(ids_of(lists[2]) == Ids{7, 1, 3});
+  CHECK(ids_of(lists[3]) == Ids{});
+  CHECK(lists.append(Ids{4, 4}) == 4);
+  CHECK(ids_of(lists[4]) == Ids{4, 4});
+  CHECK(ids_of(lists[2]) == Ids{7, 1, 3});
 }
 
 TEST_CASE("an empty workflow builds an empty DAG") {
