@@ -136,6 +136,7 @@ Result<void> SqliteRunStore::migrate() {
   if (now < k_schema_version) {
     if (now < 1) m_db->exec(schema::k_v1);
     if (now < 2) m_db->exec(schema::k_v2);
+    if (now < 3) m_db->exec(schema::k_v3);
     m_db->exec("PRAGMA user_version=" + std::to_string(k_schema_version));
   }
   tx.commit();

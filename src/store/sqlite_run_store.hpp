@@ -23,7 +23,7 @@ class Statement;
 namespace wfo {
 
 /// The schema version this wfo writes and reads.
-inline constexpr int k_schema_version = 2;
+inline constexpr int k_schema_version = 3;
 
 class SqliteRunStore final : public RunStore {
  public:

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "store/schema.hpp"
 #include "store/sqlite_run_store.hpp"
@@ -81,7 +82,7 @@ TEST_CASE("a schema version newer than this wfo's is refused") {
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().kind == ErrorKind::state);
   CHECK(store.error().message ==
-        "state database '" + path + "' has schema version 99; this wfo reads version 2");
+        "state database '" + path + "' has schema version 99; this wfo reads version 3");
   CHECK(store.error().hint == "upgrade wfo, or point --state at another database");
   // Refusing it changed nothing.
   SQLite::Database db(path, SQLite::OPEN_READONLY);
@@ -112,6 +113,12 @@ TEST_CASE("a version 1 database is migrated in place, its runs kept") {
     db.exec(
         "INSERT INTO tasks(run_id, task_id, position, status) VALUES('old', 'a', 0, "
         "'succeeded')");
+    // Version 1 numbered events across all runs.
+    db.exec(
+        "INSERT INTO events(id, run_id, at, task_id, attempt, kind) VALUES"
+        "(7, 'old', '2026-11-01T10:00:01.000Z', 'a', 1, 'attempt_started'),"
+        "(8, 'other', '2026-11-01T10:00:01.500Z', '', 0, 'run_started'),"
+        "(9, 'old', '2026-11-01T10:00:02.000Z', 'a', 1, 'task_succeeded')");
   }
   auto store = SqliteRunStore::open(path, false);
   REQUIRE(store.has_value());
@@ -127,7 +134,20 @@ TEST_CASE("a version 1 database is migrated in place, its runs kept") {
   REQUIRE((*store)->create_run(next).has_value());
   CHECK((*store)->load_run("new")->run.dag == next.run.dag);
   SQLite::Database db(path, SQLite::OPEN_READONLY);
-  CHECK(db.execAndGet("PRAGMA user_version").getInt() == 2);
+  CHECK(db.execAndGet("PRAGMA user_version").getInt() == 3);
+  // Version 3: the old events kept, in order, and a new one after them; no index.
+  Transition t;
+  t.events.push_back(Event{SystemTime{}, "", 0, "run_resumed", ""});
+  REQUIRE((*store)->commit("old", t).has_value());
+  auto events = (*store)->events("old");
+  REQUIRE(events.has_value());
+  std::vector<std::string> kinds;
+  for (const Event& e : *events) kinds.push_back(e.kind);
+  CHECK(kinds == std::vector<std::string>{"attempt_started", "task_succeeded", "run_resumed"});
+  CHECK(db.execAndGet("SELECT count(*) FROM events").getInt() == 4);
+  CHECK(db.execAndGet("SELECT count(*) FROM sqlite_master WHERE type='index' AND "
+                      "tbl_name='events'")
+            .getInt() == 0);
 }
 
 TEST_CASE("a file that is not a database is a state error") {
