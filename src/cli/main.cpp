@@ -1,5 +1,7 @@
 // wfo's entry point: parses the command line (CLI11) and calls one subcommand. Signals are
 // blocked here, before any child exists, and only ever unblocked inside ppoll (STYLE.md).
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -17,6 +19,13 @@
 
 int main(int argc, char** argv) {
   using namespace wfo;
+  // glibc serves each block of 128 KiB or more (a threshold that then floats up to 32 MiB)
+  // with its own mmap, and unmaps it when freed (mallopt(3), M_MMAP_THRESHOLD). The large
+  // blocks wfo frees are the buffers of vectors that doubled while a large workflow was read;
+  // as fresh mappings, their successors fault in one page at a time. Below 32 MiB they come
+  // from the heap, where freed buffers are reused: 24% fewer page faults and about 20% less
+  // time for `wfo validate` of 100,000 tasks, the same peak RSS (docs/benchmarks.md).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
   process::SignalGuard signals;
   CLI::App app{"wfo: run workflows of tasks as a DAG, durably, with retries and approval gates",
                "wfo"};
