@@ -284,7 +284,7 @@ def clone_runs(path, count):
     db = sqlite3.connect(path)
     (run_id,) = db.execute("SELECT id FROM runs").fetchone()
     cols = {t: [r[1] for r in db.execute(f"PRAGMA table_info({t})")]
-            for t in ["runs", "tasks", "attempts", "events"]}
+            for t in ["runs", "run_texts", "tasks", "attempts", "events"]}
     for k in range(1, count):
         new = f"{run_id}-{k:05d}"
         for t, names in cols.items():

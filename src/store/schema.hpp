@@ -11,7 +11,7 @@ CREATE TABLE runs (
   workflow TEXT NOT NULL,
   workflow_file TEXT NOT NULL,
   source_dir TEXT NOT NULL,
-  workflow_text TEXT NOT NULL,
+  workflow_text TEXT NOT NULL,     -- empty since version 4: see run_texts (k_v4)
   workflow_hash TEXT NOT NULL,
   params TEXT NOT NULL,
   status TEXT NOT NULL,
@@ -120,5 +120,22 @@ inline constexpr const char* k_v2 = "ALTER TABLE runs ADD COLUMN dag TEXT NOT NU
 /// commit wrote, 8% of `wfo run`'s instructions) for a trail that no command reads. Reading
 /// one run's events (`WHERE run_id=? ORDER BY id`) now scans the table, in id order.
 inline constexpr const char* k_v3 = "DROP INDEX IF EXISTS events_by_run";
+
+/// Version 4 (issue 7): a run's texts in their own table. SQLite writes a row whole whenever
+/// any of its columns changes, overflow pages and all, so with the texts in `runs` every
+/// change of a run's status (start, resume, a gate's wait, the end) rewrote the workflow
+/// file, its sub-workflows and its DAG: about 10 MB, and as much again zeroed (Debian's SQLite
+/// has secure_delete on), for a 100,000-task file. The columns stay in `runs`, empty.
+inline constexpr const char* k_v4 = R"sql(
+CREATE TABLE run_texts (
+  run_id TEXT PRIMARY KEY,
+  workflow_text TEXT NOT NULL,
+  subflow_texts TEXT NOT NULL DEFAULT '{}',
+  dag TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO run_texts(run_id, workflow_text, subflow_texts, dag)
+  SELECT id, workflow_text, subflow_texts, dag FROM runs;
+UPDATE runs SET workflow_text='', subflow_texts='{}', dag='';
+)sql";
 
 }  // namespace wfo::schema

@@ -137,6 +137,7 @@ Result<void> SqliteRunStore::migrate() {
     if (now < 1) m_db->exec(schema::k_v1);
     if (now < 2) m_db->exec(schema::k_v2);
     if (now < 3) m_db->exec(schema::k_v3);
+    if (now < 4) m_db->exec(schema::k_v4);
     m_db->exec("PRAGMA user_version=" + std::to_string(k_schema_version));
   }
   tx.commit();
@@ -199,24 +200,30 @@ Result<void> SqliteRunStore::create_run(const RunSnapshot& s) {
         *m_db,
         "INSERT INTO runs(id, seq, workflow, workflow_file, source_dir, workflow_text, "
         "workflow_hash, params, status, started_at, ended_at, started_by, reason, max_parallel, "
-        "deadline, cancel_requested, subflow_texts, dag) VALUES(?1, (SELECT COALESCE(MAX(seq),0)+1 "
-        "FROM runs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, '', ?11, ?12, 0, ?13, ?14)");
+        "deadline, cancel_requested) VALUES(?1, (SELECT COALESCE(MAX(seq),0)+1 FROM runs), ?2, "
+        "?3, ?4, '', ?5, ?6, ?7, ?8, NULL, ?9, '', ?10, ?11, 0)");
     const RunRecord& r = s.run;
     st.bind(1, r.id);
     st.bind(2, r.workflow);
     st.bind(3, r.workflow_file);
     st.bind(4, r.source_dir);
-    st.bind(5, r.workflow_text);
-    st.bind(6, r.workflow_hash);
-    st.bind(7, r.params.dump());
-    st.bind(8, std::string(to_string(r.status)));
-    st.bind(9, format_rfc3339(r.started_at));
-    st.bind(10, r.started_by);
-    st.bind(11, r.max_parallel);
-    bind_time(st, 12, r.deadline);
-    st.bind(13, r.subflow_texts.dump());
-    st.bind(14, r.dag);
+    st.bind(5, r.workflow_hash);
+    st.bind(6, r.params.dump());
+    st.bind(7, std::string(to_string(r.status)));
+    st.bind(8, format_rfc3339(r.started_at));
+    st.bind(9, r.started_by);
+    st.bind(10, r.max_parallel);
+    bind_time(st, 11, r.deadline);
     st.exec();
+    // The texts apart from the row that changes with the run's status (schema.hpp, k_v4).
+    SQLite::Statement texts(*m_db,
+                            "INSERT INTO run_texts(run_id, workflow_text, subflow_texts, dag) "
+                            "VALUES(?1, ?2, ?3, ?4)");
+    texts.bind(1, r.id);
+    texts.bind(2, r.workflow_text);
+    texts.bind(3, r.subflow_texts.dump());
+    texts.bind(4, r.dag);
+    texts.exec();
     for (size_t i = 0; i < s.tasks.size(); ++i) write_task(r.id, s.tasks[i], static_cast<int>(i));
     tx.commit();
   } catch (const SQLite::Exception& e) {
@@ -295,7 +302,9 @@ Result<RunSnapshot> SqliteRunStore::load_run(const std::string& run_id) {
   try {
     RunSnapshot snap;
     SQLite::Statement st(*m_db, std::string("SELECT ") + k_run_columns +
-                                    ", workflow_text, subflow_texts, dag FROM runs WHERE id=?1");
+                                    ", coalesce(t.workflow_text, ''), coalesce(t.subflow_texts, "
+                                    "'{}'), coalesce(t.dag, '') FROM runs LEFT JOIN run_texts t "
+                                    "ON t.run_id=runs.id WHERE runs.id=?1");
     st.bind(1, run_id);
     if (!st.executeStep())
       return fail(ErrorKind::usage, "no run '" + run_id + "' in " + m_path,

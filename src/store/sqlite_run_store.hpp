@@ -23,7 +23,7 @@ class Statement;
 namespace wfo {
 
 /// The schema version this wfo writes and reads.
-inline constexpr int k_schema_version = 3;
+inline constexpr int k_schema_version = 4;
 
 class SqliteRunStore final : public RunStore {
  public:

@@ -167,7 +167,7 @@ class BadInputTest(WfoTestCase):
         r = self.wfo("list")
         self.assertEqual(r.code, 5)
         self.assertEqual(r.err, f"wfo: error: state database '{self.state}' has schema version 7; "
-                                "this wfo reads version 3\n  upgrade wfo, or point --state at another database\n")
+                                "this wfo reads version 4\n  upgrade wfo, or point --state at another database\n")
 
 
 if __name__ == "__main__":

@@ -134,7 +134,7 @@ class StatusTreeTest(WfoTestCase):
                          "  └─ ⊘ after skipped: need 'alone' failed\n")
         # The tree comes from the task graph stored with the run: tasks in topological
         # order, each with the positions of its needs.
-        graph = json.loads(self.query("SELECT dag FROM runs WHERE id='t1'")[0]["dag"])
+        graph = json.loads(self.query("SELECT dag FROM run_texts WHERE run_id='t1'")[0]["dag"])
         ids = [entry[0] for entry in graph]
         self.assertEqual(sorted(ids), ["after", "alone", "bottom", "left", "right", "top"])
         for k, (_, needs) in enumerate(graph):
@@ -143,17 +143,18 @@ class StatusTreeTest(WfoTestCase):
                          {"top": [], "left": ["top"], "right": ["top"], "bottom": ["left", "right"],
                           "alone": [], "after": ["alone"]})
         # Status reads the graph, not the workflow: with the stored text spoilt, the same tree.
-        stored = self.query("SELECT dag, workflow_text FROM runs WHERE id='t1'")[0]
+        stored = self.query("SELECT dag, workflow_text FROM run_texts WHERE run_id='t1'")[0]
         with sqlite3.connect(self.state) as con:
-            con.execute("UPDATE runs SET workflow_text='tasks: [' WHERE id='t1'")
+            con.execute("UPDATE run_texts SET workflow_text='tasks: [' WHERE run_id='t1'")
         self.assertEqual(re.sub(r"in \d+ms", "in Dms", self.run_ok("status", "t1").out), out)
         with sqlite3.connect(self.state) as con:
-            con.execute("UPDATE runs SET workflow_text=? WHERE id='t1'", (stored["workflow_text"],))
+            con.execute("UPDATE run_texts SET workflow_text=? WHERE run_id='t1'",
+                        (stored["workflow_text"],))
         # A run made before schema version 2 has no graph, and a hand-edited one may be
         # unreadable: status draws the same tree from the workflow text stored with the run.
         for dag in ("", "{not json", '[["top",[5]]]'):
             with sqlite3.connect(self.state) as con:
-                con.execute("UPDATE runs SET dag=? WHERE id='t1'", (dag,))
+                con.execute("UPDATE run_texts SET dag=? WHERE run_id='t1'", (dag,))
             again = re.sub(r"in \d+ms", "in Dms", self.run_ok("status", "t1").out)
             self.assertEqual(again, out, f"dag={dag!r}")
 

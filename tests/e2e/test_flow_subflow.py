@@ -63,7 +63,7 @@ class SubflowTest(WfoTestCase):
         self.assertEqual(self.run_ok("logs", run_id, "deploy").out,
                          "deploy/migrate succeeded\ndeploy/check succeeded\n")
         self.assertEqual(self.run_ok("logs", run_id, "deploy/check").out, "")
-        stored = self.query("SELECT subflow_texts FROM runs WHERE id=?", run_id)[0]
+        stored = self.query("SELECT subflow_texts FROM run_texts WHERE run_id=?", run_id)[0]
         texts = json.loads(stored["subflow_texts"])
         self.assertEqual(list(texts), [os.path.join(self.dir, "sub", "deploy.yaml")])
         self.assertEqual(texts[os.path.join(self.dir, "sub", "deploy.yaml")],

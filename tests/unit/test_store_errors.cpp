@@ -82,7 +82,7 @@ TEST_CASE("a schema version newer than this wfo's is refused") {
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().kind == ErrorKind::state);
   CHECK(store.error().message ==
-        "state database '" + path + "' has schema version 99; this wfo reads version 3");
+        "state database '" + path + "' has schema version 99; this wfo reads version 4");
   CHECK(store.error().hint == "upgrade wfo, or point --state at another database");
   // Refusing it changed nothing.
   SQLite::Database db(path, SQLite::OPEN_READONLY);
@@ -126,6 +126,7 @@ TEST_CASE("a version 1 database is migrated in place, its runs kept") {
   REQUIRE(old.has_value());
   CHECK(old->run.status == RunStatus::succeeded);
   CHECK(old->run.dag == "");  // status falls back to the workflow text
+  CHECK(old->run.workflow_text == "version: 1");  // moved to run_texts by version 4
   REQUIRE(old->tasks.size() == 1);
   CHECK(old->tasks[0].status == TaskStatus::succeeded);
   // New runs store their graph next to it.
@@ -134,7 +135,14 @@ TEST_CASE("a version 1 database is migrated in place, its runs kept") {
   REQUIRE((*store)->create_run(next).has_value());
   CHECK((*store)->load_run("new")->run.dag == next.run.dag);
   SQLite::Database db(path, SQLite::OPEN_READONLY);
-  CHECK(db.execAndGet("PRAGMA user_version").getInt() == 3);
+  CHECK(db.execAndGet("PRAGMA user_version").getInt() == 4);
+  // Version 4: the texts are in run_texts, for the old run and the new one; runs keeps none.
+  CHECK(db.execAndGet("SELECT workflow_text FROM run_texts WHERE run_id='old'").getString() ==
+        "version: 1");
+  CHECK(db.execAndGet("SELECT dag FROM run_texts WHERE run_id='new'").getString() == next.run.dag);
+  CHECK(db.execAndGet("SELECT count(*) FROM runs WHERE workflow_text<>'' OR dag<>'' OR "
+                      "subflow_texts<>'{}'")
+            .getInt() == 0);
   // Version 3: the old events kept, in order, and a new one after them; no index.
   Transition t;
   t.events.push_back(Event{SystemTime{}, "", 0, "run_resumed", ""});
