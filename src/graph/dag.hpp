@@ -13,9 +13,9 @@
 
 namespace wfo {
 
-/// One list of node indices per node, all in one array (compressed sparse rows): two
-/// allocations for a whole graph instead of one per node, 16 bytes per node less than a
-/// vector each, and lists that sit next to each other in memory. Nodes are only appended.
+/// One list of node indices per node, all in one array (compressed sparse rows): a 4-byte
+/// offset per node instead of a 24-byte vector and a heap block of its own, two allocations
+/// for a whole graph, and lists next to each other in memory. Nodes are only appended.
 class AdjacencyLists {
  public:
   /// The number of nodes.
