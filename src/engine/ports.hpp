@@ -258,7 +258,9 @@ class RunStore {
   virtual Result<void> commit(const std::string& run_id, const Transition& t) = 0;
   /// Group commit (`--durability full`): queues `t` and returns at once with a ticket; the
   /// change is durable once durable_ticket() reaches it. Tickets grow in commit order, and
-  /// the store writes in that order. Default: commit() now, ticket 0. Errors: as commit().
+  /// the store writes in that order. A deferrable `t` is queued without a write of its own:
+  /// it goes with the next commit that is not, an empty commit, or a wait_durable() for its
+  /// ticket. Default: commit() now, ticket 0. Errors: as commit().
   virtual Result<uint64_t> commit_async(const std::string& run_id, const Transition& t) {
     if (auto ok = commit(run_id, t); !ok) return std::unexpected(ok.error());
     return uint64_t{0};

@@ -3,8 +3,9 @@
 //
 // Invariants: the database always holds a prefix of the commit history. Without the writer,
 // held commits are written first in the transaction of the next commit; with it, commits
-// are queued in order and the writer writes each batch it takes (everything queued) as one
-// transaction with synchronous=FULL, so one fsync covers the batch. Tickets count commits;
+// are queued in order and the writer, woken by any commit that is not deferrable, writes
+// each batch it takes (everything queued) as one transaction with synchronous=FULL, so one
+// fsync covers the batch. Tickets count commits;
 // `durable` only grows, and only after the transaction holding the ticket has committed.
 // After a failed batch the writer stops: nothing later may be written over the gap.
 // m_db_mutex guards the connection and its statements whenever both threads may use them.
@@ -25,9 +26,13 @@ namespace wfo {
 struct SqliteRunStore::Writer {
   std::thread thread;
   std::mutex mutex;              ///< guards the fields below
-  std::condition_variable work;  ///< queue gained commits, or stop
+  std::condition_variable work;  ///< flush or stop was set
   std::condition_variable done;  ///< durable grew, or failed
   std::vector<Queued> queue;     ///< in commit order
+  /// Something in `queue` must be written now: a commit that is not deferrable, or someone
+  /// waits for a ticket. Deferrable commits alone do not wake the writer; they go with the
+  /// next batch (in a chain, each attempt's start with its end: one fsync per attempt).
+  bool flush = false;
   uint64_t queued = 0;           ///< the last ticket handed out
   uint64_t durable = 0;          ///< the last ticket written and synced
   std::optional<Error> failed;
@@ -340,7 +345,7 @@ Result<void> SqliteRunStore::write_batch(const std::vector<Queued>& batch,
 Result<void> SqliteRunStore::commit(const std::string& run_id, const Transition& t) {
   bool durable = t.sync == Sync::durable;
   if (m_writer || (durable && t.deferrable)) {
-    if (is_empty(t)) return {};  // nothing is held back while the writer runs
+    if (is_empty(t)) return flush_writer();  // what is queued is written soon, unwaited
     auto ticket = commit_async(run_id, t);
     if (!ticket) return std::unexpected(ticket.error());
     if (t.deferrable) return {};
@@ -369,7 +374,10 @@ Result<uint64_t> SqliteRunStore::commit_async(const std::string& run_id, const T
   std::lock_guard lock(w.mutex);
   if (w.failed) return std::unexpected(*w.failed);
   w.queue.push_back(Queued{run_id, t});
-  w.work.notify_one();
+  if (!t.deferrable) {
+    w.flush = true;
+    w.work.notify_one();
+  }
   return ++w.queued;
 }
 
@@ -384,8 +392,23 @@ Result<void> SqliteRunStore::wait_durable(uint64_t ticket) {
   if (!m_writer) return {};
   Writer& w = *m_writer;
   std::unique_lock lock(w.mutex);
+  if (!w.failed && w.durable < ticket) {  // the ticket may be a deferrable commit's
+    w.flush = true;
+    w.work.notify_one();
+  }
   w.done.wait(lock, [&] { return w.failed || w.durable >= ticket; });
   if (w.failed) return std::unexpected(*w.failed);
+  return {};
+}
+
+Result<void> SqliteRunStore::flush_writer() {
+  if (!m_writer) return {};
+  std::lock_guard lock(m_writer->mutex);
+  if (m_writer->failed) return std::unexpected(*m_writer->failed);
+  if (!m_writer->queue.empty()) {
+    m_writer->flush = true;
+    m_writer->work.notify_one();
+  }
   return {};
 }
 
@@ -400,7 +423,7 @@ Result<void> SqliteRunStore::drain_writer() {
 }
 
 // Switches to group commit: from now on every commit is written by the writer thread with
-// synchronous=FULL. What deferrable commits held back goes first.
+// synchronous=FULL. What deferrable commits held back goes first, with the next flush.
 void SqliteRunStore::start_writer() {
   m_writer = std::make_unique<Writer>();
   m_writer->queue = std::move(m_held);
@@ -417,8 +440,12 @@ void SqliteRunStore::run_writer() {
     uint64_t last;
     {
       std::unique_lock lock(w.mutex);
-      w.work.wait(lock, [&] { return w.stop || !w.queue.empty(); });
-      if (w.queue.empty()) return;  // stopping, and everything is written
+      w.work.wait(lock, [&] { return w.stop || w.flush; });
+      w.flush = false;
+      if (w.queue.empty()) {
+        if (w.stop) return;  // everything is written
+        continue;
+      }
       batch.clear();
       batch.swap(w.queue);  // all of it: never wait to fill a batch
       last = w.queued;

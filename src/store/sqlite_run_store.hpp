@@ -39,7 +39,8 @@ class SqliteRunStore final : public RunStore {
   Result<RunSnapshot> load_run(const std::string& run_id) override;
   /// Commits `t` before returning: with what deferrable commits hold back (one transaction),
   /// or, for a deferrable `t`, holds it back. A Sync::durable `t` is written through the
-  /// group-commit writer, which starts with the first one (docs/reliability.md).
+  /// group-commit writer, which starts with the first one (docs/reliability.md); there a
+  /// deferrable `t` waits in the queue for the next batch, which an empty `t` starts.
   Result<void> commit(const std::string& run_id, const Transition& t) override;
   Result<uint64_t> commit_async(const std::string& run_id, const Transition& t) override;
   Result<uint64_t> durable_ticket() override;
@@ -106,6 +107,8 @@ class SqliteRunStore final : public RunStore {
   void rollback_tx() noexcept;
   void use_full_sync(bool full);
   Result<void> drain_writer();
+  /// Wakes the writer for what is queued without waiting for it. Errors: a batch failed.
+  Result<void> flush_writer();
   void start_writer();
   void run_writer();
   void stop_writer() noexcept;

@@ -141,6 +141,32 @@ TEST_CASE("group commit: tickets in order, durable after wait, a notice on the d
   CHECK(store->events("r")->size() == 6);
 }
 
+TEST_CASE("group commit: a start record waits for the next batch, or an empty commit") {
+  TempDir dir;
+  std::string path = dir.path + "/state.db";
+  auto store = open_store(path);
+  create(*store, "r", 2);
+  REQUIRE(store->commit("r", started("t0", Sync::durable)).has_value());  // starts the writer
+  // Nothing wakes the writer for it: however long it waits, the start is not written.
+  ::usleep(50'000);
+  CHECK(seen(path, "r", 2) == "pending pending 0");
+  SUBCASE("with the attempt's end: both in one transaction") {
+    REQUIRE(store->commit("r", succeeded("t0", Sync::durable)).has_value());
+    CHECK(seen(path, "r", 2) == "succeeded pending 2");
+  }
+  SUBCASE("an empty commit wakes the writer without waiting; a wait for its ticket too") {
+    Transition empty;
+    empty.sync = Sync::durable;
+    REQUIRE(store->commit("r", empty).has_value());
+    for (int i = 0; i < 500 && seen(path, "r", 2) != "running pending 1"; ++i) ::usleep(10'000);
+    CHECK(seen(path, "r", 2) == "running pending 1");
+    auto ticket = store->commit_async("r", started("t1", Sync::durable));
+    REQUIRE(ticket.has_value());
+    REQUIRE(store->wait_durable(*ticket).has_value());
+    CHECK(seen(path, "r", 2) == "running running 2");
+  }
+}
+
 TEST_CASE("group commit: a failed batch fails it and every later commit") {
   TempDir dir;
   std::string path = dir.path + "/state.db";
