@@ -3,11 +3,13 @@
 //
 // Invariants: the database always holds a prefix of the commit history. Without the writer,
 // held commits are written first in the transaction of the next commit; with it, commits
-// are queued in order and the writer, woken by any commit that is not deferrable, writes
-// each batch it takes (everything queued) as one transaction with synchronous=FULL, so one
-// fsync covers the batch. Tickets count commits;
-// `durable` only grows, and only after the transaction holding the ticket has committed.
-// After a failed batch the writer stops: nothing later may be written over the gap.
+// are queued in order, and each batch (everything queued, taken while the connection is
+// held) is one transaction with synchronous=FULL, so one fsync covers it. A commit that is
+// not deferrable writes the batch, itself last, on its own thread (it waits anyway, and a
+// hand-off to the writer thread would cost two wake-ups); the writer thread writes what an
+// empty commit, a commit_async or a wait asks for. Tickets count commits; `durable` only
+// grows, and only after the transaction holding the ticket has committed. After a failed
+// batch every later write fails: nothing may be written over the gap.
 // m_db_mutex guards the connection and its statements whenever both threads may use them.
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -346,10 +348,10 @@ Result<void> SqliteRunStore::commit(const std::string& run_id, const Transition&
   bool durable = t.sync == Sync::durable;
   if (m_writer || (durable && t.deferrable)) {
     if (is_empty(t)) return flush_writer();  // what is queued is written soon, unwaited
+    if (!t.deferrable && m_writer) return write_queued(run_id, &t);
     auto ticket = commit_async(run_id, t);
     if (!ticket) return std::unexpected(ticket.error());
-    if (t.deferrable) return {};
-    return wait_durable(*ticket);
+    return {};  // deferrable
   }
   std::lock_guard lock(m_db_mutex);
   if (t.deferrable) {
@@ -433,11 +435,39 @@ void SqliteRunStore::start_writer() {
   m_writer->thread = std::thread([this] { run_writer(); });
 }
 
+// The batch is taken while the connection is held, so whoever writes next takes every
+// ticket before its own: batches reach the database in ticket order from either thread.
+Result<void> SqliteRunStore::write_queued(const std::string& run_id, const Transition* t) {
+  Writer& w = *m_writer;
+  std::lock_guard db(m_db_mutex);
+  std::vector<Queued> batch;
+  uint64_t last;
+  {
+    std::lock_guard lock(w.mutex);
+    if (w.failed) return std::unexpected(*w.failed);
+    if (w.queue.empty() && !t) return {};
+    batch.swap(w.queue);  // all of it: never wait to fill a batch
+    last = t ? ++w.queued : w.queued;
+  }
+  Result<void> ok = write_batch(batch, run_id, t, true);
+  {
+    std::lock_guard lock(w.mutex);
+    if (ok)
+      w.durable = last;
+    else
+      w.failed = ok.error();
+    // The notice goes out under the lock, before anyone can see the new `durable`: a
+    // thread that saw it (wait_durable returned) finds the descriptor readable too.
+    uint64_t one = 1;
+    if (m_durable_fd >= 0) (void)!::write(m_durable_fd, &one, sizeof one);
+  }
+  w.done.notify_all();
+  return ok;
+}
+
 void SqliteRunStore::run_writer() {
   Writer& w = *m_writer;
-  std::vector<Queued> batch;
   for (;;) {
-    uint64_t last;
     {
       std::unique_lock lock(w.mutex);
       w.work.wait(lock, [&] { return w.stop || w.flush; });
@@ -446,28 +476,8 @@ void SqliteRunStore::run_writer() {
         if (w.stop) return;  // everything is written
         continue;
       }
-      batch.clear();
-      batch.swap(w.queue);  // all of it: never wait to fill a batch
-      last = w.queued;
     }
-    Result<void> ok;
-    {
-      std::lock_guard db(m_db_mutex);
-      ok = write_batch(batch, std::string(), nullptr, true);
-    }
-    {
-      std::lock_guard lock(w.mutex);
-      if (ok)
-        w.durable = last;
-      else
-        w.failed = ok.error();
-      // The notice goes out under the lock, before anyone can see the new `durable`: a
-      // thread that saw it (wait_durable returned) finds the descriptor readable too.
-      uint64_t one = 1;
-      if (m_durable_fd >= 0) (void)!::write(m_durable_fd, &one, sizeof one);
-    }
-    w.done.notify_all();
-    if (!ok) return;  // nothing may be written after a lost batch
+    if (!write_queued(std::string(), nullptr)) return;  // nothing may follow a lost batch
   }
 }
 

@@ -107,6 +107,10 @@ class SqliteRunStore final : public RunStore {
   void rollback_tx() noexcept;
   void use_full_sync(bool full);
   Result<void> drain_writer();
+  /// Writes what the writer has queued, and `t` after it when given, as one synchronous=FULL
+  /// transaction on the calling thread; `durable` then covers them. Errors: this batch or an
+  /// earlier one failed (every later write then fails too).
+  Result<void> write_queued(const std::string& run_id, const Transition* t);
   /// Wakes the writer for what is queued without waiting for it. Errors: a batch failed.
   Result<void> flush_writer();
   void start_writer();
