@@ -33,7 +33,9 @@ ctest --test-dir "$build" --output-on-failure -j "$jobs" --timeout 900 -LE soak 
 # store's unit tests (tests/unit/test_store_commit.cpp) and by wfo in test_durability and
 # test_torture's full-durability crash loop, and
 # the CLI's two, the -v log follower (src/cli/progress.cpp) and the TTY view's ticker
-# (src/cli/terminal_view.cpp), driven by the e2e suites of -v and the TTY view; the e2e
+# (src/cli/terminal_view.cpp), driven by the e2e suites of -v and the TTY view, and
+# resume's compile of the stored workflow beside its read of the run (src/cli/cmd_resume.cpp),
+# driven by test_flow_subflow (sub-workflow texts) and the resumes of the others; the e2e
 # suites run against a TSan build of wfo.
 tsan="${WFO_TSAN_BUILD:-$WFO_ROOT/build-tsan}"
 cmake -S "$WFO_ROOT" -B "$tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DWFO_SANITIZE_THREAD=ON \
@@ -42,7 +44,7 @@ cmake --build "$tsan" -j "$jobs" --target test_store wfo
 export TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=1:exitcode=99"
 "$tsan/tests/test_store" || status=$?
 ctest --test-dir "$tsan" --output-on-failure --timeout 900 \
-  -R '^e2e\.test_(cli_output|cli_tty|durability|torture)$' || status=$?
+  -R '^e2e\.test_(cli_output|cli_tty|durability|flow_subflow|torture)$' || status=$?
 
 if [ -n "$(ls -A "$reports")" ]; then
   echo "sanitize: sanitizer reports:" >&2

@@ -71,6 +71,18 @@ RunRecord read_run_row(SQLite::Statement& st) {
   return r;
 }
 
+// The rest of a run query that reads the texts too (schema 4 keeps them in run_texts).
+constexpr const char* k_text_columns =
+    ", coalesce(t.workflow_text, ''), coalesce(t.subflow_texts, '{}'), coalesce(t.dag, '') "
+    "FROM runs LEFT JOIN run_texts t ON t.run_id=runs.id WHERE runs.id=?1";
+
+// Reads the columns of k_text_columns, after k_run_columns, into `r`.
+void read_texts(SQLite::Statement& st, RunRecord& r) {
+  r.workflow_text = st.getColumn(14).getString();
+  r.subflow_texts = parse_json(st.getColumn(15).getString(), json::object());
+  r.dag = st.getColumn(16).getString();
+}
+
 // Creates the folder (0700) and an empty file (0600) first, so SQLite's own files inherit
 // the file's mode (SQLite gives -wal and -shm the database file's permissions).
 Result<void> prepare_path(const std::string& path, bool create) {
@@ -232,15 +244,18 @@ Result<void> SqliteRunStore::create_run(const RunSnapshot& s) {
   return {};
 }
 
-Result<RunRecord> SqliteRunStore::load_run_record(const std::string& run_id) {
+Result<RunRecord> SqliteRunStore::load_run_record(const std::string& run_id, bool with_texts) {
   std::lock_guard lock(m_db_mutex);
   try {
-    SQLite::Statement st(*m_db, std::string("SELECT ") + k_run_columns + " FROM runs WHERE id=?1");
+    SQLite::Statement st(*m_db, std::string("SELECT ") + k_run_columns +
+                                    (with_texts ? k_text_columns : " FROM runs WHERE runs.id=?1"));
     st.bind(1, run_id);
     if (!st.executeStep())
       return fail(ErrorKind::usage, "no run '" + run_id + "' in " + m_path,
                   "list runs with 'wfo list'");
-    return read_run_row(st);
+    RunRecord r = read_run_row(st);
+    if (with_texts) read_texts(st, r);
+    return r;
   } catch (const SQLite::Exception& e) {
     return std::unexpected(state_error(m_path, e.getErrorStr()));
   }
@@ -301,18 +316,13 @@ Result<RunSnapshot> SqliteRunStore::load_run(const std::string& run_id) {
   std::lock_guard lock(m_db_mutex);
   try {
     RunSnapshot snap;
-    SQLite::Statement st(*m_db, std::string("SELECT ") + k_run_columns +
-                                    ", coalesce(t.workflow_text, ''), coalesce(t.subflow_texts, "
-                                    "'{}'), coalesce(t.dag, '') FROM runs LEFT JOIN run_texts t "
-                                    "ON t.run_id=runs.id WHERE runs.id=?1");
+    SQLite::Statement st(*m_db, std::string("SELECT ") + k_run_columns + k_text_columns);
     st.bind(1, run_id);
     if (!st.executeStep())
       return fail(ErrorKind::usage, "no run '" + run_id + "' in " + m_path,
                   "list runs with 'wfo list'");
     snap.run = read_run_row(st);
-    snap.run.workflow_text = st.getColumn(14).getString();
-    snap.run.subflow_texts = parse_json(st.getColumn(15).getString(), json::object());
-    snap.run.dag = st.getColumn(16).getString();
+    read_texts(st, snap.run);
     SQLite::Statement t(*m_db,
                         "SELECT task_id, status, budget_base, reason, ended_at, next_attempt_at, "
                         "finish_seq, item FROM tasks WHERE run_id=?1 ORDER BY position");

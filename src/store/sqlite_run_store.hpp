@@ -58,7 +58,9 @@ class SqliteRunStore final : public RunStore {
   /// The newest run's id, or nullopt when there is none.
   Result<std::optional<std::string>> latest_run_id();
   /// The run's record alone (no tasks). Errors: unknown id (ErrorKind::usage).
-  Result<RunRecord> load_run_record(const std::string& run_id);
+  /// With `with_texts`, also the workflow text, the sub-workflow texts and the DAG (they
+  /// never change after create_run, so they may be used while the run's state is read).
+  Result<RunRecord> load_run_record(const std::string& run_id, bool with_texts = false);
   /// The run's audit trail, oldest first.
   Result<std::vector<Event>> events(const std::string& run_id);
 
