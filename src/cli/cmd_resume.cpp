@@ -35,7 +35,8 @@ int resume(const GlobalOptions& g, const ResumeOptions& o) {
   if (!texts) return report(texts.error());
   // The two longest steps (at 100,000 tasks, about 1.2 s and 0.8 s on the benchmark machine)
   // are independent: the run's texts never change, so its plan is compiled on a second
-  // thread while this one reads the run's state. The thread touches nothing else.
+  // thread while this one reads the run's state. Nothing else is shared before the join:
+  // an error's text goes to error_sources(), which only report() reads, after it.
   std::optional<Result<LoadedWorkflow>> compiled;
   std::exception_ptr thrown;
   std::thread compiler([&] {

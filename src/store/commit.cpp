@@ -424,8 +424,9 @@ Result<void> SqliteRunStore::drain_writer() {
   return wait_durable(last);
 }
 
-// Switches to group commit: from now on every commit is written by the writer thread with
-// synchronous=FULL. What deferrable commits held back goes first, with the next flush.
+// Switches to group commit: from now on every commit is queued and written in a batch with
+// synchronous=FULL, by the writer thread or by a commit that waits (write_queued). What
+// deferrable commits held back goes first, with the next batch.
 void SqliteRunStore::start_writer() {
   m_writer = std::make_unique<Writer>();
   m_writer->queue = std::move(m_held);
