@@ -207,7 +207,7 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
 // agent's circuit is open), then lets the retry policy decide as for any failure.
 Result<void> Engine::Impl::fail_without_running(uint32_t i, std::string reason) {
   TaskRun& t = tasks[i];
-  AttemptRecord& a = t.attempt;
+  AttemptRecord& a = *t.attempt;
   a.ended_at = a.started_at;
   t.status = TaskStatus::running;
   Transition tr;
@@ -234,8 +234,7 @@ Result<void> Engine::Impl::launch(uint32_t i) {
   }
   int number = t.attempts + 1;
   t.attempts = number;
-  AttemptRecord& a = t.attempt;
-  a = AttemptRecord{};
+  AttemptRecord& a = t.attempt.emplace();
   a.task_id = id(i);
   a.number = number;
   a.kind = t.next_kind;

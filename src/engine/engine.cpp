@@ -55,9 +55,15 @@ TaskRecord Engine::Impl::task_record(uint32_t i) const {
 
 void Engine::Impl::load(const RunSnapshot& snapshot) {
   run = snapshot.run;
-  tasks.assign(plan.tasks.size(), TaskRun{});
-  for (const TaskRecord& rec : snapshot.tasks) {
-    auto index = plan.find(rec.id);
+  tasks.clear();
+  tasks.resize(plan.tasks.size());
+  for (size_t k = 0; k < snapshot.tasks.size(); ++k) {
+    const TaskRecord& rec = snapshot.tasks[k];
+    // The store keeps a run's tasks in the order create_run was given, the plan's; the hash
+    // lookup is for the rest (for_each instances restored in another order).
+    auto index = k < plan.tasks.size() && id(static_cast<uint32_t>(k)) == rec.id
+                     ? std::optional<uint32_t>(static_cast<uint32_t>(k))
+                     : plan.find(rec.id);
     if (!index) continue;
     TaskRun& t = tasks[*index];
     t.status = rec.status;
@@ -359,7 +365,7 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
     --agent_running[task.agent->name];
     requeue_agent(task.agent->name, false);
   }
-  AttemptRecord& a = t.attempt;
+  AttemptRecord& a = *t.attempt;
   a.ended_at = clock.system_now();
   // The log was masked as it was written (the process layer streams it through the
   // redactor's values); $WFO_OUTPUT is the task's own file, masked here.
@@ -457,7 +463,7 @@ Result<void> Engine::Impl::finish_attempt_failed(uint32_t i, AttemptStatus statu
                                                  const std::string& output_tail) {
   TaskRun& t = tasks[i];
   const CompiledTask& task = plan.tasks[i];
-  AttemptRecord& a = t.attempt;
+  AttemptRecord& a = *t.attempt;
   a.status = status;
   a.reason = reason;
   bool main = a.kind == AttemptKind::main;

@@ -24,6 +24,7 @@
 #include "engine/engine.hpp"
 #include "engine/flow_state.hpp"
 #include "engine/secrets.hpp"
+#include "util/box.hpp"
 
 namespace wfo {
 
@@ -48,12 +49,16 @@ struct TaskRun {
   std::optional<SteadyTime> deadline;
   SteadyTime started_steady{};
   bool timed_out = false;
-  AttemptRecord attempt;
+  /// The latest attempt launched in this drive: made by launch(), kept after it ends (the
+  /// end's records read it). Boxed: a TaskRun is held per task, and most of a resumed
+  /// run's tasks never launch in it (272 bytes each at 100,000 tasks).
+  Box<AttemptRecord> attempt;
   std::string output_path;
   AttemptKind next_kind = AttemptKind::main;  ///< what the next launch runs
   bool fallback_used = false;                 ///< the fallback was tried in this budget
   bool compensated = false;                   ///< its compensation ran after its success
-  nlohmann::json gate_inputs = nlohmann::json::object();  ///< inputs of approving decisions
+  /// Inputs of approving decisions: null until the first (update() makes it an object).
+  nlohmann::json gate_inputs;
   // While waiting for a retry:
   std::optional<SteadyTime> retry_at;
   std::optional<SystemTime> retry_at_system;

@@ -13,7 +13,7 @@ namespace wfo {
 std::optional<Result<void>> Engine::Impl::repeat_after_success(uint32_t i) {
   const FlowNode& node = plan.flow->nodes[i];
   TaskRun& t = tasks[i];
-  if (!node.until || t.attempt.kind != AttemptKind::main) return std::nullopt;
+  if (!node.until || t.attempt->kind != AttemptKind::main) return std::nullopt;
   const RepeatSpec& spec = *plan.tasks[i].spec->repeat;
   int runs = ++flow.repetitions[i];
   auto value = node.until->parsed.evaluate(context_for(i), flags_for(i));
@@ -26,8 +26,8 @@ std::optional<Result<void>> Engine::Impl::repeat_after_success(uint32_t i) {
     why = "repeat: until " + node.until->source + " still false after " + std::to_string(runs) +
           (runs == 1 ? " run" : " runs");
   Transition tr;
-  tr.attempts.push_back(t.attempt);
-  tr.events.push_back(event("attempt_succeeded", i, "", t.attempt.number));
+  tr.attempts.push_back(*t.attempt);
+  tr.events.push_back(event("attempt_succeeded", i, "", t.attempt->number));
   if (!why.empty()) {
     if (auto ok = commit(std::move(tr)); !ok) return ok;
     return finish_task(i, TaskStatus::failed, why);
@@ -44,7 +44,7 @@ std::optional<Result<void>> Engine::Impl::repeat_after_success(uint32_t i) {
   tr.events.push_back(event("task_repeating", i,
                             "run " + next + " in " + format_duration(spec.interval) + ": until " +
                                 node.until->source + " was false",
-                            t.attempt.number));
+                            t.attempt->number));
   if (auto ok = commit(std::move(tr)); !ok) return ok;
   if (t.retry_at) retry_timers.emplace(*t.retry_at, i);
   return Result<void>{};
