@@ -311,18 +311,19 @@ std::vector<GateRecord> SqliteRunStore::read_gates(const std::string& run_id) {
   return out;
 }
 
-Result<RunSnapshot> SqliteRunStore::load_run(const std::string& run_id) {
+Result<RunSnapshot> SqliteRunStore::load_run(const std::string& run_id, bool with_texts) {
   if (auto ok = drain_writer(); !ok) return std::unexpected(ok.error());
   std::lock_guard lock(m_db_mutex);
   try {
     RunSnapshot snap;
-    SQLite::Statement st(*m_db, std::string("SELECT ") + k_run_columns + k_text_columns);
+    SQLite::Statement st(*m_db, std::string("SELECT ") + k_run_columns +
+                                    (with_texts ? k_text_columns : " FROM runs WHERE runs.id=?1"));
     st.bind(1, run_id);
     if (!st.executeStep())
       return fail(ErrorKind::usage, "no run '" + run_id + "' in " + m_path,
                   "list runs with 'wfo list'");
     snap.run = read_run_row(st);
-    read_texts(st, snap.run);
+    if (with_texts) read_texts(st, snap.run);
     SQLite::Statement t(*m_db,
                         "SELECT task_id, status, budget_base, reason, ended_at, next_attempt_at, "
                         "finish_seq, item FROM tasks WHERE run_id=?1 ORDER BY position");

@@ -36,7 +36,12 @@ class SqliteRunStore final : public RunStore {
   ~SqliteRunStore() override;
 
   Result<void> create_run(const RunSnapshot& snapshot) override;
-  Result<RunSnapshot> load_run(const std::string& run_id) override;
+  Result<RunSnapshot> load_run(const std::string& run_id) override {
+    return load_run(run_id, true);
+  }
+  /// As load_run; without `with_texts`, the run's texts (workflow, sub-workflows, DAG) are
+  /// left empty, for a caller that read them with load_run_record (they never change).
+  Result<RunSnapshot> load_run(const std::string& run_id, bool with_texts);
   /// Commits `t` before returning: with what deferrable commits hold back (one transaction),
   /// or, for a deferrable `t`, holds it back. A Sync::durable `t` is written through the
   /// group-commit writer, which starts with the first one (docs/reliability.md); there a

@@ -205,6 +205,17 @@ TEST_CASE("create_run then load_run gives back every field") {
   REQUIRE(record.has_value());
   CHECK(record->workflow_text == "");
   CHECK(record->params == s.run.params);
+  // load_run without texts (a resume has read them already): the same state, no texts.
+  auto lean = store->load_run("r-1", false);
+  REQUIRE(lean.has_value());
+  CHECK(lean->run.workflow_text == "");
+  CHECK(lean->run.subflow_texts == nlohmann::json::object());
+  CHECK(lean->run.dag == "");
+  CHECK(lean->run.workflow_hash == "sha256:abc");
+  REQUIRE(lean->tasks.size() == 3);
+  CHECK(lean->tasks[1].id == "alpha");
+  CHECK(lean->tasks[1].status == TaskStatus::succeeded);
+  CHECK(lean->tasks[1].finish_seq == 7);
 }
 
 TEST_CASE("commit writes the run, tasks, attempts, gates and events") {
