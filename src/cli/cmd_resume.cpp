@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/drive.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/huge_pages.hpp"
 #include "cli/reports.hpp"
 #include "cli/secret_input.hpp"
 
@@ -31,12 +32,14 @@ int resume(const GlobalOptions& g, const ResumeOptions& o) {
   // never change after create_run, so the ones read here are those the run started with.
   auto texts = (*store)->load_run_record(o.run_id, true);
   if (!texts) return report(texts.error());
+  reexec_for_large_input(texts->workflow_text.size());
   auto lock = DriverLock::acquire(state_dir(state_path(g)), o.run_id);
   if (!lock) return report(lock.error());
   // The two longest steps (at 100,000 tasks, about 1 s and 0.7 s on the benchmark machine)
   // are independent: a second thread reads the run's state while this one compiles the
-  // plan, the longer step, on the main heap. Nothing else is shared before the join: an
-  // error's text goes to error_sources(), which only report() reads, after it.
+  // plan, the longer step, on the main heap (the one glibc gives huge pages,
+  // huge_pages.hpp). Nothing else is shared before the join: an error's text goes to
+  // error_sources(), which only report() reads, after it.
   std::optional<Result<RunSnapshot>> read;
   std::exception_ptr thrown;
   std::thread reader([&] {

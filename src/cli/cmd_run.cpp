@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/drive.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/huge_pages.hpp"
 #include "cli/secret_input.hpp"
 #include "cli/status_tree.hpp"
 #include "util/file.hpp"
@@ -56,6 +57,7 @@ int run(const GlobalOptions& g, const RunOptions& o) {
     e.hint = "check the path of the workflow file";
     return report(e);
   }
+  reexec_for_large_input(text->size());
   std::string dir = std::filesystem::absolute(o.file).parent_path().lexically_normal().string();
   auto loaded = load_text(*text, o.file, dir);
   if (!loaded) return report(loaded.error(), *text);

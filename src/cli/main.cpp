@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/huge_pages.hpp"
 #include "process/process.hpp"
 #include "store/sqlite_run_store.hpp"
 #include "util/strings.hpp"
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   // from the heap, where freed buffers are reused: 24% fewer page faults and about 20% less
   // time for `wfo validate` of 100,000 tasks, the same peak RSS (docs/benchmarks.md).
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  cli::init_huge_pages(argv);  // a large run or resume may re-execute wfo (huge_pages.hpp)
   process::SignalGuard signals;
   CLI::App app{"wfo: run workflows of tasks as a DAG, durably, with retries and approval gates",
                "wfo"};
