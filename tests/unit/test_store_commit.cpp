@@ -52,6 +52,13 @@ void create(SqliteRunStore& store, const std::string& id, int tasks) {
   REQUIRE(store.create_run(s).has_value());
 }
 
+/// A fresh state database at `path`, open in `store`; each test case creates its run.
+struct StoreFixture {
+  TempDir dir;
+  std::string path = dir.path + "/state.db";
+  std::unique_ptr<SqliteRunStore> store = open_store(path);
+};
+
 // The start record of task `task`, as the engine writes it when it launches an attempt.
 Transition started(const std::string& task, Sync sync) {
   Transition t;
@@ -94,10 +101,8 @@ std::string seen(const std::string& path, const std::string& run, int tasks) {
 
 }  // namespace
 
-TEST_CASE("a deferrable commit waits for the next commit, and goes in its transaction") {
-  TempDir dir;
-  std::string path = dir.path + "/state.db";
-  auto store = open_store(path);
+TEST_CASE_FIXTURE(StoreFixture,
+                  "a deferrable commit waits for the next commit, and goes in its transaction") {
   create(*store, "r", 2);
   REQUIRE(store->commit("r", started("t0", Sync::normal)).has_value());
   CHECK(seen(path, "r", 2) == "pending pending 0");
@@ -116,10 +121,9 @@ TEST_CASE("a deferrable commit waits for the next commit, and goes in its transa
   }
 }
 
-TEST_CASE("group commit: tickets in order, durable after wait, a notice on the descriptor") {
-  TempDir dir;
-  std::string path = dir.path + "/state.db";
-  auto store = open_store(path);
+TEST_CASE_FIXTURE(
+    StoreFixture,
+    "group commit: tickets in order, durable after wait, a notice on the descriptor") {
   create(*store, "r", 3);
   REQUIRE(store->commit("r", started("t0", Sync::durable)).has_value());  // starts the writer
   auto a = store->commit_async("r", succeeded("t0", Sync::durable));
@@ -141,10 +145,8 @@ TEST_CASE("group commit: tickets in order, durable after wait, a notice on the d
   CHECK(store->events("r")->size() == 6);
 }
 
-TEST_CASE("group commit: a start record waits for the next batch, or an empty commit") {
-  TempDir dir;
-  std::string path = dir.path + "/state.db";
-  auto store = open_store(path);
+TEST_CASE_FIXTURE(StoreFixture,
+                  "group commit: a start record waits for the next batch, or an empty commit") {
   create(*store, "r", 2);
   REQUIRE(store->commit("r", started("t0", Sync::durable)).has_value());  // starts the writer
   // Nothing wakes the writer for it: however long it waits, the start is not written.
@@ -167,10 +169,7 @@ TEST_CASE("group commit: a start record waits for the next batch, or an empty co
   }
 }
 
-TEST_CASE("group commit: a failed batch fails it and every later commit") {
-  TempDir dir;
-  std::string path = dir.path + "/state.db";
-  auto store = open_store(path);
+TEST_CASE_FIXTURE(StoreFixture, "group commit: a failed batch fails it and every later commit") {
   create(*store, "r", 2);
   {
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
@@ -190,10 +189,9 @@ TEST_CASE("group commit: a failed batch fails it and every later commit") {
   CHECK(seen(path, "r", 2) == "pending pending 0");
 }
 
-TEST_CASE("a batch writes a row once: the last record of it, with what only the first said") {
-  TempDir dir;
-  std::string path = dir.path + "/state.db";
-  auto store = open_store(path);
+TEST_CASE_FIXTURE(
+    StoreFixture,
+    "a batch writes a row once: the last record of it, with what only the first said") {
   create(*store, "r", 1);
   // t0's start is held and goes in one transaction with its end; the end's records carry the
   // attempt's start time, kind and delay, which only an insert sets.
