@@ -57,7 +57,9 @@ int run(const GlobalOptions& g, const RunOptions& o) {
     e.hint = "check the path of the workflow file";
     return report(e);
   }
-  reexec_for_large_input(text->size());
+  // The re-executed wfo reads the file again: a pipe (`wfo run /dev/stdin`) would be empty.
+  std::error_code not_regular;
+  if (std::filesystem::is_regular_file(o.file, not_regular)) reexec_for_large_input(text->size());
   std::string dir = std::filesystem::absolute(o.file).parent_path().lexically_normal().string();
   auto loaded = load_text(*text, o.file, dir);
   if (!loaded) return report(loaded.error(), *text);

@@ -24,8 +24,9 @@ void init_huge_pages(char** argv);
 /// this off); the kernel's THP mode is not `madvise` (with `always` malloc has them already,
 /// with `never` they cannot be had); wfo is built with a sanitizer or without glibc; or
 /// execv(2) of /proc/self/exe fails. Call it before anything that must not happen twice:
-/// nothing may have been written, locked or printed. Signals stay blocked across the exec,
-/// so a Ctrl-C in between is pending in the new process, not lost.
+/// nothing may have been written, locked or printed, and what was read must be there to
+/// read again (a regular file or the state database, not a pipe). Signals stay blocked
+/// across the exec, so a Ctrl-C in between is pending in the new process, not lost.
 void reexec_for_large_input(size_t text_bytes);
 
 }  // namespace wfo::cli

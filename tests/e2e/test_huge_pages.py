@@ -100,6 +100,16 @@ class HugePagesTest(WfoTestCase):
         self.run_ok("run", "flow.yaml")
         self.assertEqual(self.tunables("parent.env"), (None, None))
 
+    def test_a_large_workflow_from_a_pipe_is_read_once_and_not_re_executed(self):
+        # A re-executed wfo would find the pipe empty. Tasks run in the file's folder
+        # (here /dev), so this one writes where the test looks.
+        text = ("version: 1\nname: piped\ntasks:\n  record:\n"
+                f"    run: tr '\\0' '\\n' < /proc/$PPID/environ > {self.dir}/parent.env\n")
+        r = self.run_ok("run", "/dev/stdin", input=text + PAD * 1100)
+        rid = self.run_id_of(r)
+        self.assertEqual(self.task_statuses(rid), {"record": "succeeded"})
+        self.assertEqual(self.tunables("parent.env"), (None, None))
+
     def test_a_large_resume_is_re_executed_and_goes_on_where_the_run_stopped(self):
         self.write_flow(1100)
         r = self.wfo("run", "flow.yaml")
