@@ -542,6 +542,12 @@ void Engine::Impl::begin_stop(StopMode mode) {
 }
 
 Result<void> Engine::Impl::check_external() {
+  // Each ask is a read transaction (a WAL check and fcntl locks: a -j1 chain of `true` made
+  // 9.1 fcntl calls a task asking every turn, 7.3 at most every 10 ms), for changes a person
+  // makes in seconds.
+  SteadyTime now = clock.steady_now();
+  if (polled_at && now < *polled_at + options.external_poll) return {};
+  polled_at = now;
   auto changes = store.poll_external(run.id);
   if (!changes) return std::unexpected(changes.error());
   if (!*changes) return {};

@@ -24,6 +24,10 @@ struct EngineOptions {
   /// An attempt's start record (Transition::deferrable) goes with the next commit, usually
   /// the attempt's end, or at the latest this long after it was made; 0 writes it at once.
   std::chrono::milliseconds start_flush{10};
+  /// How often, at most, the drive asks the store for other processes' changes (`wfo
+  /// approve`, `wfo cancel`) while attempts keep ending; 0 asks on every turn of the loop.
+  /// An idle drive still asks at least once a second (next_wake).
+  std::chrono::milliseconds external_poll{10};
   std::string workflow_file;    ///< WFO_WORKFLOW for every process
   std::string user;             ///< the OS user driving (for events)
   bool wait_for_gates = false;  ///< --wait: block instead of exiting 3

@@ -102,6 +102,8 @@ struct Engine::Impl {
   /// When the oldest deferrable commit that the store may still hold back was made; reset by
   /// every other commit, which writes it too.
   std::optional<SteadyTime> held_since;
+  /// When check_external last asked the store; unset before the first time.
+  std::optional<SteadyTime> polled_at;
 
   Impl(Plan& p, RunStore& s, Launcher& l, Clock& c, Random& r, Observer& o, EngineOptions opt)
       : plan(p), store(s), launcher(l), clock(c), random(r), observer(o), options(std::move(opt)) {}

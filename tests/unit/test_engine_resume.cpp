@@ -267,3 +267,35 @@ TEST_CASE("an after gate holds a finished task's result until decided") {
     CHECK(h.store.task("build").status == TaskStatus::skipped);
   }
 }
+
+TEST_CASE(
+    "while attempts end in quick succession, other processes' changes are polled at "
+    "most every external_poll, and a cancel still lands") {
+  // A chain of 20 tasks of 1 ms each: 20 turns of the loop in 20 ms of the fake clock.
+  std::vector<TaskSpec> tasks{task("t0")};
+  for (int k = 1; k < 20; ++k)
+    tasks.push_back(task("t" + std::to_string(k), "true", {"t" + std::to_string(k - 1)}));
+  SUBCASE("every 10 ms: three polls (0, 10 and 20 ms), not one per turn") {
+    Harness h(workflow(tasks));
+    for (int k = 0; k < 20; ++k) h.launcher.script("t" + std::to_string(k), 1, Script().lasts(1ms));
+    CHECK(drove(h.start()) == DriveOutcome::succeeded);
+    CHECK(h.store.polls == 3);
+  }
+  SUBCASE("0 polls on every turn") {
+    Harness h(workflow(tasks));
+    h.options.external_poll = 0ms;
+    for (int k = 0; k < 20; ++k) h.launcher.script("t" + std::to_string(k), 1, Script().lasts(1ms));
+    CHECK(drove(h.start()) == DriveOutcome::succeeded);
+    CHECK(h.store.polls == 21);
+  }
+  SUBCASE("a cancel made at 5 ms is seen at the 10 ms poll: the chain stops there") {
+    Harness h(workflow(tasks));
+    for (int k = 0; k < 20; ++k) h.launcher.script("t" + std::to_string(k), 1, Script().lasts(1ms));
+    h.launcher.on_wait = [&] {
+      if (h.launcher.waits == 5) h.store.request_cancel();
+    };
+    CHECK(drove(h.start()) == DriveOutcome::cancelled);
+    CHECK(h.launcher.launches.size() == 10);
+    CHECK(h.store.task("t10").status == TaskStatus::cancelled);
+  }
+}
