@@ -57,7 +57,9 @@ void find_critical_path(RunStats& stats, const Plan& plan) {
       if (of_plan[n] >= 0 && (prev[i] < 0 || best[n] > best[prev[i]]))
         prev[i] = static_cast<int>(n);
     best[i] = stats.tasks[of_plan[i]].busy + (prev[i] >= 0 ? best[prev[i]] : Millis{0});
-    if (last < 0 || best[i] > best[last]) last = static_cast<int>(i);
+    // On a tie the later task wins: a dependent that took 0 ms (times are whole ms) still
+    // ends the path, which then reaches the DAG's end rather than stopping at its need.
+    if (last < 0 || best[i] >= best[last]) last = static_cast<int>(i);
   }
   if (last < 0 || best[last].count() == 0) return;  // nothing ran: no path
   stats.critical_path_length = best[last];

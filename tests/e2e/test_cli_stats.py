@@ -1,6 +1,7 @@
 """End-to-end: `wfo stats` (durations, attempts, CPU, peak RSS, critical path, waits) and the
 Prometheus text exposition of `--metrics`, checked by promtool and by what promtool misses."""
 import json
+import sqlite3
 import os
 import re
 import shutil
@@ -172,10 +173,22 @@ class InstancesTest(WfoTestCase):
         doc = json.loads(self.run_ok("stats", "m1", "--json").out)
         ids = [t["id"] for t in doc["tasks"]]
         self.assertEqual(sorted(ids), ["build", "ship", "test[suite=e2e]", "test[suite=unit]"])
-        path = doc["critical_path"]["tasks"]
-        self.assertEqual((path[0], path[2], len(path)), ("build", "ship", 3))
-        busy = {t["id"]: t["busy_ms"] for t in doc["tasks"]}
-        self.assertEqual(busy[path[1]], max(busy["test[suite=e2e]"], busy["test[suite=unit]"]))
+        # The path's times are pinned (a run of `true` tasks takes 0 or 1 ms each, so the
+        # path would depend on the clock): the slower instance stands for `test`, and `ship`,
+        # which took 0 ms, still ends the path (a tie once stopped it at its need).
+        times = {"build": ("00.000", "00.005"), "test[suite=unit]": ("01.000", "01.003"),
+                 "test[suite=e2e]": ("01.000", "01.007"), "ship": ("02.000", "02.000")}
+        with sqlite3.connect(self.state) as con:
+            for task, (start, end) in times.items():
+                con.execute("UPDATE attempts SET started_at=?, ended_at=? "
+                            "WHERE run_id='m1' AND task_id=?",
+                            (f"2026-01-01T00:00:{start}Z", f"2026-01-01T00:00:{end}Z", task))
+        doc = json.loads(self.run_ok("stats", "m1", "--json").out)
+        self.assertEqual(doc["critical_path"],
+                         {"tasks": ["build", "test[suite=e2e]", "ship"], "length_ms": 12})
+        self.assertEqual({t["id"]: t["critical"] for t in doc["tasks"]},
+                         {"build": True, "test[suite=unit]": False, "test[suite=e2e]": True,
+                          "ship": True})
 
 
 class GateWaitTest(WfoTestCase):
