@@ -50,7 +50,8 @@ bool valid_run_id(const std::string& id) {
 }
 
 int run(const GlobalOptions& g, const RunOptions& o) {
-  auto text = read_file(o.file);
+  bool regular = false;
+  auto text = read_file(o.file, &regular);
   if (!text) {
     Error e = text.error();
     e.kind = ErrorKind::usage;
@@ -58,8 +59,7 @@ int run(const GlobalOptions& g, const RunOptions& o) {
     return report(e);
   }
   // The re-executed wfo reads the file again: a pipe (`wfo run /dev/stdin`) would be empty.
-  std::error_code not_regular;
-  if (std::filesystem::is_regular_file(o.file, not_regular)) reexec_for_large_input(text->size());
+  if (regular) reexec_for_large_input(text->size());
   std::string dir = std::filesystem::absolute(o.file).parent_path().lexically_normal().string();
   auto loaded = load_text(*text, o.file, dir);
   if (!loaded) return report(loaded.error(), *text);

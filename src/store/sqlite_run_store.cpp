@@ -83,6 +83,21 @@ void read_texts(SQLite::Statement& st, RunRecord& r) {
   r.dag = st.getColumn(16).getString();
 }
 
+// The row of run `run_id` in the database at `path`, with its texts when `with_texts`.
+// Errors: a usage error naming `path` when there is no such run. Throws SQLite::Exception.
+Result<RunRecord> select_run(SQLite::Database& db, const std::string& path,
+                             const std::string& run_id, bool with_texts) {
+  SQLite::Statement st(db, std::string("SELECT ") + k_run_columns +
+                               (with_texts ? k_text_columns : " FROM runs WHERE runs.id=?1"));
+  st.bind(1, run_id);
+  if (!st.executeStep())
+    return fail(ErrorKind::usage, "no run '" + run_id + "' in " + path,
+                "list runs with 'wfo list'");
+  RunRecord r = read_run_row(st);
+  if (with_texts) read_texts(st, r);
+  return r;
+}
+
 // Creates the folder (0700) and an empty file (0600) first, so SQLite's own files inherit
 // the file's mode (SQLite gives -wal and -shm the database file's permissions).
 Result<void> prepare_path(const std::string& path, bool create) {
@@ -247,15 +262,7 @@ Result<void> SqliteRunStore::create_run(const RunSnapshot& s) {
 Result<RunRecord> SqliteRunStore::load_run_record(const std::string& run_id, bool with_texts) {
   std::lock_guard lock(m_db_mutex);
   try {
-    SQLite::Statement st(*m_db, std::string("SELECT ") + k_run_columns +
-                                    (with_texts ? k_text_columns : " FROM runs WHERE runs.id=?1"));
-    st.bind(1, run_id);
-    if (!st.executeStep())
-      return fail(ErrorKind::usage, "no run '" + run_id + "' in " + m_path,
-                  "list runs with 'wfo list'");
-    RunRecord r = read_run_row(st);
-    if (with_texts) read_texts(st, r);
-    return r;
+    return select_run(*m_db, m_path, run_id, with_texts);
   } catch (const SQLite::Exception& e) {
     return std::unexpected(state_error(m_path, e.getErrorStr()));
   }
@@ -316,14 +323,9 @@ Result<RunSnapshot> SqliteRunStore::load_run(const std::string& run_id, bool wit
   std::lock_guard lock(m_db_mutex);
   try {
     RunSnapshot snap;
-    SQLite::Statement st(*m_db, std::string("SELECT ") + k_run_columns +
-                                    (with_texts ? k_text_columns : " FROM runs WHERE runs.id=?1"));
-    st.bind(1, run_id);
-    if (!st.executeStep())
-      return fail(ErrorKind::usage, "no run '" + run_id + "' in " + m_path,
-                  "list runs with 'wfo list'");
-    snap.run = read_run_row(st);
-    if (with_texts) read_texts(st, snap.run);
+    auto run = select_run(*m_db, m_path, run_id, with_texts);
+    if (!run) return std::unexpected(run.error());
+    snap.run = std::move(*run);
     SQLite::Statement t(*m_db,
                         "SELECT task_id, status, budget_base, reason, ended_at, next_attempt_at, "
                         "finish_seq, item FROM tasks WHERE run_id=?1 ORDER BY position");

@@ -9,15 +9,16 @@
 
 namespace wfo {
 
-Result<std::string> read_file(const std::string& path) {
+Result<std::string> read_file(const std::string& path, bool* regular) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail(ErrorKind::io, "cannot read '" + path + "': " + std::strerror(errno));
   std::string out;
   // Sized once from the file's length (a workflow of 100,000 tasks is 5 MB; growing by
   // doubling would hold 8 MB); a file that grows meanwhile is still read to its end.
   struct stat st;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-    out.reserve(static_cast<size_t>(st.st_size));
+  bool is_regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (regular) *regular = is_regular;
+  if (is_regular && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);

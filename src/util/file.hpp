@@ -7,8 +7,10 @@
 
 namespace wfo {
 
-/// Reads the whole file at `path`. Errors (ErrorKind::io): `cannot read 'path': <strerror>`.
-Result<std::string> read_file(const std::string& path);
+/// Reads the whole file at `path`; when `regular` is given, sets it to whether the file is a
+/// regular file (not a pipe or a device), from the same fstat. Errors (ErrorKind::io):
+/// `cannot read 'path': <strerror>`.
+Result<std::string> read_file(const std::string& path, bool* regular = nullptr);
 
 /// Creates `path` empty, or empties it: one open(O_CREAT|O_TRUNC), no temporary file (each
 /// created inode costs, and an empty file has no half-written state to hide).
