@@ -4,9 +4,12 @@
 Runs are interleaved (wfo, ninja, make, wfo, ...) so that load from other processes on the
 machine spreads over all tools alike; every figure is a median with its min-max. Peak RSS
 is wait4's ru_maxrss. Per-task overhead is (tool wall - spawn floor wall) / N, where the
-spawn floor (spawn_floor.c) runs `sh -c true` N times at the same concurrency.
+spawn floor (spawn_floor.c) runs `sh -c true` N times at the same concurrency. The durable
+floor (durable_floor.c) adds what wfo's contract costs per task and nothing else: a fresh
+$WFO_OUTPUT file, read back, and one SQLite commit of the task's end (WAL, synchronous=NORMAL);
+wfo's time over it is the cost of wfo's own code.
 
-Usage: bench.py --wfo PATH --floor PATH [--out DIR] [--reps N] [--only SUITE,...] [--quick]
+Usage: bench.py --wfo PATH --floor PATH [--durable-floor PATH] [--out DIR] [--reps N] [--only SUITE,...] [--quick]
                 [--shapes chain,wide,lattice,diamond] [--lean]
 Suites: compare, durable, scale, cli. Prints Markdown tables; --json FILE keeps raw numbers.
 """
@@ -29,6 +32,7 @@ class Bench:
     def __init__(self, args):
         self.wfo = os.path.abspath(args.wfo)
         self.floor = os.path.abspath(args.floor)
+        self.durable_floor = os.path.abspath(args.durable_floor) if args.durable_floor else None
         self.out = os.path.abspath(args.out)
         self.reps = args.reps
         self.quick = args.quick
@@ -81,6 +85,12 @@ class Bench:
     def run_floor(self, n, jobs):
         return self.timed([self.floor, str(n), str(jobs)])
 
+    def run_durable_floor(self, n, jobs):
+        # A fresh folder each time, as wfo gets a fresh state folder (fresh_state).
+        d = os.path.dirname(self.fresh_state())
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        return self.timed([self.durable_floor, str(n), str(jobs), d])
+
     # -- suites ---------------------------------------------------------------------------
     def compare(self, cases, tools, label):
         """cases: (shape, n, jobs); tools: names among wfo, wfo-full, ninja, make, floor."""
@@ -94,6 +104,7 @@ class Bench:
                 "make": lambda: self.run_make(d, jobs),
                 # A chain runs one task at a time whatever -j says.
                 "floor": lambda: self.run_floor(n, 1 if shape == "chain" else jobs),
+                "durable-floor": lambda: self.run_durable_floor(n, 1 if shape == "chain" else jobs),
             }
             reps = self.reps if n <= 1000 else max(3, self.reps // 2)
             samples = {t: [] for t in tools}
@@ -122,6 +133,7 @@ class Bench:
             cases += [c for c in [("chain", n, 1), ("chain", n, 2), ("wide", n, 2),
                                   ("lattice", n, 2), ("diamond", n, 2)] if c[0] in self.shapes]
         tools = ["wfo", "ninja"] + (["make"] if self.make else []) + ["floor"]
+        tools += ["durable-floor"] if self.durable_floor else []
         rows = self.compare(cases, tools, "compare")
         print("\n### wfo against ninja" + (" and make" if self.make else "") +
               " (default durability)\n")
@@ -240,7 +252,8 @@ def ms(s):
 def table(rows, tools, main):
     head = ["DAG", "-j"] + [f"{t} s (min-max)" for t in tools] + [
         f"{main}/ninja", f"{main}/ninja paired (min-max)", f"{main} µs/task over floor",
-        "ninja µs/task over floor",
+        "ninja µs/task over floor"] + (
+        [f"{main} µs/task over durable floor"] if "durable-floor" in tools else []) + [
         f"{main} RSS"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -260,6 +273,8 @@ def table(rows, tools, main):
             cells.append(f"{(nj - f) / r['n'] * 1e6:.0f}")
         else:
             cells += ["-", "-"]
+        if "durable-floor" in tools:
+            cells.append(f"{(w - r['durable-floor']['median']) / r['n'] * 1e6:.0f}")
         cells.append(f"{r[main + '_rss_kb'] / 1024:.1f} MiB")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -332,6 +347,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--wfo", required=True)
     ap.add_argument("--floor", required=True)
+    ap.add_argument("--durable-floor")
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--only", default="compare,durable,scale,cli")

@@ -14,6 +14,8 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/nu
 cmake --build "$BUILD" --target wfo -j "$JOBS" >/dev/null
 mkdir -p "$BUILD/bench"
 cc -O2 -o "$BUILD/bench/spawn_floor" "$ROOT/bench/spawn_floor.c"
+cc -O2 -o "$BUILD/bench/durable_floor" "$ROOT/bench/durable_floor.c" -lsqlite3
 
 exec python3 "$ROOT/bench/bench.py" --wfo "$BUILD/src/cli/wfo" --floor "$BUILD/bench/spawn_floor" \
+  --durable-floor "$BUILD/bench/durable_floor" \
   --out "$ROOT/bench/out" "$@"
