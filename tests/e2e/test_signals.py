@@ -1,6 +1,7 @@
 """End-to-end: SIGINT/SIGTERM interrupt (exit 130) and resume; one driver per run; cancel."""
 import os
 import signal
+import sqlite3
 import time
 import unittest
 
@@ -28,7 +29,16 @@ class SignalTest(WfoTestCase):
         flow = self.write("flow.yaml", self.FLOW)
         p = self.start("run", flow, "--run-id", "sig-1", *extra)
         self.assertTrue(wait_for(lambda: "slow-start" in self.read_ledger(), timeout=20))
+        # The start record follows within 10 ms (docs/reliability.md); a kill before it
+        # would leave no attempt to recover, which is not what these tests are about.
+        self.assertTrue(wait_for(self.slow_recorded, timeout=20))
         return p
+
+    def slow_recorded(self):
+        try:
+            return [a["status"] for a in self.attempts("sig-1", "slow")] == ["running"]
+        except sqlite3.Error:  # the database may not be there yet
+            return False
 
     def read_ledger(self):
         try:
