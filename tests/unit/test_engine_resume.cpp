@@ -298,4 +298,12 @@ TEST_CASE(
     CHECK(h.launcher.launches.size() == 10);
     CHECK(h.store.task("t10").status == TaskStatus::cancelled);
   }
+  SUBCASE("a drive asks on its first turn, whatever external_poll says") {
+    Harness h(workflow(gated_tasks()));
+    h.options.external_poll = std::chrono::hours(1);
+    CHECK(drove(h.start()) == DriveOutcome::waiting_approval);
+    CHECK(h.store.polls == 1);
+    CHECK(drove(h.resume()) == DriveOutcome::waiting_approval);
+    CHECK(h.store.polls == 2);
+  }
 }
