@@ -85,11 +85,11 @@ class Bench:
     def run_floor(self, n, jobs):
         return self.timed([self.floor, str(n), str(jobs)])
 
-    def run_durable_floor(self, n, jobs):
+    def run_durable_floor(self, n, jobs, extra=()):
         # A fresh folder each time, as wfo gets a fresh state folder (fresh_state).
         d = os.path.dirname(self.fresh_state())
         os.makedirs(os.path.dirname(d), exist_ok=True)
-        return self.timed([self.durable_floor, str(n), str(jobs), d])
+        return self.timed([self.durable_floor, str(n), str(jobs), d, *extra])
 
     # -- suites ---------------------------------------------------------------------------
     def compare(self, cases, tools, label):
@@ -105,6 +105,9 @@ class Bench:
                 # A chain runs one task at a time whatever -j says.
                 "floor": lambda: self.run_floor(n, 1 if shape == "chain" else jobs),
                 "durable-floor": lambda: self.run_durable_floor(n, 1 if shape == "chain" else jobs),
+                # The same with an fsync per commit (synchronous=FULL), for `--durability full`.
+                "durable-floor-full": lambda: self.run_durable_floor(
+                    n, 1 if shape == "chain" else jobs, ["full"]),
             }
             reps = self.reps if n <= 1000 else max(3, self.reps // 2)
             samples = {t: [] for t in tools}
@@ -143,6 +146,7 @@ class Bench:
         n = 1000 if self.quick else 10000
         cases = [c for c in [("chain", n, 1), ("wide", n, 2)] if c[0] in self.shapes]
         tools = ["wfo-full", "wfo", "ninja", "floor"] if self.make else ["wfo-full", "ninja", "floor"]
+        tools += ["durable-floor-full"] if self.durable_floor else []
         rows = self.compare(cases, tools, "durable")
         print("\n### `--durability full` against ninja\n")
         print(table(rows, tools, "wfo-full"))
@@ -249,11 +253,17 @@ def ms(s):
     return f"{s * 1000:.0f} ms" if s >= 0.1 else f"{s * 1000:.1f} ms"
 
 
+def durable_floor(tools):
+    """The durable floor among `tools` (plain or full), or None."""
+    return next((t for t in tools if t.startswith("durable-floor")), None)
+
+
 def table(rows, tools, main):
     head = ["DAG", "-j"] + [f"{t} s (min-max)" for t in tools] + [
         f"{main}/ninja", f"{main}/ninja paired (min-max)", f"{main} µs/task over floor",
         "ninja µs/task over floor"] + (
-        [f"{main} µs/task over durable floor"] if "durable-floor" in tools else []) + [
+        [f"{main} µs/task over {durable_floor(tools).replace('-', ' ')}"]
+        if durable_floor(tools) else []) + [
         f"{main} RSS"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -273,8 +283,8 @@ def table(rows, tools, main):
             cells.append(f"{(nj - f) / r['n'] * 1e6:.0f}")
         else:
             cells += ["-", "-"]
-        if "durable-floor" in tools:
-            cells.append(f"{(w - r['durable-floor']['median']) / r['n'] * 1e6:.0f}")
+        if durable_floor(tools):
+            cells.append(f"{(w - r[durable_floor(tools)]['median']) / r['n'] * 1e6:.0f}")
         cells.append(f"{r[main + '_rss_kb'] / 1024:.1f} MiB")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -7,8 +7,9 @@
 // spec's "a dependent never starts before its need's success is recorded" requires.
 // Comparing a runner with this floor separates the contract's cost from the runner's own.
 //
-// Usage: durable_floor N J DIR [no-file] [no-commit]
+// Usage: durable_floor N J DIR [no-file] [no-commit] [full]
 //   DIR gets floor.db and the output files (DIR must not exist yet: no reused inodes).
+//   `full` commits with synchronous=FULL, an fsync per commit, as `--durability full`.
 //   Prints "N J seconds".
 #include <fcntl.h>
 #include <spawn.h>
@@ -51,16 +52,17 @@ static void run(sqlite3_stmt* st) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: durable_floor N J DIR [no-file] [no-commit]\n");
+    fprintf(stderr, "usage: durable_floor N J DIR [no-file] [no-commit] [full]\n");
     return 2;
   }
   long n = atol(argv[1]);
   long j = atol(argv[2]);
   const char* dir = argv[3];
-  int files = 1, commits = 1;
+  int files = 1, commits = 1, full = 0;
   for (int a = 4; a < argc; ++a) {
     if (strcmp(argv[a], "no-file") == 0) files = 0;
     if (strcmp(argv[a], "no-commit") == 0) commits = 0;
+    if (strcmp(argv[a], "full") == 0) full = 1;
   }
   if (n < 1 || j < 1 || mkdir(dir, 0700) != 0) {
     perror(dir);
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
                      " task_id TEXT, attempt INTEGER, kind TEXT, detail TEXT);",
                      NULL, NULL, NULL),
         "schema");
+  if (full) check(sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL), "full");
   sqlite3_stmt* begin = prepare("BEGIN IMMEDIATE");
   sqlite3_stmt* commit = prepare("COMMIT");
   sqlite3_stmt* task = prepare(
