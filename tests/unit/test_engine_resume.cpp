@@ -275,22 +275,25 @@ TEST_CASE(
   std::vector<TaskSpec> tasks{task("t0")};
   for (int k = 1; k < 20; ++k)
     tasks.push_back(task("t" + std::to_string(k), "true", {"t" + std::to_string(k - 1)}));
+  auto each_1ms = [](Harness& h) {
+    for (int k = 0; k < 20; ++k) h.launcher.script("t" + std::to_string(k), 1, Script().lasts(1ms));
+  };
   SUBCASE("every 10 ms: three polls (0, 10 and 20 ms), not one per turn") {
     Harness h(workflow(tasks));
-    for (int k = 0; k < 20; ++k) h.launcher.script("t" + std::to_string(k), 1, Script().lasts(1ms));
+    each_1ms(h);
     CHECK(drove(h.start()) == DriveOutcome::succeeded);
     CHECK(h.store.polls == 3);
   }
   SUBCASE("0 polls on every turn") {
     Harness h(workflow(tasks));
     h.options.external_poll = 0ms;
-    for (int k = 0; k < 20; ++k) h.launcher.script("t" + std::to_string(k), 1, Script().lasts(1ms));
+    each_1ms(h);
     CHECK(drove(h.start()) == DriveOutcome::succeeded);
     CHECK(h.store.polls == 21);
   }
   SUBCASE("a cancel made at 5 ms is seen at the 10 ms poll: the chain stops there") {
     Harness h(workflow(tasks));
-    for (int k = 0; k < 20; ++k) h.launcher.script("t" + std::to_string(k), 1, Script().lasts(1ms));
+    each_1ms(h);
     h.launcher.on_wait = [&] {
       if (h.launcher.waits == 5) h.store.request_cancel();
     };
