@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -57,6 +58,25 @@ std::string attempt_file_stem(const std::string& run_dir, const std::string& tas
 
 std::string Engine::Impl::file_stem(uint32_t i, int attempt_number) const {
   return attempt_file_stem(run_dir, id(i), attempt_number);
+}
+
+Result<void> Engine::Impl::take_output_file(uint32_t i) {
+  TaskRun& t = tasks[i];
+  if (t.output_slot < 0) {
+    auto free = std::find(output_slot_busy.begin(), output_slot_busy.end(), 0);
+    t.output_slot = static_cast<int>(free - output_slot_busy.begin());
+    if (free == output_slot_busy.end()) output_slot_busy.push_back(0);
+    output_slot_busy[static_cast<size_t>(t.output_slot)] = 1;
+  }
+  t.output_path = run_dir + "/output-slot-" + std::to_string(t.output_slot);
+  return reset_empty_file(t.output_path);
+}
+
+void Engine::Impl::release_output_file(uint32_t i) {
+  TaskRun& t = tasks[i];
+  if (t.output_slot < 0) return;
+  output_slot_busy[static_cast<size_t>(t.output_slot)] = 0;
+  t.output_slot = -1;
 }
 
 namespace {
@@ -158,8 +178,7 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   inputs_known = true;
   if (built) (*built)["inputs"] = inputs;
   std::string stem = file_stem(i, attempt_number);
-  t.output_path = stem + ".out";
-  if (auto ok = create_empty_file(t.output_path); !ok) return std::unexpected(ok.error());
+  if (auto ok = take_output_file(i); !ok) return std::unexpected(ok.error());
   if (agent) {
     std::string inputs_path = stem + ".inputs.json";
     if (auto ok = write_file_atomic(inputs_path, inputs.dump()); !ok)
@@ -206,6 +225,7 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
 // Records an attempt that failed before anything ran (the command could not start, or the
 // agent's circuit is open), then lets the retry policy decide as for any failure.
 Result<void> Engine::Impl::fail_without_running(uint32_t i, std::string reason) {
+  release_output_file(i);
   TaskRun& t = tasks[i];
   AttemptRecord& a = *t.attempt;
   a.ended_at = a.started_at;

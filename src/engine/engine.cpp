@@ -361,6 +361,13 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
   TaskRun& t = tasks[i];
   const CompiledTask& task = plan.tasks[i];
   t.running = false;
+  // The output slot is freed when this returns, by whichever way: its file is read below,
+  // and no attempt starts before then.
+  struct ReleaseOutput {
+    Impl& impl;
+    uint32_t task;
+    ~ReleaseOutput() { impl.release_output_file(task); }
+  } release_output{*this, i};
   if (task.agent && task.agent->max_parallel) {
     --agent_running[task.agent->name];
     requeue_agent(task.agent->name, false);

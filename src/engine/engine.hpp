@@ -42,7 +42,7 @@ struct EngineOptions {
 enum class DriveOutcome { succeeded, failed, waiting_approval, cancelled, interrupted };
 
 /// Returns the path, without extension, of the files of attempt `attempt_number` of task
-/// `task_id` in the run folder `run_dir` (`<stem>.log`, `.out`, `.inputs.json`): the id with
+/// `task_id` in the run folder `run_dir` (`<stem>.log`, `.inputs.json`): the id with
 /// characters outside [A-Za-z0-9_-] as `_`, plus an FNV-1a hash of the id when any was
 /// replaced, so distinct ids never share files. The CLI finds logs with it. Errors: none.
 std::string attempt_file_stem(const std::string& run_dir, const std::string& task_id,

@@ -53,7 +53,8 @@ struct TaskRun {
   /// end's records read it). Boxed: a TaskRun is held per task, and most of a resumed
   /// run's tasks never launch in it (272 bytes each at 100,000 tasks).
   Box<AttemptRecord> attempt;
-  std::string output_path;
+  std::string output_path;  ///< its $WFO_OUTPUT: the file of slot `output_slot`
+  int output_slot = -1;     ///< held from build_request until the attempt has ended
   AttemptKind next_kind = AttemptKind::main;  ///< what the next launch runs
   bool fallback_used = false;                 ///< the fallback was tried in this budget
   bool compensated = false;                   ///< its compensation ran after its success
@@ -104,6 +105,11 @@ struct Engine::Impl {
   std::optional<SteadyTime> held_since;
   /// When check_external last asked the store; unset before the first time.
   std::optional<SteadyTime> polled_at;
+  /// $WFO_OUTPUT files by slot, `output-slot-<k>` in run_dir: an attempt holds the lowest
+  /// free slot while it runs, and the slot's file is emptied for it (reset_empty_file). A
+  /// run makes one file per attempt running at once, not one per attempt: a new inode per
+  /// attempt cost more than anything else wfo does per task (issue 7).
+  std::vector<char> output_slot_busy;
 
   Impl(Plan& p, RunStore& s, Launcher& l, Clock& c, Random& r, Observer& o, EngineOptions opt)
       : plan(p), store(s), launcher(l), clock(c), random(r), observer(o), options(std::move(opt)) {}
@@ -187,6 +193,12 @@ struct Engine::Impl {
   Result<LaunchRequest> build_request(uint32_t i, int attempt_number, AttemptKind kind);
   Result<GateRecord> open_gate(uint32_t i, const std::string& when);
   std::string file_stem(uint32_t i, int attempt_number) const;
+  /// Gives task `i`'s next attempt a $WFO_OUTPUT file of its own, empty: sets output_slot and
+  /// output_path. Errors: reset_empty_file's (the slot stays held; release it).
+  Result<void> take_output_file(uint32_t i);
+  /// Frees task `i`'s output slot, if it holds one. Called once the attempt's outputs have
+  /// been read: no attempt starts in between, so the file is not emptied under the reader.
+  void release_output_file(uint32_t i);
 };
 
 /// Returns the last `max_bytes` of the file at `path` (empty when unreadable).

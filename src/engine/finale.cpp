@@ -82,6 +82,7 @@ Result<std::string> Engine::Impl::compensate() {
     auto request = build_request(i, number, AttemptKind::compensate);
     Result<Launcher::Ended> ended =
         request ? run_to_end(*request) : std::unexpected(request.error());
+    release_output_file(i);  // a compensation's outputs are not read
     a.ended_at = clock.system_now();
     if (ended) {
       a.exit_code = ended->signal ? std::nullopt : std::optional<int>(ended->exit_code);

@@ -35,9 +35,28 @@ Result<std::string> read_file(const std::string& path, bool* regular) {
   return out;
 }
 
-Result<void> create_empty_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return fail(ErrorKind::io, "cannot write '" + path + "': " + std::strerror(errno));
+Result<void> reset_empty_file(const std::string& path) {
+  auto error = [&](int err) {
+    return fail(ErrorKind::io, "cannot write '" + path + "': " + std::strerror(err));
+  };
+  // O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of blocking the drive.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) {
+      int rc = st.st_size == 0 ? 0 : ::ftruncate(fd, 0);
+      int err = errno;
+      ::close(fd);
+      if (rc == 0) return {};
+      return error(err);
+    }
+    ::close(fd);
+  }
+  // Not a file of its own (or not openable as one): replaced, whatever the open's error was;
+  // the error reported is the one that stops the replacement.
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return error(errno);
+  fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return error(errno);
   ::close(fd);
   return {};
 }

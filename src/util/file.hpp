@@ -12,10 +12,15 @@ namespace wfo {
 /// `cannot read 'path': <strerror>`.
 Result<std::string> read_file(const std::string& path, bool* regular = nullptr);
 
-/// Creates `path` empty, or empties it: one open(O_CREAT|O_TRUNC), no temporary file (each
-/// created inode costs, and an empty file has no half-written state to hide).
-/// Errors (ErrorKind::io): `cannot write 'path': <strerror>`.
-Result<void> create_empty_file(const std::string& path);
+/// Makes `path` an empty regular file that no other name shares, for an attempt's
+/// $WFO_OUTPUT (spec: Outputs and handoffs, "a fresh file"). A file already there, a plain
+/// file with one link, is emptied in place: no new inode (creating one is most of the cost:
+/// on ext4 without a journal it scans recently deleted inodes one by one). Anything else a
+/// task may have left at `path` (a symlink, a file with another name too, a FIFO) is
+/// unlinked and a new file made: never followed, so never truncated. No temporary file: an
+/// empty file has no half-written state to hide. Errors (ErrorKind::io):
+/// `cannot write 'path': <strerror>`.
+Result<void> reset_empty_file(const std::string& path);
 
 /// Writes `data` to `path` atomically (temporary file in the same folder, then rename).
 /// Errors (ErrorKind::io) name the path and strerror.

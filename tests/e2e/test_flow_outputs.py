@@ -51,6 +51,58 @@ class OutputsTest(WfoTestCase):
         self.assertEqual(attempts[0]["reason"], "exit code 1")
         self.assertEqual(json.loads(attempts[1]["outputs"]), {"attempt": "2"})
 
+    def test_output_files_are_one_per_attempt_running_at_once(self):
+        # a and b run together, then c (after a) and d (after b and c). Each attempt writes
+        # its own output; one that finds its file not empty fails.
+        task = ('test -s "$WFO_OUTPUT" && exit 9\n'
+                'echo "me=$WFO_TASK_ID" >> "$WFO_OUTPUT"; basename "$WFO_OUTPUT" > "$WFO_TASK_ID.file"')
+        flow = self.write("flow.yaml", f"""
+            version: 1
+            tasks:
+              a: {{run: {json.dumps(task)}}}
+              b: {{run: {json.dumps("sleep 0.3; " + task)}}}
+              c: {{needs: [a], run: {json.dumps(task)}}}
+              d: {{needs: [b, c], run: {json.dumps(task)}}}
+            """)
+        run_id = self.run_id_of(self.run_ok("run", flow, "-j2"))
+        for t in "abcd":
+            self.assertEqual(json.loads(self.attempts(run_id, t)[0]["outputs"]), {"me": t})
+        files = {t: self.read(f"{t}.file").strip() for t in "abcd"}
+        self.assertEqual(files, {"a": "output-slot-0", "b": "output-slot-1",
+                                 "c": "output-slot-0", "d": "output-slot-0"})
+        run_dir = os.path.join(self.dir, ".wfo", "runs", run_id)
+        self.assertEqual(sorted(os.listdir(run_dir)), ["output-slot-0", "output-slot-1"])
+
+    def test_a_replaced_output_file_is_not_followed_by_the_next_attempt(self):
+        # first makes its $WFO_OUTPUT a symlink to a file of the user's; then makes it a hard
+        # link to another. Neither file is emptied when the next attempt gets the slot.
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              first:
+                run: |
+                  echo "kept=yes" > keep
+                  ln -sf "$PWD/keep" "$WFO_OUTPUT"
+              then:
+                needs: [first]
+                run: |
+                  test -s "$WFO_OUTPUT" && exit 9
+                  echo "kept=too" > other
+                  rm "$WFO_OUTPUT"; ln other "$WFO_OUTPUT"
+              last:
+                needs: [then]
+                run: test -s "$WFO_OUTPUT" && exit 9; echo "last=1" >> "$WFO_OUTPUT"
+            """)
+        run_id = self.run_id_of(self.run_ok("run", flow))
+        self.assertEqual(self.task_statuses(run_id),
+                         {"first": "succeeded", "then": "succeeded", "last": "succeeded"})
+        # The outputs are read through what the task left, as before.
+        self.assertEqual(json.loads(self.attempts(run_id, "first")[0]["outputs"]),
+                         {"kept": "yes"})
+        self.assertEqual(json.loads(self.attempts(run_id, "last")[0]["outputs"]), {"last": "1"})
+        self.assertEqual(self.read("keep"), "kept=yes\n")
+        self.assertEqual(self.read("other"), "kept=too\n")
+
     def refusal(self, script):
         flow = self.write("flow.yaml", "version: 1\ntasks:\n  t:\n    run: |\n" +
                           "".join(f"      {line}\n" for line in script.splitlines()))

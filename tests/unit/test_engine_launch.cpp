@@ -55,7 +55,8 @@ TEST_CASE("the launch request: argv, workdir, files and WFO_* variables") {
     CHECK(l.env("WFO_TASK_ID") == "build");
     CHECK(l.env("WFO_ATTEMPT") == std::to_string(n));
     CHECK(l.env("WFO_WORKFLOW") == "/work/flow/flow.yaml");
-    CHECK(l.env("WFO_OUTPUT") == stem + ".out");
+    // One attempt at a time: both use the first output slot's file.
+    CHECK(l.env("WFO_OUTPUT") == h.run_dir() + "/output-slot-0");
     // The task's env wins over the workflow's.
     CHECK(l.env("LEVEL") == "debug");
     CHECK(l.env("SHARED") == "yes");
@@ -73,7 +74,7 @@ TEST_CASE("the launch request: argv, workdir, files and WFO_* variables") {
         h.launcher.launch_of("build", 2).env("WFO_IDEMPOTENCY_KEY"));
   CHECK(h.launcher.launch_of("build", 1).env("WFO_IDEMPOTENCY_KEY") != "<unset>");
   // Every attempt gets a fresh, empty output file.
-  CHECK(read_file(h.run_dir() + "/build.2.out").value_or("<error>") == "");
+  CHECK(read_file(h.run_dir() + "/output-slot-0").value_or("<error>") == "");
   // The attempt records the launcher's handle and pid, and its log path.
   auto attempts = h.store.attempts("build");
   REQUIRE(attempts.size() == 2);
@@ -99,6 +100,32 @@ TEST_CASE("an expression in run reaches the shell only through the environment")
   CHECK(l.env("WFO_EXPR_1") == evil);
   CHECK(l.env("WFO_EXPR_2") == "r-1");
   CHECK(l.env("WFO_EXPR_3") == evil);
+}
+
+TEST_CASE("attempts running at once have output files of their own; an ended one's is reused") {
+  // a and b run together; c starts when a ends, d when b and c have ended.
+  std::vector<TaskSpec> tasks{task("a"), task("b"), task("c", "true", {"a"}),
+                              task("d", "true", {"b", "c"})};
+  Harness h(workflow(tasks), 2);
+  h.launcher.script("a", 1, Script().lasts(10ms).writes_output("from=a\n"));
+  h.launcher.script("b", 1, Script().lasts(50ms).writes_output("from=b\n"));
+  h.launcher.script("c", 1, Script().lasts(10ms));
+  h.launcher.script("d", 1, Script().writes_output("from=d\n"));
+  CHECK(drove(h.start()) == DriveOutcome::succeeded);
+  auto slot = [&](const char* task) {
+    std::string path = h.launcher.launch_of(task, 1).env("WFO_OUTPUT");
+    return path.substr(h.run_dir().size());
+  };
+  CHECK(slot("a") == "/output-slot-0");
+  CHECK(slot("b") == "/output-slot-1");
+  CHECK(slot("c") == "/output-slot-0");  // a's, once a ended
+  CHECK(slot("d") == "/output-slot-0");  // the lowest free
+  auto outputs = [&](const char* task) { return h.store.attempts(task).at(0).outputs; };
+  CHECK(outputs("a") == nlohmann::json{{"from", "a"}});
+  CHECK(outputs("b") == nlohmann::json{{"from", "b"}});
+  // c's file was emptied before it ran: a's output is not read again as c's.
+  CHECK(outputs("c") == nlohmann::json::object());
+  CHECK(outputs("d") == nlohmann::json{{"from", "d"}});
 }
 
 TEST_CASE("outputs of a task reach its dependents") {

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
@@ -74,7 +75,7 @@ TEST_CASE("env_name upper-cases and replaces non-alphanumerics") {
   CHECK(env_name("") == "");
 }
 
-TEST_CASE("write_file_atomic, create_empty_file and read_file") {
+TEST_CASE("write_file_atomic, reset_empty_file and read_file") {
   std::string pattern = (std::filesystem::temp_directory_path() / "wfo-util-XXXXXX").string();
   REQUIRE(::mkdtemp(pattern.data()) != nullptr);
   std::string path = pattern + "/f.txt";
@@ -94,15 +95,45 @@ TEST_CASE("write_file_atomic, create_empty_file and read_file") {
   REQUIRE_FALSE(unwritable.has_value());
   CHECK(unwritable.error().message ==
         "cannot write '" + pattern + "/no/such/dir/f': No such file or directory");
-  // create_empty_file empties what is there, and names the path when it cannot.
+  // reset_empty_file empties what is there in place (the same inode), and names the path
+  // when it cannot.
   REQUIRE(write_file_atomic(path, "left over").has_value());
-  REQUIRE(create_empty_file(path).has_value());
+  struct stat before {};
+  REQUIRE(::stat(path.c_str(), &before) == 0);
+  REQUIRE(reset_empty_file(path).has_value());
   CHECK(read_file(path) == "");
-  REQUIRE(create_empty_file(pattern + "/new").has_value());
+  struct stat after {};
+  REQUIRE(::stat(path.c_str(), &after) == 0);
+  CHECK(after.st_ino == before.st_ino);
+  REQUIRE(reset_empty_file(pattern + "/new").has_value());
   CHECK(read_file(pattern + "/new") == "");
-  auto no_dir = create_empty_file(pattern + "/no/such/dir/f");
+  auto no_dir = reset_empty_file(pattern + "/no/such/dir/f");
   REQUIRE_FALSE(no_dir.has_value());
   CHECK(no_dir.error().message ==
         "cannot write '" + pattern + "/no/such/dir/f': No such file or directory");
+  // What a task may leave at its $WFO_OUTPUT is replaced, never followed or truncated: a
+  // symlink, a hard link to another name, a FIFO.
+  std::string target = pattern + "/target";
+  REQUIRE(write_file_atomic(target, "keep").has_value());
+  std::string link = pattern + "/link";
+  REQUIRE(::symlink(target.c_str(), link.c_str()) == 0);
+  REQUIRE(reset_empty_file(link).has_value());
+  CHECK(std::filesystem::is_regular_file(std::filesystem::symlink_status(link)));
+  CHECK(read_file(link) == "");
+  CHECK(read_file(target) == "keep");
+  std::string hard = pattern + "/hard";
+  REQUIRE(::link(target.c_str(), hard.c_str()) == 0);
+  REQUIRE(reset_empty_file(hard).has_value());
+  CHECK(read_file(hard) == "");
+  CHECK(read_file(target) == "keep");
+  std::string fifo = pattern + "/fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  REQUIRE(reset_empty_file(fifo).has_value());
+  CHECK(std::filesystem::is_regular_file(fifo));
+  std::string dir = pattern + "/dir";
+  std::filesystem::create_directory(dir);
+  auto is_dir = reset_empty_file(dir);
+  REQUIRE_FALSE(is_dir.has_value());
+  CHECK(is_dir.error().message == "cannot write '" + dir + "': Is a directory");
   std::filesystem::remove_all(pattern);
 }
