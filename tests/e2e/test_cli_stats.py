@@ -36,7 +36,8 @@ def longest_path(tasks):
         before = max(NEEDS[tid], key=lambda n: best[n], default=None)
         best[tid] = busy[tid] + (best[before] if before else 0)
         prev[tid] = before
-    last = max(best, key=lambda t: best[t])
+    # On a tie the later task ends the path, as in wfo (a `bottom` of 0 ms still ends it).
+    last = max(reversed(list(best)), key=lambda t: best[t])
     path = []
     while last:
         path.append(last)
