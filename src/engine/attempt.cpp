@@ -269,7 +269,7 @@ Result<void> Engine::Impl::launch(uint32_t i) {
   if (verdict == BreakerVerdict::fail_open) return fail_without_running(i, open_reason);
   auto request = build_request(i, number, a.kind);
   Result<Launcher::Started> started =
-      request ? launcher.start(*request) : std::unexpected(request.error());
+      request ? launcher.start(std::move(*request)) : std::unexpected(request.error());
   if (!started) return fail_without_running(i, started.error().message);
   a.handle = started->handle;
   a.pid = started->pid;

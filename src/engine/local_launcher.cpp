@@ -6,9 +6,10 @@
 
 namespace wfo {
 
-Result<Launcher::Started> LocalLauncher::start(const LaunchRequest& request) {
-  process::SpawnRequest spawn{request.argv, request.env, request.workdir, request.log_path,
-                              request.mask};
+Result<Launcher::Started> LocalLauncher::start(LaunchRequest request) {
+  process::SpawnRequest spawn{std::move(request.argv), std::move(request.env),
+                              std::move(request.workdir), std::move(request.log_path),
+                              std::move(request.mask)};
   auto pid = m_processes.spawn(spawn);
   if (!pid) return std::unexpected(pid.error());
   return Started{static_cast<uint64_t>(*pid), "pgid:" + std::to_string(*pid), *pid};

@@ -16,7 +16,7 @@ class LocalLauncher final : public Launcher {
   /// WFO_STATE by the engine; recover() then stops only processes of this database's run.
   /// Empty: match the run id alone.
   explicit LocalLauncher(std::string state_db = {}) : m_state_db(std::move(state_db)) {}
-  Result<Started> start(const LaunchRequest& request) override;
+  Result<Started> start(LaunchRequest request) override;
   void cancel(uint64_t token, std::chrono::milliseconds grace) override;
   Events wait(SteadyTime deadline) override;
   /// Terminates the groups named by `handles` and any process whose environment holds

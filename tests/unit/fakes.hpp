@@ -148,9 +148,10 @@ class FakeLauncher : public Launcher {
     m_scripts[{task, attempt}] = std::move(s);
   }
 
-  Result<Started> start(const LaunchRequest& request) override {
+  Result<Started> start(LaunchRequest taken) override {
     Launch l;
-    l.request = request;
+    l.request = std::move(taken);
+    const LaunchRequest& request = l.request;
     l.task = env_value(request.env, "WFO_TASK_ID").value_or("?");
     l.attempt = std::stoi(env_value(request.env, "WFO_ATTEMPT").value_or("0"));
     l.at = m_clock.steady_now();
