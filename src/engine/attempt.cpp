@@ -216,6 +216,7 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   env["WFO_OUTPUT"] = t.output_path;
   for (const auto& [name, value] : options.secrets) env["WFO_SECRET_" + env_name(name)] = value;
   req.env = env_lines(env);
+  req.base_env = base_env;
   if (task.workdir) req.workdir = *task.workdir;
   req.log_path = stem + ".log";
   req.mask = redactor.masker();

@@ -106,7 +106,10 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
     if (eq == std::string_view::npos) continue;
     own.emplace(std::string(kv.substr(0, eq)), std::string(kv));
   }
-  base_env.assign(std::make_move_iterator(own.begin()), std::make_move_iterator(own.end()));
+  auto lines = std::make_shared<std::vector<std::string>>();
+  lines->reserve(own.size());
+  for (auto& [name, line] : own) lines->push_back(std::move(line));
+  base_env = std::move(lines);
   run_dir = options.state_dir + "/runs/" + run.id;
   for (const auto& [name, value] : options.secrets) redactor.add(value);
 }

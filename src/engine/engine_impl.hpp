@@ -84,9 +84,9 @@ struct Engine::Impl {
   std::unordered_map<uint64_t, uint32_t> running_by_token;
   std::unordered_map<std::string, int> agent_running;  ///< agent name -> attempts running
   std::unordered_map<std::string, std::deque<uint32_t>> agent_waiting;  ///< pool full
-  /// wfo's environment, captured once: (name, "NAME=value") in name order, the lines as a
-  /// child gets them (env_lines()).
-  std::vector<std::pair<std::string, std::string>> base_env;
+  /// wfo's environment, captured once: "NAME=value" lines in name order, shared by every
+  /// LaunchRequest as its base_env (a task's own variables are set over it).
+  std::shared_ptr<const std::vector<std::string>> base_env;
   std::string run_dir;
   Redactor redactor;  ///< masks secret values in what is recorded
   bool run_dir_ready = false;
@@ -145,10 +145,12 @@ struct Engine::Impl {
                 const std::vector<std::pair<std::string, std::string>>& extra_env);
   void run_end_hooks();
   std::vector<std::pair<std::string, std::string>> waiting_gate_env() const;
+  /// A hook's variables over wfo's own: the workflow's env, `extra` and the secrets, as
+  /// LaunchRequest::env lines.
   std::vector<std::string> make_env(const std::map<std::string, std::string>& extra) const;
-  /// A child's whole environment, "NAME=value" in name order: wfo's own (base_env) with
-  /// `overlay` set over it. Each line of base_env is copied once, never rebuilt.
-  std::vector<std::string> env_lines(const std::map<std::string, std::string>& overlay) const;
+  /// `overlay` as LaunchRequest::env: "NAME=value" lines in name order, to be set over
+  /// base_env (which is shared, never copied).
+  static std::vector<std::string> env_lines(const std::map<std::string, std::string>& overlay);
 
   // breaker.cpp: circuit breakers of agents
   enum class BreakerVerdict { run, fail_open, defer };

@@ -15,22 +15,14 @@
 namespace wfo {
 
 std::vector<std::string> Engine::Impl::env_lines(
-    const std::map<std::string, std::string>& overlay) const {
+    const std::map<std::string, std::string>& overlay) {
   std::vector<std::string> out;
-  out.reserve(base_env.size() + overlay.size());
-  auto line = [](const std::string& name, const std::string& value) {
-    std::string s;
+  out.reserve(overlay.size());
+  for (const auto& [name, value] : overlay) {
+    std::string& s = out.emplace_back();
     s.reserve(name.size() + 1 + value.size());
     s.append(name).append(1, '=').append(value);
-    return s;
-  };
-  auto b = base_env.begin();
-  for (const auto& [name, value] : overlay) {
-    for (; b != base_env.end() && b->first < name; ++b) out.push_back(b->second);
-    if (b != base_env.end() && b->first == name) ++b;  // set over
-    out.push_back(line(name, value));
   }
-  for (; b != base_env.end(); ++b) out.push_back(b->second);
   return out;
 }
 
@@ -145,11 +137,13 @@ void Engine::Impl::run_hook(const std::optional<CompiledTemplate>& hook, const s
     std::error_code ec;
     std::filesystem::create_directories(run_dir, ec);
     run_dir_ready = true;
-    LaunchRequest req{{"/bin/sh", "-c", script->script},
-                      make_env(env),
-                      plan.workflow->source_dir,
-                      run_dir + "/hook-" + name + ".log",
-                      redactor.masker()};
+    LaunchRequest req;
+    req.argv = {"/bin/sh", "-c", script->script};
+    req.env = make_env(env);
+    req.base_env = base_env;
+    req.workdir = plan.workflow->source_dir;
+    req.log_path = run_dir + "/hook-" + name + ".log";
+    req.mask = redactor.masker();
     auto ended = run_to_end(req);
     ok = ended && ended->signal == 0 && ended->exit_code == 0;
     detail = !ended ? ended.error().message : describe_exit(ended->exit_code, ended->signal);

@@ -7,9 +7,13 @@
 namespace wfo {
 
 Result<Launcher::Started> LocalLauncher::start(LaunchRequest request) {
-  process::SpawnRequest spawn{std::move(request.argv), std::move(request.env),
-                              std::move(request.workdir), std::move(request.log_path),
-                              std::move(request.mask)};
+  process::SpawnRequest spawn;
+  spawn.argv = std::move(request.argv);
+  spawn.env = std::move(request.env);
+  spawn.base_env = std::move(request.base_env);
+  spawn.workdir = std::move(request.workdir);
+  spawn.log_path = std::move(request.log_path);
+  spawn.mask = std::move(request.mask);
   auto pid = m_processes.spawn(spawn);
   if (!pid) return std::unexpected(pid.error());
   return Started{static_cast<uint64_t>(*pid), "pgid:" + std::to_string(*pid), *pid};

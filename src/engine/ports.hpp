@@ -30,7 +30,11 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 /// One attempt's command, ready to run: no expressions left.
 struct LaunchRequest {
   std::vector<std::string> argv;  ///< non-empty
-  std::vector<std::string> env;   ///< the whole environment, "KEY=value"
+  /// The environment: `base_env` with `env` set over it (a name in both is env's). Both
+  /// hold "KEY=value" lines in name order. The base is wfo's own environment, shared by
+  /// every launch rather than copied into each (about 40 strings a launch).
+  std::vector<std::string> env;
+  std::shared_ptr<const std::vector<std::string>> base_env;  ///< may be null: none
   std::string workdir;            ///< absolute
   std::string log_path;           ///< stdout and stderr are appended here (from the first byte)
   std::shared_ptr<const Masker> mask;  ///< secrets written to the log as `***`; may be null

@@ -19,17 +19,27 @@
 
 namespace wfo::process {
 
-/// What to run. `argv[0]` is looked up in PATH of `env` when it has no slash ("/bin:/usr/bin"
-/// when `env` has no PATH; a relative PATH entry is taken from `workdir`, as the child sees it).
+/// What to run. `argv[0]` is looked up in PATH of the environment when it has no slash
+/// ("/bin:/usr/bin" when it has no PATH; a relative PATH entry is taken from `workdir`, as the
+/// child sees it).
 struct SpawnRequest {
   std::vector<std::string> argv;  ///< non-empty
-  std::vector<std::string> env;   ///< the child's whole environment, each "KEY=value"
+  /// The child's environment: `base_env` (when given) with `env` set over it, both
+  /// "KEY=value" lines; see merged_env().
+  std::vector<std::string> env;
   std::string workdir;            ///< chdir before exec; empty: wfo's own directory
   /// stdout and stderr, through a pipe wfo drains, appended here: created 0600 at the first
   /// byte (a task that prints nothing leaves no file), masked by `mask` on the way.
   std::string log_path;
   std::shared_ptr<const Masker> mask;  ///< secret values to write as `***`; may be null
+  std::shared_ptr<const std::vector<std::string>> base_env;  ///< may be null
 };
+
+/// The environment of `base` (may be null) with `overlay` set over it, as pointers to their
+/// lines ("KEY=value"): each name once, the overlay's line where both have it. Both must be
+/// in name order (by the text before '='); so is the result. Copies no string. Errors: none.
+std::vector<const std::string*> merged_env(const std::vector<std::string>* base,
+                                           const std::vector<std::string>& overlay);
 
 /// Resource use of an exited child, from wait4(2)'s rusage.
 struct Usage {

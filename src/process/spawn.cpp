@@ -83,19 +83,20 @@ bool is_executable_file(const std::string& path) {
          S_ISREG(info.st_mode);
 }
 
-std::string_view search_path(const std::vector<std::string>& env) {
-  for (const std::string& entry : env) {
-    if (entry.starts_with("PATH=")) return std::string_view(entry).substr(5);
+std::string_view search_path(const std::vector<const std::string*>& env) {
+  for (const std::string* entry : env) {
+    if (entry->starts_with("PATH=")) return std::string_view(*entry).substr(5);
   }
   return "/bin:/usr/bin";  // execvp's default
 }
 
-// Returns the path to exec for `request.argv[0]`, searched in the PATH of `request.env` as
-// execvp would in the child (posix_spawnp would use wfo's own PATH instead).
-Result<std::string> find_program(const SpawnRequest& request) {
+// Returns the path to exec for `request.argv[0]`, searched in the PATH of `env` (the
+// request's) as execvp would in the child (posix_spawnp would use wfo's own PATH instead).
+Result<std::string> find_program(const SpawnRequest& request,
+                                 const std::vector<const std::string*>& env) {
   const std::string& name = request.argv[0];
   if (name.find('/') != std::string::npos) return name;
-  std::string_view path = search_path(request.env);
+  std::string_view path = search_path(env);
   while (!name.empty()) {
     size_t colon = path.find(':');
     std::string_view dir = path.substr(0, colon);
@@ -129,11 +130,40 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
   return out;
 }
 
+std::vector<char*> c_strings(const std::vector<const std::string*>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const std::string* s : strings) out.push_back(const_cast<char*>(s->c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+std::string_view env_name(const std::string& line) {
+  return std::string_view(line).substr(0, line.find('='));
+}
+
 }  // namespace
+
+std::vector<const std::string*> merged_env(const std::vector<std::string>* base,
+                                           const std::vector<std::string>& overlay) {
+  std::vector<const std::string*> out;
+  out.reserve((base ? base->size() : 0) + overlay.size());
+  auto b = base ? base->begin() : overlay.end();
+  auto b_end = base ? base->end() : overlay.end();
+  for (const std::string& line : overlay) {
+    std::string_view name = env_name(line);
+    for (; b != b_end && env_name(*b) < name; ++b) out.push_back(&*b);
+    if (b != b_end && env_name(*b) == name) ++b;  // set over
+    out.push_back(&line);
+  }
+  for (; b != b_end; ++b) out.push_back(&*b);
+  return out;
+}
 
 Result<pid_t> ProcessSet::spawn(const SpawnRequest& request) {
   if (request.argv.empty()) return fail(ErrorKind::internal, "cannot run an empty command");
-  Result<std::string> program = find_program(request);
+  std::vector<const std::string*> env = merged_env(request.base_env.get(), request.env);
+  Result<std::string> program = find_program(request, env);
   if (!program) return std::unexpected(program.error());
 
   int pipe_fds[2];
@@ -151,7 +181,7 @@ Result<pid_t> ProcessSet::spawn(const SpawnRequest& request) {
   if (rc != 0) return spawn_error(request, rc);
 
   std::vector<char*> argv = c_strings(request.argv);
-  std::vector<char*> envp = c_strings(request.env);
+  std::vector<char*> envp = c_strings(env);
   pid_t pid = 0;
   rc = posix_spawn(&pid, program->c_str(), &actions.value, &attr.value, argv.data(), envp.data());
   if (rc != 0) return spawn_error(request, rc);

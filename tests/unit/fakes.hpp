@@ -22,6 +22,7 @@
 #include "engine/engine.hpp"
 #include "engine/plan.hpp"
 #include "engine/ports.hpp"
+#include "process/process.hpp"
 #include "util/file.hpp"
 
 namespace wfo::test {
@@ -114,6 +115,14 @@ inline std::optional<std::string> env_value(const std::vector<std::string>& env,
   return std::nullopt;
 }
 
+/// The environment a child of `request` gets: base_env with env set over it.
+inline std::vector<std::string> whole_env(const LaunchRequest& request) {
+  std::vector<std::string> out;
+  for (const std::string* line : process::merged_env(request.base_env.get(), request.env))
+    out.push_back(*line);
+  return out;
+}
+
 /// Records every request; ends attempts as scripted, in a deterministic order. wait() moves
 /// the FakeClock to the next scripted end, or to the deadline when none comes before it, so
 /// backoff and timeouts are tested without sleeping.
@@ -127,7 +136,7 @@ class FakeLauncher : public Launcher {
     SteadyTime at{};
     size_t commits_before = 0;  ///< the store's commit count when it started
     std::string env(const std::string& key) const {
-      return env_value(request.env, key).value_or("<unset>");
+      return env_value(whole_env(request), key).value_or("<unset>");
     }
   };
   struct Cancel {

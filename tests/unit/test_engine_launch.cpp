@@ -65,7 +65,7 @@ TEST_CASE("the launch request: argv, workdir, files and WFO_* variables") {
     CHECK(l.env("WFO_TEST_INHERITED") == "inner");
     // Each variable once, in name order.
     std::vector<std::string> keys;
-    for (const auto& kv : l.request.env) keys.push_back(kv.substr(0, kv.find('=')));
+    for (const auto& kv : whole_env(l.request)) keys.push_back(kv.substr(0, kv.find('=')));
     CHECK(std::is_sorted(keys.begin(), keys.end()));
     CHECK(std::adjacent_find(keys.begin(), keys.end()) == keys.end());
   }

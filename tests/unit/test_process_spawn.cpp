@@ -41,7 +41,7 @@ struct TempDir {
 };
 
 SpawnRequest request(std::vector<std::string> argv, std::string log_path) {
-  return {std::move(argv), {"PATH=/usr/bin:/bin"}, "", std::move(log_path), nullptr};
+  return {std::move(argv), {"PATH=/usr/bin:/bin"}, "", std::move(log_path), nullptr, nullptr};
 }
 
 std::string contents(const std::string& path) {
@@ -117,6 +117,26 @@ TEST_CASE("spawn: env is the child's whole environment; workdir is its directory
   CHECK(contents(req.log_path) == "bar baz unset\n" + fs::canonical(dir.path).string() + "\n");
 }
 
+TEST_CASE("merged_env sets the overlay over the base, each name once, in name order") {
+  using wfo::process::merged_env;
+  std::vector<std::string> base{"A=1", "A_B=2", "HOME=/root", "PATH=/bin", "Z=9"};
+  std::vector<std::string> overlay{"A=x", "B=new", "PATH=/opt/bin", "ZZ=last"};
+  std::vector<std::string> got;
+  for (const std::string* line : merged_env(&base, overlay)) got.push_back(*line);
+  CHECK(got == std::vector<std::string>{"A=x", "A_B=2", "B=new", "HOME=/root", "PATH=/opt/bin",
+                                        "Z=9", "ZZ=last"});
+  // The lines are the inputs' own, not copies.
+  CHECK(merged_env(&base, overlay)[1] == &base[1]);
+  CHECK(merged_env(&base, overlay)[0] == &overlay[0]);
+  // No base: the overlay as it is, in its own order.
+  std::vector<std::string> unsorted{"Z=1", "A=2"};
+  got.clear();
+  for (const std::string* line : merged_env(nullptr, unsorted)) got.push_back(*line);
+  CHECK(got == unsorted);
+  std::vector<std::string> none;
+  CHECK(merged_env(&base, none).size() == base.size());
+}
+
 TEST_CASE("spawn: argv[0] is searched in the PATH of the request's env") {
   SignalGuard guard;
   TempDir dir;
@@ -135,6 +155,17 @@ TEST_CASE("spawn: argv[0] is searched in the PATH of the request's env") {
   req.workdir = dir.path.string();
   CHECK(run(set, req).exit_code == 0);
   CHECK(contents(req.log_path) == "hello world\nhello world\n");
+
+  // The PATH may come from base_env, which env is set over (the engine sends wfo's own
+  // environment so): the child sees each name once, env's where both have it.
+  req.workdir.clear();
+  req.base_env = std::make_shared<std::vector<std::string>>(
+      std::vector<std::string>{"BOTH=base", "PATH=" + dir.file("bin"), "SHARED=s"});
+  req.env = {"BOTH=task", "OWN=o"};
+  CHECK(run(set, req).exit_code == 0);
+  req.argv = {"/bin/sh", "-c", "echo \"$SHARED $OWN $BOTH\""};
+  CHECK(run(set, req).exit_code == 0);
+  CHECK(contents(req.log_path) == "hello world\nhello world\nhello world\ns o task\n");
 }
 
 TEST_CASE("spawn: stdin is /dev/null") {

@@ -45,7 +45,7 @@ struct TempDir {
 };
 
 SpawnRequest request(std::vector<std::string> argv, std::string log_path) {
-  return {std::move(argv), {"PATH=/usr/bin:/bin"}, "", std::move(log_path), nullptr};
+  return {std::move(argv), {"PATH=/usr/bin:/bin"}, "", std::move(log_path), nullptr, nullptr};
 }
 
 pid_t spawn(ProcessSet& set, const SpawnRequest& req) {
