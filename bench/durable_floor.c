@@ -1,14 +1,16 @@
 // The durable floor: the spawn floor (spawn_floor.c) plus what wfo's contract adds to every
-// task, and nothing else: before each task starts, a fresh empty file for its outputs (the
-// spec's $WFO_OUTPUT) is created, and after it ends the file is opened again to read it;
+// task, and nothing else: before each task starts, an empty file for its outputs (the spec's
+// $WFO_OUTPUT; one per task running at once, emptied in place for the next, as wfo does
+// since 754ae52, or a new file per task with `fresh-files`), and after it ends the file is
+// opened again to read it;
 // its end is committed to SQLite (WAL, synchronous=NORMAL) in one transaction that upserts
 // a task row and an attempt row and inserts two event rows, as wfo's default durability
 // commits a task's attempt. A chain (J=1) commits each end before the next start, as the
 // spec's "a dependent never starts before its need's success is recorded" requires.
 // Comparing a runner with this floor separates the contract's cost from the runner's own.
 //
-// Usage: durable_floor N J DIR [no-file] [no-commit] [full]
-//   DIR gets floor.db and the output files (DIR must not exist yet: no reused inodes).
+// Usage: durable_floor N J DIR [no-file] [fresh-files] [no-commit] [full]
+//   DIR gets floor.db and the output files (DIR must not exist yet).
 //   `full` commits with synchronous=FULL, an fsync per commit, as `--durability full`.
 //   Prints "N J seconds".
 #include <fcntl.h>
@@ -52,15 +54,16 @@ static void run(sqlite3_stmt* st) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: durable_floor N J DIR [no-file] [no-commit] [full]\n");
+    fprintf(stderr, "usage: durable_floor N J DIR [no-file] [fresh-files] [no-commit] [full]\n");
     return 2;
   }
   long n = atol(argv[1]);
   long j = atol(argv[2]);
   const char* dir = argv[3];
-  int files = 1, commits = 1, full = 0;
+  int files = 1, fresh = 0, commits = 1, full = 0;
   for (int a = 4; a < argc; ++a) {
     if (strcmp(argv[a], "no-file") == 0) files = 0;
+    if (strcmp(argv[a], "fresh-files") == 0) fresh = 1;
     if (strcmp(argv[a], "no-commit") == 0) commits = 0;
     if (strcmp(argv[a], "full") == 0) full = 1;
   }
@@ -96,14 +99,34 @@ int main(int argc, char** argv) {
 
   char* child[] = {"/bin/sh", "-c", "true", NULL};
   pid_t* pids = calloc((size_t)n, sizeof(pid_t));
+  long* slot_of = calloc((size_t)n, sizeof(long));  // task -> its output slot
+  char* busy = calloc((size_t)j, 1);                // slot -> held by a running task
   double start = now();
   long started = 0, running = 0;
   while (started < n || running > 0) {
     while (started < n && running < j) {
-      if (files) {
+      if (files && fresh) {
         snprintf(path, sizeof path, "%s/t%ld.1.out", dir, started);
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
+          perror(path);
+          return 1;
+        }
+        close(fd);
+      } else if (files) {
+        // The lowest free slot's file, emptied in place: what wfo's reset_empty_file does.
+        long slot = 0;
+        while (busy[slot]) ++slot;
+        busy[slot] = 1;
+        slot_of[started] = slot;
+        snprintf(path, sizeof path, "%s/output-slot-%ld", dir, slot);
+        int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0) {
+          perror(path);
+          return 1;
+        }
+        if (st.st_size > 0 && ftruncate(fd, 0) != 0) {
           perror(path);
           return 1;
         }
@@ -127,7 +150,10 @@ int main(int argc, char** argv) {
     char id[32];
     snprintf(id, sizeof id, "t%ld", t);
     if (files) {
-      snprintf(path, sizeof path, "%s/t%ld.1.out", dir, t);
+      if (fresh)
+        snprintf(path, sizeof path, "%s/t%ld.1.out", dir, t);
+      else
+        snprintf(path, sizeof path, "%s/output-slot-%ld", dir, slot_of[t]);
       int fd = open(path, O_RDONLY | O_CLOEXEC);
       struct stat st;
       if (fd < 0 || fstat(fd, &st) != 0) {
@@ -135,6 +161,7 @@ int main(int argc, char** argv) {
         return 1;
       }
       close(fd);
+      if (!fresh) busy[slot_of[t]] = 0;
     }
     if (commits) {
       sqlite3_int64 at = (sqlite3_int64)(now() * 1000);
@@ -157,5 +184,7 @@ int main(int argc, char** argv) {
   }
   printf("%ld %ld %.6f\n", n, j, now() - start);
   free(pids);
+  free(slot_of);
+  free(busy);
   return 0;
 }
