@@ -53,6 +53,7 @@ Result<Dag> Dag::build(const Workflow& workflow) {
   index.reserve(n);
   for (uint32_t i = 0; i < n; ++i) index.emplace(workflow.tasks[i].id, i);
   std::vector<uint32_t> needs;                       // of one task, deduplicated
+  std::vector<uint32_t> listed_by(n, UINT32_MAX);    // need -> the last task that listed it
   std::vector<std::pair<uint32_t, uint32_t>> edges;  // (need, dependent), dependents ascending
   size_t listed = 0;
   for (const TaskSpec& task : workflow.tasks) listed += task.needs.size();
@@ -70,7 +71,8 @@ Result<Dag> Dag::build(const Workflow& workflow) {
                                          task.needs[k] + "'",
                                      workflow.file, m.line, m.column, {}});
       }
-      if (std::find(needs.begin(), needs.end(), it->second) == needs.end()) {
+      if (listed_by[it->second] != i) {  // O(1) a need, however many a task has
+        listed_by[it->second] = i;
         needs.push_back(it->second);
         edges.emplace_back(it->second, i);
       }

@@ -32,10 +32,18 @@ Result<void> read_needs(const Reader& r, const YNode& v, TaskSpec& t) {
   std::span<const YNode> items = v.is_scalar() ? std::span(&v, 1) : std::span(v.items);
   t.needs.reserve(t.needs.size() + items.size());
   t.need_marks.reserve(t.need_marks.size() + items.size());
+  // A need listed twice means the same thing as once; keep the first. A short list is
+  // searched, a long one hashed: a join of 10,000 tasks made 50 million comparisons.
+  constexpr size_t k_search_up_to = 16;
+  std::unordered_set<std::string_view> seen;
   for (const YNode& item : items) {
     if (!item.is_scalar()) return r.fail(item.mark, message);
-    // A need listed twice means the same thing as once; keep the first.
-    if (std::find(t.needs.begin(), t.needs.end(), item.value) != t.needs.end()) continue;
+    if (t.needs.size() < k_search_up_to) {
+      if (std::find(t.needs.begin(), t.needs.end(), item.value) != t.needs.end()) continue;
+    } else {
+      if (seen.empty()) seen.insert(t.needs.begin(), t.needs.end());
+      if (!seen.insert(item.value).second) continue;
+    }
     t.needs.push_back(item.value);
     t.need_marks.push_back(item.mark);
   }

@@ -72,6 +72,26 @@ TEST_CASE("a diamond: needs, dependents and order") {
   CHECK(ids(wf, dag.topological_order()) == Names{"a", "b", "c", "d"});
 }
 
+TEST_CASE("a need listed twice is one need, however long the list") {
+  // Dag::build takes needs as given (the loader drops repeats too): a join of 40 tasks,
+  // each listed twice, and one repeated at the end, is 40 needs and 40 edges.
+  std::vector<TaskSpec> tasks;
+  std::vector<std::string> all;
+  for (int k = 0; k < 40; ++k) {
+    tasks.push_back(task("t" + std::to_string(k)));
+    all.push_back("t" + std::to_string(k));
+  }
+  std::vector<std::string> twice = all;
+  twice.insert(twice.end(), all.begin(), all.end());
+  twice.push_back("t0");
+  tasks.push_back(task("join", twice));
+  Dag dag = build_ok(workflow(tasks));
+  Ids expected;
+  for (uint32_t k = 0; k < 40; ++k) expected.push_back(k);
+  CHECK(ids_of(dag.needs(40)) == expected);
+  for (uint32_t k = 0; k < 40; ++k) CHECK(ids_of(dag.dependents(k)) == Ids{40});
+}
+
 TEST_CASE("a chain written backwards is ordered by its needs") {
   Workflow wf = workflow({task("deploy", {"test"}), task("test", {"build"}), task("build")});
   Dag dag = build_ok(wf);

@@ -410,3 +410,24 @@ tasks:
   CHECK(wf.tasks[1].timeout == 1min);
   CHECK(wf.tasks[1].mark.line == 12);
 }
+
+TEST_CASE("loader: a need listed twice is kept once, in first-listed order, however long") {
+  // 30 needs, then each again, then the first: past 16 needs the loader hashes instead of
+  // searching, and must keep the same rule.
+  std::string text = "version: 1\ntasks:\n";
+  std::string list;
+  std::vector<std::string> expected;
+  for (int k = 0; k < 30; ++k) {
+    std::string id = "t" + std::to_string(k);
+    text += "  " + id + ": {run: x}\n";
+    list += id + ", ";
+    expected.push_back(id);
+  }
+  text += "  join:\n    run: x\n    needs: [" + list + list + "t0]\n";
+  Workflow wf = load_ok(text);
+  REQUIRE(wf.tasks.size() == 31);
+  CHECK(wf.tasks[30].needs == expected);
+  CHECK(wf.tasks[30].need_marks.size() == expected.size());
+  // The first listing of t29 (after t0-t9 at 4 columns each and t10-t28 at 5), not its repeat.
+  CHECK(wf.tasks[30].need_marks[29].column == 13 + 10 * 4 + 19 * 5);
+}
