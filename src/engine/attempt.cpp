@@ -269,6 +269,8 @@ Result<void> Engine::Impl::launch(uint32_t i) {
   a.log_path = file_stem(i, number) + ".log";
   if (verdict == BreakerVerdict::fail_open) return fail_without_running(i, open_reason);
   auto request = build_request(i, number, a.kind);
+  // Built first, so that in `full` mode the request is made while a need's fsync runs.
+  if (auto ok = await_ends(i); !ok) return ok;
   Result<Launcher::Started> started =
       request ? launcher.start(std::move(*request)) : std::unexpected(request.error());
   if (!started) return fail_without_running(i, started.error().message);

@@ -53,6 +53,10 @@ struct TaskRun {
   /// end's records read it). Boxed: a TaskRun is held per task, and most of a resumed
   /// run's tasks never launch in it (272 bytes each at 100,000 tasks).
   Box<AttemptRecord> attempt;
+  /// `full` mode: the store's ticket for this task's latest success, queued without waiting
+  /// for its fsync (commit_end); 0 when none is pending. Nothing starts on it before it is
+  /// durable (await_ends).
+  uint64_t end_ticket = 0;
   std::string output_path;  ///< its $WFO_OUTPUT: the file of slot `output_slot`
   int output_slot = -1;     ///< held from build_request until the attempt has ended
   AttemptKind next_kind = AttemptKind::main;  ///< what the next launch runs
@@ -110,6 +114,7 @@ struct Engine::Impl {
   /// run makes one file per attempt running at once, not one per attempt: a new inode per
   /// attempt cost more than anything else wfo does per task (issue 7).
   std::vector<char> output_slot_busy;
+  uint64_t last_end_ticket = 0;  ///< the highest TaskRun::end_ticket handed out
 
   Impl(Plan& p, RunStore& s, Launcher& l, Clock& c, Random& r, Observer& o, EngineOptions opt)
       : plan(p), store(s), launcher(l), clock(c), random(r), observer(o), options(std::move(opt)) {}
@@ -134,6 +139,17 @@ struct Engine::Impl {
   Result<DriveOutcome> finish_stopped();
   SteadyTime next_wake() const;
   Result<void> commit(Transition t);
+  /// Commits task `i`'s success. In `full` mode, unless it makes a dependent ready (then as
+  /// commit()), it is queued to the store's writer, which writes it at once (grouped with
+  /// whatever else is queued), and this returns without waiting for the fsync: a task that
+  /// does not need `i` may start meanwhile. Nothing acts
+  /// on the success before it is durable: await_ends() waits for it before a dependent or a
+  /// retry starts, and every later synchronous commit writes the queue first (in order, so
+  /// the database still holds a prefix of the commits). Otherwise as commit().
+  Result<void> commit_end(uint32_t i, Transition t);
+  /// Waits until the pending successes task `i` starts on, its needs' and its own, are
+  /// durable (`full` mode; at once otherwise). Errors: the store's write failed.
+  Result<void> await_ends(uint32_t i);
   Event event(std::string_view kind, uint32_t task, std::string detail = {}, int attempt = 0);
   TaskRecord task_record(uint32_t i) const;
   const std::string& id(uint32_t i) const { return plan.tasks[i].spec->id; }

@@ -19,7 +19,7 @@ FLOW = """
     tasks:
       a: {{run: 'echo "a $WFO_ATTEMPT" >> "$LEDGER"'}}
       b: {{needs: a, run: 'echo "b $WFO_ATTEMPT" >> "$LEDGER"'}}
-      c: {{needs: a, run: 'echo "c $WFO_ATTEMPT" >> "$LEDGER"'}}
+      c: {{needs: b, run: 'echo "c $WFO_ATTEMPT" >> "$LEDGER"'}}
     """
 TASKS = 3
 
@@ -52,9 +52,11 @@ class DurabilityModeTest(WfoTestCase):
         normal = self.syncs(self.plain)
         flag = self.syncs(self.plain, "--durability", "full")
         in_file = self.syncs(self.full)
-        # Each task's success at least, on top of what the default syncs. A start record
-        # goes with the attempt's end when the attempt ends within 10 ms (9 syncs here);
-        # a slower attempt's start is synced alone (docs/reliability.md).
+        # Each task's success at least, on top of what the default syncs: in a chain each
+        # success is on disk before the next task starts, so no two share a sync
+        # (independent tasks' may). A start record goes with the attempt's end when the
+        # attempt ends within 10 ms (8-9 syncs here); a slower attempt's start is synced
+        # alone (docs/reliability.md).
         self.assertGreaterEqual(flag, normal + TASKS, f"default {normal}, full {flag}")
         self.assertGreaterEqual(in_file, normal + TASKS, "durability: full in the workflow")
         self.assertEqual(self.syncs(self.full, "--durability", "normal"), normal,

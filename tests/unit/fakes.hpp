@@ -307,6 +307,13 @@ class FakeStore : public RunStore {
   }
 
   Result<void> commit(const std::string& run_id, const Transition& t) override {
+    if (auto ok = record(run_id, t); !ok) return ok;
+    durable = m_ticket;  // a synchronous commit writes what is queued first
+    return {};
+  }
+
+  /// Appends `t` to the commits and applies it.
+  Result<void> record(const std::string& run_id, const Transition& t) {
     if (run_id != run.id) return fail(ErrorKind::internal, "commit to another run");
     if (fail_commit_number && commits.size() + 1 == *fail_commit_number)
       return fail(ErrorKind::state, "state database 'fake': disk I/O error");
@@ -413,7 +420,29 @@ class FakeStore : public RunStore {
   std::optional<size_t> fail_commit_number;  ///< this commit (1-based) fails
   int polls = 0;
 
+  /// Group commit as `--durability full` has it: with `async_tickets`, commit_async()
+  /// records the commit as commit() does and hands out a ticket that becomes durable when
+  /// wait_durable() asks for it or a synchronous commit() follows. Each wait is recorded
+  /// with the launches made so far.
+  bool async_tickets = false;
+  uint64_t durable = 0;
+  std::vector<std::pair<uint64_t, size_t>> waits;  ///< (ticket, launches before the wait)
+  std::function<size_t()> launch_count;
+
+  Result<uint64_t> commit_async(const std::string& run_id, const Transition& t) override {
+    if (!async_tickets) return RunStore::commit_async(run_id, t);
+    if (auto ok = record(run_id, t); !ok) return std::unexpected(ok.error());
+    return ++m_ticket;
+  }
+  Result<uint64_t> durable_ticket() override { return async_tickets ? durable : UINT64_MAX; }
+  Result<void> wait_durable(uint64_t ticket) override {
+    waits.emplace_back(ticket, launch_count ? launch_count() : 0);
+    durable = std::max(durable, ticket);
+    return {};
+  }
+
  private:
+  uint64_t m_ticket = 0;
   bool m_created = false;
   bool m_external = false;
   std::map<std::pair<std::string, int>, AttemptRecord> m_attempts;

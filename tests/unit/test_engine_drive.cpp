@@ -355,6 +355,29 @@ TEST_CASE("continue_on_error: the failure neither fails the run nor stops depend
   CHECK(h.store.run.status == RunStatus::succeeded);
 }
 
+TEST_CASE("full durability: a success is queued; only its dependents wait for its sync") {
+  // -j1: a, then c, then b (needs a and c). a's success makes nothing ready, so it is
+  // queued without a wait, and c, which does not need it, starts before it is durable.
+  // c's success makes b ready: it is written at once (synchronously), with a's before it.
+  Harness h(workflow({task("a"), task("b", "true", {"a", "c"}), task("c")}), 1);
+  h.options.sync = Sync::durable;
+  h.store.async_tickets = true;
+  h.store.launch_count = [&] { return h.launcher.launches.size(); };
+  std::vector<uint64_t> durable_at_launch;
+  h.launcher.commit_count = [&] {
+    durable_at_launch.push_back(h.store.durable);
+    return h.store.commits.size();
+  };
+  CHECK(drove(h.start()) == DriveOutcome::succeeded);
+  CHECK(h.launcher.launched_tasks() == Names{"a", "c", "b"});
+  CHECK(durable_at_launch == std::vector<uint64_t>{0, 0, 1});
+  // b asked for a's success (ticket 1) before it started, after a's and c's launches.
+  REQUIRE(h.store.waits.size() == 1);
+  CHECK(h.store.waits[0] == std::pair<uint64_t, size_t>{1, 2});
+  CHECK(h.store.commits.back().sync == Sync::durable);
+  CHECK(h.store.event_kinds("a") == Names{"task_started", "attempt_succeeded", "task_succeeded"});
+}
+
 TEST_CASE("a failed commit stops the drive with the store's error") {
   Harness h(workflow({task("a"), task("b", "true", {"a"})}));
   // Commits: 1 run_started, 2 a started, 3 a succeeded (fails).
