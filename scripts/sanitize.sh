@@ -46,6 +46,18 @@ export TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=1:exitcode=99"
 ctest --test-dir "$tsan" --output-on-failure --timeout 900 \
   -R '^e2e\.test_(cli_output|cli_tty|durability|flow_subflow|torture)$' || status=$?
 
+# LeakSanitizer checks for leaks as a process exits, from a tracer that stops its threads.
+# The crash and torture suites kill wfo with SIGKILL at random moments; one that lands during
+# that check leaves a report of a single line, the tracer's "Unable to get registers from
+# thread N" (the thread is gone), and no finding. Such a file is dropped with a note; any
+# report with more in it still fails the pass.
+for f in "$reports"/asan.*; do
+  [ -e "$f" ] || continue
+  if ! grep -qvE '^==[0-9]+==Unable to get registers from thread [0-9]+\.$' "$f"; then
+    echo "sanitize: $(basename "$f"): a leak check cut short by a kill (no finding): $(cat "$f")" >&2
+    rm -f "$f"
+  fi
+done
 if [ -n "$(ls -A "$reports")" ]; then
   echo "sanitize: sanitizer reports:" >&2
   for f in "$reports"/*; do
