@@ -144,18 +144,32 @@ void SqliteRunStore::write_run(const RunRecord& r) {
   run(st);
 }
 
-void SqliteRunStore::write_task(const std::string& run_id, const TaskRecord& r, int position) {
+void SqliteRunStore::write_task(const std::string& run_id, const TaskRecord& r, int position,
+                                bool existing) {
+  // The columns both statements set, from parameter `first` on.
+  auto bind_state = [&r](SQLite::Statement& st, int first) {
+    bind_name(st, first, to_string(r.status));
+    st.bind(first + 1, r.budget_base);
+    bind_text(st, first + 2, r.reason);
+    bind_time(st, first + 3, r.ended_at);
+    bind_time(st, first + 4, r.next_attempt_at);
+    st.bind(first + 5, static_cast<int64_t>(r.finish_seq));
+  };
+  if (existing) {
+    auto& up = *m_update_task;
+    up.tryReset();
+    bind_text(up, 1, run_id);
+    bind_text(up, 2, r.id);
+    bind_state(up, 3);
+    run(up);
+    if (m_db->getChanges() > 0) return;
+  }
   auto& st = *m_upsert_task;
   st.tryReset();
   bind_text(st, 1, run_id);
   bind_text(st, 2, r.id);
   st.bind(3, position);
-  bind_name(st, 4, to_string(r.status));
-  st.bind(5, r.budget_base);
-  bind_text(st, 6, r.reason);
-  bind_time(st, 7, r.ended_at);
-  bind_time(st, 8, r.next_attempt_at);
-  st.bind(9, static_cast<int64_t>(r.finish_seq));
+  bind_state(st, 4);
   if (r.item)
     st.bind(10, r.item->dump());  // written with the instance, never updated
   else
@@ -246,7 +260,7 @@ void SqliteRunStore::write_transition(const std::string& run_id, const Transitio
   if (t.run) write_run(*t.run);
   size_t k = 0;
   for (const auto& task : t.tasks)
-    if (!skip || !(*skip)[k++]) write_task(run_id, task, task.item ? -1 : 0);
+    if (!skip || !(*skip)[k++]) write_task(run_id, task, task.item ? -1 : 0, !task.item);
   for (const auto& a : t.attempts)
     if (!skip || !(*skip)[k++]) write_attempt(run_id, a);
   for (const auto& g : t.gates) write_gate(run_id, g);

@@ -89,7 +89,10 @@ class SqliteRunStore final : public RunStore {
   void prepare();
   std::vector<GateRecord> read_gates(const std::string& run_id);
   void write_run(const RunRecord& r);
-  void write_task(const std::string& run_id, const TaskRecord& r, int position);
+  /// Upserts task `r`'s row; a `position` below 0 appends it. `existing`: the row is most
+  /// likely there already (a transition's task, not a new for_each instance), so an UPDATE
+  /// by key is tried first, and the upsert runs only when it changed no row.
+  void write_task(const std::string& run_id, const TaskRecord& r, int position, bool existing);
   void write_attempt(const std::string& run_id, const AttemptRecord& a);
   void write_gate(const std::string& run_id, const GateRecord& g);
   void write_event(const std::string& run_id, const Event& e);
@@ -126,8 +129,9 @@ class SqliteRunStore final : public RunStore {
 
   std::string m_path;
   std::unique_ptr<SQLite::Database> m_db;
-  std::unique_ptr<SQLite::Statement> m_update_run, m_upsert_task, m_upsert_attempt, m_upsert_gate,
-      m_insert_event, m_data_version, m_upsert_breaker, m_begin, m_commit, m_rollback;
+  std::unique_ptr<SQLite::Statement> m_update_run, m_update_task, m_upsert_task, m_upsert_attempt,
+      m_upsert_gate, m_insert_event, m_data_version, m_upsert_breaker, m_begin, m_commit,
+      m_rollback;
   int64_t m_last_data_version = -1;
   /// Guards m_db and its statements once the writer thread shares them.
   std::recursive_mutex m_db_mutex;

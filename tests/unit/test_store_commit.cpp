@@ -102,6 +102,24 @@ std::string seen(const std::string& path, const std::string& run, int tasks) {
 }  // namespace
 
 TEST_CASE_FIXTURE(StoreFixture,
+                  "a task's row is updated in place, or inserted when it is not there") {
+  // write_task tries an UPDATE by key first and falls back to the upsert when it changed no
+  // row: a task the run was not created with is still written, after the others.
+  create(*store, "r", 1);
+  REQUIRE(store->commit("r", succeeded("t0", Sync::normal)).has_value());
+  REQUIRE(store->commit("r", succeeded("late", Sync::normal)).has_value());
+  SQLite::Database db(path);
+  SQLite::Statement st(db,
+                       "SELECT task_id, position, status FROM tasks WHERE run_id='r' "
+                       "ORDER BY task_id");
+  std::string rows;
+  while (st.executeStep())
+    rows += st.getColumn(0).getString() + ":" + st.getColumn(1).getString() + ":" +
+            st.getColumn(2).getString() + " ";
+  CHECK(rows == "late:0:succeeded t0:0:succeeded ");
+}
+
+TEST_CASE_FIXTURE(StoreFixture,
                   "a deferrable commit waits for the next commit, and goes in its transaction") {
   create(*store, "r", 2);
   REQUIRE(store->commit("r", started("t0", Sync::normal)).has_value());
