@@ -62,21 +62,39 @@ std::string Engine::Impl::file_stem(uint32_t i, int attempt_number) const {
 
 Result<void> Engine::Impl::take_output_file(uint32_t i) {
   TaskRun& t = tasks[i];
+  bool known_empty = false;
   if (t.output_slot < 0) {
-    auto free = std::find(output_slot_busy.begin(), output_slot_busy.end(), 0);
-    t.output_slot = static_cast<int>(free - output_slot_busy.begin());
-    if (free == output_slot_busy.end()) output_slot_busy.push_back(0);
-    output_slot_busy[static_cast<size_t>(t.output_slot)] = 1;
+    auto free = std::find_if(output_slots.begin(), output_slots.end(), [](OutputSlot s) {
+      return s == OutputSlot::free || s == OutputSlot::free_empty;
+    });
+    t.output_slot = static_cast<int>(free - output_slots.begin());
+    if (free == output_slots.end()) output_slots.push_back(OutputSlot::free);
+    OutputSlot& slot = output_slots[static_cast<size_t>(t.output_slot)];
+    known_empty = slot == OutputSlot::free_empty;
+    slot = OutputSlot::held;
   }
   t.output_path = run_dir + "/output-slot-" + std::to_string(t.output_slot);
+  if (known_empty) return {};  // read back empty when its last attempt ended: no reset
   return reset_empty_file(t.output_path);
 }
 
 void Engine::Impl::release_output_file(uint32_t i) {
   TaskRun& t = tasks[i];
   if (t.output_slot < 0) return;
-  output_slot_busy[static_cast<size_t>(t.output_slot)] = 0;
+  OutputSlot& slot = output_slots[static_cast<size_t>(t.output_slot)];
+  slot = slot == OutputSlot::held_empty ? OutputSlot::free_empty : OutputSlot::free;
   t.output_slot = -1;
+}
+
+std::string Engine::Impl::read_output_file(uint32_t i) {
+  TaskRun& t = tasks[i];
+  struct stat st {};
+  if (t.output_slot >= 0 && ::lstat(t.output_path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      st.st_nlink == 1 && st.st_size == 0) {
+    output_slots[static_cast<size_t>(t.output_slot)] = OutputSlot::held_empty;
+    return {};
+  }
+  return read_tail(t.output_path, 64 << 20);
 }
 
 namespace {

@@ -452,7 +452,7 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
                                  read_tail(a.log_path, 1 << 20));
   // Outputs are parsed from what the task wrote; the file on disk is already masked, and
   // the recorded values are masked at commit.
-  auto text = redactor.empty() ? read_tail(t.output_path, 64 << 20) : raw_outputs;
+  auto text = redactor.empty() ? read_output_file(i) : raw_outputs;
   auto outputs = parse_outputs(text);
   if (outputs) {
     if (auto ok = validate_outputs(*outputs, task.spec->outputs); !ok)

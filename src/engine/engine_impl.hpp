@@ -113,7 +113,13 @@ struct Engine::Impl {
   /// free slot while it runs, and the slot's file is emptied for it (reset_empty_file). A
   /// run makes one file per attempt running at once, not one per attempt: a new inode per
   /// attempt cost more than anything else wfo does per task (issue 7).
-  std::vector<char> output_slot_busy;
+  enum class OutputSlot : char {
+    free,        ///< not held; its file is emptied (or made) when next taken
+    held,        ///< an attempt holds it
+    held_empty,  ///< held, and read back after the attempt as an empty file of its own
+    free_empty,  ///< not held, and known empty since then: taken without a reset
+  };
+  std::vector<OutputSlot> output_slots;
   uint64_t last_end_ticket = 0;  ///< the highest TaskRun::end_ticket handed out
 
   Impl(Plan& p, RunStore& s, Launcher& l, Clock& c, Random& r, Observer& o, EngineOptions opt)
@@ -217,6 +223,11 @@ struct Engine::Impl {
   /// Frees task `i`'s output slot, if it holds one. Called once the attempt's outputs have
   /// been read: no attempt starts in between, so the file is not emptied under the reader.
   void release_output_file(uint32_t i);
+  /// Returns what task `i`'s attempt wrote to its $WFO_OUTPUT (up to 64 MiB, the end; empty
+  /// when unreadable). When that is nothing, one lstat tells (no open), and the slot is
+  /// marked known empty for the next attempt that takes it: a file of its own (one link,
+  /// not a symlink) of 0 bytes, after the attempt's process group was killed.
+  std::string read_output_file(uint32_t i);
 };
 
 /// Returns the last `max_bytes` of the file at `path` (empty when unreadable).

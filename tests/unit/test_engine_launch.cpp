@@ -211,3 +211,24 @@ TEST_CASE("an agent's argv command gets its inputs; its pool bounds its attempts
   CHECK(h.launcher.launched_tasks() == Names{"d1", "d2", "d3"});
   CHECK(h.clock.elapsed() == std::chrono::milliseconds(300));
 }
+
+TEST_CASE("a slot's file is emptied for the next attempt unless it was read back empty") {
+  // The engine skips the reset only for a slot whose file it read back as empty, a file of
+  // its own (attempt.cpp, read_output_file). A failed attempt's file is not read: the retry
+  // must not see what it wrote. A success that wrote outputs leaves them for the next one
+  // to be emptied too.
+  std::vector<TaskSpec> tasks{task("a"), task("b", "true", {"a"}), task("c", "true", {"b"}),
+                              task("d", "true", {"c"})};
+  tasks[1].retry = retry(2);
+  Harness h(workflow(tasks));
+  h.launcher.script("b", 1, Script().exits(1).writes_output("left=by-b1\n"));
+  h.launcher.script("c", 1, Script().writes_output("from=c\n"));
+  CHECK(drove(h.start()) == DriveOutcome::succeeded);
+  for (const char* t : {"a", "b", "c", "d"})
+    CHECK(h.launcher.launch_of(t, 1).env("WFO_OUTPUT") == h.run_dir() + "/output-slot-0");
+  auto outputs = [&](const char* task, size_t n) { return h.store.attempts(task).at(n).outputs; };
+  CHECK(outputs("a", 0) == nlohmann::json::object());
+  CHECK(outputs("b", 1) == nlohmann::json::object());  // not b's first attempt's
+  CHECK(outputs("c", 0) == nlohmann::json{{"from", "c"}});
+  CHECK(outputs("d", 0) == nlohmann::json::object());  // not c's
+}
