@@ -142,6 +142,12 @@ class ProcessSet {
   std::vector<pollfd> m_poll;        ///< scratch for wait(): the open pipes
   std::vector<size_t> m_poll_owner;  ///< scratch: m_poll[k] is m_children[m_poll_owner[k]]'s
   std::vector<char> m_buffer;        ///< scratch for copying output (64 KiB)
+  /// posix_spawn's attributes and file actions of recent spawns, by the pipe descriptor and
+  /// working directory they name (spawn.cpp): glibc checks each descriptor an action names
+  /// against RLIMIT_NOFILE, six getrlimit calls a spawn, and the same few pipe descriptors
+  /// come back spawn after spawn. Shared, not unique: the type is complete in spawn.cpp only.
+  struct SpawnSetup;
+  std::shared_ptr<SpawnSetup> m_setup;
 
   /// Copies what `child`'s pipe holds to its log: up to `max_bytes`, until the pipe is
   /// empty (EAGAIN) or at EOF (then closes it).

@@ -71,6 +71,20 @@ sigset_t wait_mask() {
   return mask;
 }
 
+// Takes a SIGCHLD left pending by the exits just reaped, without running its handler. An
+// exit seen through its pipe's end leaves one: the next ppoll would return at once for it,
+// one more turn of the loop (a probe, a signal frame) right after the next spawn. Race-free
+// because wait() probes every child again before it sleeps, and an exit after this raises
+// SIGCHLD anew; the only waiter is the thread in wait() (signal_guard.cpp).
+void consume_pending_sigchld() {
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  const timespec now = {0, 0};
+  while (::sigtimedwait(&chld, nullptr, &now) < 0 && errno == EINTR) {
+  }
+}
+
 // Sleeps until `wake` (no limit when max()), a signal arrives or one of `fds` is readable,
 // whichever is first.
 void sleep_until(Clock::time_point wake, Clock::time_point now, const sigset_t& mask,
@@ -209,6 +223,7 @@ WaitResult ProcessSet::wait(Clock::time_point deadline) {
   for (;;) {
     reap_exited(result);
     result.signal = take_pending_signal();
+    if (!result.exits.empty()) consume_pending_sigchld();
     if (!result.exits.empty() || result.signal != 0) return result;
     Clock::time_point now = Clock::now();
     Clock::time_point next_kill = send_due_kills(now);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -144,6 +145,39 @@ std::string_view env_name(const std::string& line) {
 
 }  // namespace
 
+/// Attributes, the same for every spawn, and file actions for up to k_kept recent pairs of
+/// (pipe write end, working directory), the most recent first.
+struct ProcessSet::SpawnSetup {
+  struct Entry {
+    int out_fd = -1;
+    std::string workdir;
+    SpawnActions actions;
+  };
+  static constexpr size_t k_kept = 4;
+  SpawnAttributes attr;
+  int attr_rc = -1;  ///< set_attributes' result; -1 until made
+  std::vector<std::unique_ptr<Entry>> entries;
+
+  /// Returns the actions for `out_fd` and `workdir`, made now when not kept; null with
+  /// `*rc` set when a posix_spawn_file_actions_* call fails.
+  const posix_spawn_file_actions_t* actions(int out_fd, const std::string& workdir, int* rc) {
+    for (size_t k = 0; k < entries.size(); ++k) {
+      if (entries[k]->out_fd != out_fd || entries[k]->workdir != workdir) continue;
+      std::rotate(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(k),
+                  entries.begin() + static_cast<std::ptrdiff_t>(k) + 1);
+      return &entries.front()->actions.value;
+    }
+    auto entry = std::make_unique<Entry>();
+    *rc = set_actions(entry->actions.value, out_fd, workdir);
+    if (*rc != 0) return nullptr;
+    entry->out_fd = out_fd;
+    entry->workdir = workdir;
+    if (entries.size() == k_kept) entries.pop_back();
+    entries.insert(entries.begin(), std::move(entry));
+    return &entries.front()->actions.value;
+  }
+};
+
 std::vector<const std::string*> merged_env(const std::vector<std::string>* base,
                                            const std::vector<std::string>& overlay) {
   std::vector<const std::string*> out;
@@ -174,16 +208,17 @@ Result<pid_t> ProcessSet::spawn(const SpawnRequest& request) {
   // Only wfo's end is non-blocking: the task writes to an ordinary blocking pipe.
   ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
 
-  SpawnAttributes attr;
-  SpawnActions actions;
-  int rc = set_attributes(attr.value);
-  if (rc == 0) rc = set_actions(actions.value, pipe_fds[1], request.workdir);
+  if (!m_setup) m_setup = std::make_shared<SpawnSetup>();
+  if (m_setup->attr_rc < 0) m_setup->attr_rc = set_attributes(m_setup->attr.value);
+  int rc = m_setup->attr_rc;
+  const posix_spawn_file_actions_t* actions =
+      rc == 0 ? m_setup->actions(pipe_fds[1], request.workdir, &rc) : nullptr;
   if (rc != 0) return spawn_error(request, rc);
 
   std::vector<char*> argv = c_strings(request.argv);
   std::vector<char*> envp = c_strings(env);
   pid_t pid = 0;
-  rc = posix_spawn(&pid, program->c_str(), &actions.value, &attr.value, argv.data(), envp.data());
+  rc = posix_spawn(&pid, program->c_str(), actions, &m_setup->attr.value, argv.data(), envp.data());
   if (rc != 0) return spawn_error(request, rc);
   Child child;
   child.pid = pid;

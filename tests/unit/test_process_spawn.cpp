@@ -117,6 +117,24 @@ TEST_CASE("spawn: env is the child's whole environment; workdir is its directory
   CHECK(contents(req.log_path) == "bar baz unset\n" + fs::canonical(dir.path).string() + "\n");
 }
 
+TEST_CASE("spawn: each child gets its own workdir, though its pipe reuses a descriptor") {
+  // The file actions are kept by pipe descriptor and workdir (spawn.cpp): a key without the
+  // workdir would send the second child to the first one's directory.
+  SignalGuard guard;
+  TempDir dir;
+  fs::create_directory(dir.path / "a");
+  fs::create_directory(dir.path / "b");
+  ProcessSet set;
+  for (const char* sub : {"a", "b", "a", "", "b"}) {
+    SpawnRequest req = request({"sh", "-c", "pwd -P"}, dir.file(std::string("log-") + sub));
+    req.workdir = *sub ? (dir.path / sub).string() : std::string();
+    CHECK(run(set, req).exit_code == 0);
+    std::string want = *sub ? fs::canonical(dir.path / sub).string() : fs::current_path().string();
+    CHECK(contents(req.log_path).ends_with(want + "\n"));
+    ::unlink(req.log_path.c_str());
+  }
+}
+
 TEST_CASE("merged_env sets the overlay over the base, each name once, in name order") {
   using wfo::process::merged_env;
   std::vector<std::string> base{"A=1", "A_B=2", "HOME=/root", "PATH=/bin", "Z=9"};

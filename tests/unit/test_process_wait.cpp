@@ -249,6 +249,22 @@ TEST_CASE("wait: 200 short children leave no zombie and no descriptor behind") {
   CHECK(open_fd_count() == fds_before);
 }
 
+TEST_CASE("wait: an exit it reports leaves no SIGCHLD pending for the next wait") {
+  // Seen through its pipe's end, an exit's SIGCHLD would otherwise wake the next ppoll at
+  // once, for nothing (process_set.cpp, consume_pending_sigchld).
+  SignalGuard guard;
+  TempDir dir;
+  ProcessSet set;
+  for (int k = 0; k < 20; ++k) {
+    pid_t pid = spawn(set, request({"true"}, dir.file("log")));
+    CHECK(wait_for(set, pid).exit_code == 0);
+    sigset_t pending;
+    sigemptyset(&pending);
+    ::sigpending(&pending);
+    CHECK_FALSE(sigismember(&pending, SIGCHLD));
+  }
+}
+
 TEST_CASE("find_processes_with_env: finds the processes holding an exact entry") {
   SignalGuard guard;
   TempDir dir;
