@@ -172,7 +172,7 @@ std::unique_ptr<Progress> make_progress(const ProgressContext& context) {
 std::string event_line(const Event& e) {
   std::string what;
   const std::string& d = e.detail;
-  std::string attempt = "attempt " + std::to_string(e.attempt);
+  auto attempt = [&e] { return "attempt " + std::to_string(e.attempt); };
   if (e.kind == "task_started")
     what = "started (" + d + ")";
   else if (e.kind == "task_succeeded")
@@ -186,11 +186,11 @@ std::string event_line(const Event& e) {
   else if (e.kind == "task_cancelled")
     what = "cancelled";
   else if (e.kind == "attempt_failed")
-    what = attempt + " failed: " + d;
+    what = attempt() + " failed: " + d;
   else if (e.kind == "attempt_timed_out")
-    what = attempt + " timed out: " + d;
+    what = attempt() + " timed out: " + d;
   else if (e.kind == "attempt_interrupted")
-    what = attempt + " interrupted";
+    what = attempt() + " interrupted";
   else if (e.kind == "gate_waiting")
     what = "waiting for approval: " + d;
   else if (e.kind == "gate_approved" || e.kind == "gate_rejected")

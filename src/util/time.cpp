@@ -64,11 +64,18 @@ std::optional<SystemTime> parse_rfc3339(std::string_view text) {
 }
 
 std::string format_clock(SystemTime t) {
-  time_t secs = static_cast<time_t>(t.time_since_epoch().count() / 1000);
-  struct tm tm {};
-  localtime_r(&secs, &tm);
-  char buf[16];
-  snprintf(buf, sizeof buf, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+  // A run prints many lines a second: localtime_r (the zone's rules, under glibc's lock) and
+  // the snprintf run once per second seen, not once per line.
+  thread_local time_t last = -1;
+  thread_local char buf[16] = "";
+  int64_t ms = t.time_since_epoch().count();
+  time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  if (secs != last || buf[0] == '\0') {
+    struct tm tm {};
+    localtime_r(&secs, &tm);
+    snprintf(buf, sizeof buf, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+    last = secs;
+  }
   return buf;
 }
 

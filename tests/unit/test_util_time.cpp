@@ -13,6 +13,7 @@
 namespace {
 
 using std::chrono::milliseconds;
+using wfo::format_clock;
 using wfo::format_rfc3339;
 using wfo::parse_rfc3339;
 using wfo::SystemTime;
@@ -78,4 +79,20 @@ TEST_CASE("parse_rfc3339 refuses other shapes") {
     CAPTURE(text);
     CHECK(parse_rfc3339(text) == std::nullopt);
   }
+}
+
+TEST_CASE("format_clock is the local HH:MM:SS of each time, within a second and across") {
+  // It keeps the text of the last second seen; every call must still match localtime_r.
+  auto local = [](int64_t ms) {
+    time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    struct tm tm {};
+    localtime_r(&secs, &tm);
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return std::string(buf);
+  };
+  for (int64_t ms : {int64_t{1'795'341'600'000}, int64_t{1'795'341'600'999},
+                     int64_t{1'795'341'601'000}, int64_t{1'795'341'600'500}, int64_t{-1},
+                     int64_t{0}, int64_t{1'795'345'199'999}, int64_t{1'795'345'200'000}})
+    CHECK(format_clock(at_ms(ms)) == local(ms));
 }
