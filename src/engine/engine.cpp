@@ -27,12 +27,16 @@ Result<void> Engine::Impl::commit(Transition t) {
   if (options.start_flush.count() <= 0) t.deferrable = false;
   redactor.redact(t);
   if (auto ok = store.commit(run.id, t); !ok) return ok;
+  committed(t);
+  return {};
+}
+
+void Engine::Impl::committed(const Transition& t) {
   if (!t.deferrable)
-    held_since.reset();  // written with this one
+    held_since.reset();  // written with this one (or, queued, before it)
   else if (!held_since)
     held_since = clock.steady_now();
   for (const auto& e : t.events) observer.on_event(e);
-  return {};
 }
 
 Result<void> Engine::Impl::commit_end(uint32_t i, Transition t) {
@@ -42,13 +46,13 @@ Result<void> Engine::Impl::commit_end(uint32_t i, Transition t) {
   for (uint32_t d : plan.dag.dependents(i))
     if (tasks[d].waiting_needs == 1 && !is_final(tasks[d].status)) return commit(std::move(t));
   t.sync = Sync::durable;
+  t.deferrable = false;
   redactor.redact(t);
   auto ticket = store.commit_async(run.id, t);
   if (!ticket) return std::unexpected(ticket.error());
   tasks[i].end_ticket = *ticket;
   last_end_ticket = std::max(last_end_ticket, *ticket);
-  held_since.reset();  // queued before it, so written with it
-  for (const auto& e : t.events) observer.on_event(e);
+  committed(t);
   return {};
 }
 

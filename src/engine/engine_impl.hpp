@@ -145,6 +145,9 @@ struct Engine::Impl {
   Result<DriveOutcome> finish_stopped();
   SteadyTime next_wake() const;
   Result<void> commit(Transition t);
+  /// What follows a commit, or the queueing of one: the held-commit clock, then the
+  /// observer's events. Errors: none.
+  void committed(const Transition& t);
   /// Commits task `i`'s success. In `full` mode, unless it makes a dependent ready (then as
   /// commit()), it is queued to the store's writer, which writes it at once (grouped with
   /// whatever else is queued), and this returns without waiting for the fsync: a task that

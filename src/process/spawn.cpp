@@ -123,18 +123,19 @@ std::unexpected<Error> spawn_error(const SpawnRequest& request, int rc) {
   return fail(ErrorKind::io, "cannot run '" + name + "': " + std::strerror(rc));
 }
 
-std::vector<char*> c_strings(const std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  out.reserve(strings.size() + 1);
-  for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
+const char* c_string(const std::string& s) {
+  return s.c_str();
+}
+const char* c_string(const std::string* s) {
+  return s->c_str();
 }
 
-std::vector<char*> c_strings(const std::vector<const std::string*>& strings) {
+// argv or envp for posix_spawn: the strings' own buffers, then a null.
+template <class Strings>
+std::vector<char*> c_strings(const Strings& strings) {
   std::vector<char*> out;
   out.reserve(strings.size() + 1);
-  for (const std::string* s : strings) out.push_back(const_cast<char*>(s->c_str()));
+  for (const auto& s : strings) out.push_back(const_cast<char*>(c_string(s)));
   out.push_back(nullptr);
   return out;
 }
