@@ -20,6 +20,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "store/checkpoint.hpp"
 #include "store/internal.hpp"
 #include "store/sqlite_run_store.hpp"
 
@@ -129,6 +130,7 @@ SqliteRunStore::SqliteRunStore() = default;
 
 SqliteRunStore::~SqliteRunStore() {
   stop_writer();
+  stop_checkpointer();
   if (m_durable_fd >= 0) ::close(m_durable_fd);
 }
 

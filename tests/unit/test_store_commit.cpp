@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "store/sqlite_run_store.hpp"
 
@@ -264,4 +265,26 @@ TEST_CASE_FIXTURE(
   REQUIRE(events->size() == 2);
   CHECK((*events)[0].kind == "task_started");
   CHECK((*events)[1].kind == "task_succeeded");
+}
+
+TEST_CASE_FIXTURE(StoreFixture, "checkpoints run on the store's own thread while it is open") {
+  // checkpoint_in_background: the committing connection no longer checkpoints; a thread
+  // copies the WAL into the database once it has grown by `pages`. Only a checkpoint
+  // writes the database file itself in WAL mode, so its size tells.
+  create(*store, "r", 1);
+  REQUIRE(store->checkpoint_in_background(20).has_value());
+  auto db_size = [&] { return fs::file_size(path); };
+  const auto before = db_size();
+  for (int k = 0; k < 60; ++k) {
+    REQUIRE(store->commit("r", started("t0", Sync::normal)).has_value());
+    REQUIRE(store->commit("r", succeeded("t0", Sync::normal)).has_value());
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (db_size() <= before && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(db_size() > before);
+  // What was written stays readable, and closing the store ends the thread.
+  CHECK(seen(path, "r", 1) == "succeeded 120");
+  store.reset();
+  CHECK(seen(path, "r", 1) == "succeeded 120");
 }
