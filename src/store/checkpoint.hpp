@@ -45,7 +45,8 @@ struct SqliteRunStore::Checkpointer {
         if (stop) return;
       }
       // PASSIVE: never waits for a reader or a writer; what it cannot copy now, the next
-      // checkpoint (or the last close) does. Its result is not acted on (see the header).
+      // checkpoint (or the last close) does. An error is not reported: the frames stay in
+      // the WAL, and SQLite's own automatic checkpoint ignores it too.
       int log = 0, copied = 0;
       int rc = sqlite3_wal_checkpoint_v2(db->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
                                          &copied);
