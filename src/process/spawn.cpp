@@ -156,7 +156,7 @@ struct ProcessSet::SpawnSetup {
   };
   static constexpr size_t k_kept = 4;
   SpawnAttributes attr;
-  int attr_rc = -1;  ///< set_attributes' result; -1 until made
+  int attr_rc = set_attributes(attr.value);  ///< 0, or the first posix_spawnattr_* error
   std::vector<std::unique_ptr<Entry>> entries;
 
   /// Returns the actions for `out_fd` and `workdir`, made now when not kept; null with
@@ -210,7 +210,6 @@ Result<pid_t> ProcessSet::spawn(const SpawnRequest& request) {
   ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
 
   if (!m_setup) m_setup = std::make_shared<SpawnSetup>();
-  if (m_setup->attr_rc < 0) m_setup->attr_rc = set_attributes(m_setup->attr.value);
   int rc = m_setup->attr_rc;
   const posix_spawn_file_actions_t* actions =
       rc == 0 ? m_setup->actions(pipe_fds[1], request.workdir, &rc) : nullptr;

@@ -64,7 +64,7 @@ class TimeText {
   /// Returns the text, NUL-terminated, valid until the next call.
   std::string_view operator()(SystemTime t) {
     int64_t ms = t.time_since_epoch().count();
-    int64_t second = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    int64_t second = std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
     int frac = static_cast<int>(ms - second * 1000);
     if (second != m_second || m_text.size() != 24) {
       m_text = format_rfc3339(t);

@@ -68,8 +68,8 @@ std::string format_clock(SystemTime t) {
   // the snprintf run once per second seen, not once per line.
   thread_local time_t last = -1;
   thread_local char buf[16] = "";
-  int64_t ms = t.time_since_epoch().count();
-  time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  auto secs =
+      static_cast<time_t>(std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count());
   if (secs != last || buf[0] == '\0') {
     struct tm tm {};
     localtime_r(&secs, &tm);
