@@ -280,6 +280,7 @@ TEST_CASE(
   };
   SUBCASE("every 10 ms: three polls (0, 10 and 20 ms), not one per turn") {
     Harness h(workflow(tasks));
+    h.options.external_poll = 10ms;
     each_1ms(h);
     CHECK(drove(h.start()) == DriveOutcome::succeeded);
     CHECK(h.store.polls == 3);
@@ -291,8 +292,15 @@ TEST_CASE(
     CHECK(drove(h.start()) == DriveOutcome::succeeded);
     CHECK(h.store.polls == 21);
   }
+  SUBCASE("by default, one poll at the start and none in the next 20 ms") {
+    Harness h(workflow(tasks));
+    each_1ms(h);
+    CHECK(drove(h.start()) == DriveOutcome::succeeded);
+    CHECK(h.store.polls == 1);
+  }
   SUBCASE("a cancel made at 5 ms is seen at the 10 ms poll: the chain stops there") {
     Harness h(workflow(tasks));
+    h.options.external_poll = 10ms;
     each_1ms(h);
     h.launcher.on_wait = [&] {
       if (h.launcher.waits == 5) h.store.request_cancel();
