@@ -1,6 +1,6 @@
 #pragma once
-// Local subprocesses, as in ninja's subprocess-posix.cc: each child is spawned with
-// posix_spawn into its own process group, stdin /dev/null, stdout and stderr appended to a
+// Local subprocesses, as in ninja's subprocess-posix.cc: each child is spawned with vfork
+// and exec into its own process group, stdin /dev/null, stdout and stderr appended to a
 // log file, every descriptor wfo opens close-on-exec. This layer knows commands, not tasks.
 
 #include <poll.h>
@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -102,7 +103,7 @@ class ProcessSet {
   /// signal mask and dispositions of a fresh process, and no descriptor but 0 (/dev/null),
   /// 1 and 2 (one pipe, drained by wait() into the log), even those wfo inherited without
   /// close-on-exec. Errors (ErrorKind::io): no pipe (`cannot make a pipe: <strerror>`), or
-  /// posix_spawn fails
+  /// vfork or a step of the child before its exec fails
   /// (e.g. ENOENT for a missing program: message `cannot run 'prog': No such file or
   /// directory`; a missing `workdir`: `cannot run 'prog' in 'dir': <strerror>`).
   Result<pid_t> spawn(const SpawnRequest& request);
@@ -134,18 +135,26 @@ class ProcessSet {
     std::chrono::steady_clock::time_point kill_at;  ///< max() when no kill is pending
     int out_fd = -1;                                ///< pipe's read end; -1 once at EOF
     int log_fd = -1;                                ///< -1 until the first byte
+    /// wfo's copy of the pipe's write end, closed at the reap; -1 when not kept. While wfo
+    /// holds it, the child's exit is no end of file on the pipe: without it, each exit woke
+    /// wfo twice (the pipe's end, in the middle of the child's exit, then SIGCHLD), two more
+    /// context switches, a ppoll, a read and a waitid a task (docs/benchmarks.md).
+    int hold_fd = -1;
     std::string log_path;
     std::string log_error;  ///< first failure to open or write the log; then output is dropped
     MaskStream mask{nullptr};
   };
+  /// Children that keep hold_fd: up to this many at once, one descriptor more each.
+  static constexpr size_t k_hold_limit = 64;
   std::vector<Child> m_children;     ///< live (unreaped) children only, in no particular order
   std::vector<pollfd> m_poll;        ///< scratch for wait(): the open pipes
   std::vector<size_t> m_poll_owner;  ///< scratch: m_poll[k] is m_children[m_poll_owner[k]]'s
   std::vector<char> m_buffer;        ///< scratch for copying output (64 KiB)
-  /// posix_spawn's attributes and file actions of recent spawns, by the pipe descriptor and
-  /// working directory they name (spawn.cpp): glibc checks each descriptor an action names
-  /// against RLIMIT_NOFILE, six getrlimit calls a spawn, and the same few pipe descriptors
-  /// come back spawn after spawn. Shared, not unique: the type is complete in spawn.cpp only.
+  /// ppoll's mask: the waiting thread's mask without the four signals SignalGuard blocks,
+  /// read once (the first wait), not with a pthread_sigmask call per wait.
+  std::optional<sigset_t> m_wait_mask;
+  /// The signals each child sets back to SIG_DFL, found at the first spawn (spawn.cpp).
+  /// Shared, not unique: the type is complete in spawn.cpp only.
   struct SpawnSetup;
   std::shared_ptr<SpawnSetup> m_setup;
 

@@ -174,8 +174,10 @@ void ProcessSet::finish_output(Child& child) {
   write_log(child, rest);
   if (child.out_fd >= 0) ::close(child.out_fd);
   if (child.log_fd >= 0) ::close(child.log_fd);
+  if (child.hold_fd >= 0) ::close(child.hold_fd);
   child.out_fd = -1;
   child.log_fd = -1;
+  child.hold_fd = -1;
 }
 
 void ProcessSet::terminate(pid_t pid, std::chrono::milliseconds grace) {
@@ -219,7 +221,8 @@ Clock::time_point ProcessSet::send_due_kills(Clock::time_point now) {
 
 WaitResult ProcessSet::wait(Clock::time_point deadline) {
   WaitResult result;
-  const sigset_t mask = wait_mask();
+  if (!m_wait_mask) m_wait_mask = wait_mask();
+  const sigset_t& mask = *m_wait_mask;
   for (;;) {
     reap_exited(result);
     result.signal = take_pending_signal();

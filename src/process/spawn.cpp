@@ -1,14 +1,19 @@
-// ProcessSet::spawn, as ninja's subprocess-posix.cc: posix_spawn (a vfork-like clone, no copy
-// of wfo's memory) with the child in its own process group, so a terminal ctrl-c reaches wfo
-// alone and wfo can signal the whole attempt through -pgid. The child's stdout and stderr are
-// one pipe that wait() drains into the log (process_set.cpp), so wfo masks secrets before a
-// byte reaches the disk, and a task that prints nothing costs no file. Invariants: every
-// descriptor opened here is close-on-exec from birth, and the parent's copy of the pipe's
-// write end is closed before spawn() returns, whatever happens.
+// ProcessSet::spawn: vfork and exec (no copy of wfo's memory; the parent waits until the
+// child's exec), with the child in its own process group, so a terminal ctrl-c reaches wfo
+// alone and wfo can signal the whole attempt through -pgid. ninja's subprocess-posix.cc uses
+// posix_spawn for the same; wfo does the child's few steps itself (run_child), because glibc's
+// posix_spawn also reads and resets all 64 signal dispositions and maps a stack in every spawn,
+// about 20 µs of each task's critical path here (docs/benchmarks.md). The child's stdout and
+// stderr are one pipe that wait() drains into the log (process_set.cpp), so wfo masks secrets
+// before a byte reaches the disk, and a task that prints nothing costs no file. Invariants:
+// every descriptor opened here is close-on-exec from birth, and the parent's copy of the
+// pipe's write end is closed before spawn() returns, or owned by the child's entry
+// (Child::hold_fd), whatever happens.
 
 #include <fcntl.h>
-#include <spawn.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,22 +30,6 @@ namespace {
 // ones would be reset by exec anyway, but an ignored one (SIGPIPE) would stay ignored.
 constexpr int k_default_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE};
 
-struct SpawnAttributes {
-  posix_spawnattr_t value;
-  SpawnAttributes() { posix_spawnattr_init(&value); }
-  ~SpawnAttributes() { posix_spawnattr_destroy(&value); }
-  SpawnAttributes(const SpawnAttributes&) = delete;
-  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
-};
-
-struct SpawnActions {
-  posix_spawn_file_actions_t value;
-  SpawnActions() { posix_spawn_file_actions_init(&value); }
-  ~SpawnActions() { posix_spawn_file_actions_destroy(&value); }
-  SpawnActions(const SpawnActions&) = delete;
-  SpawnActions& operator=(const SpawnActions&) = delete;
-};
-
 struct FdCloser {
   int fd;
   ~FdCloser() {
@@ -48,34 +37,58 @@ struct FdCloser {
   }
 };
 
-// Returns 0 or the first error code of the posix_spawnattr_* calls.
-int set_attributes(posix_spawnattr_t& attr) {
-  sigset_t empty;
-  sigemptyset(&empty);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  for (int signal : k_default_signals) sigaddset(&defaults, signal);
-  // Put the child in its own process group (pgid 0: its own pid), so ctrl-c won't reach it.
-  short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-  int rc = posix_spawnattr_setflags(&attr, flags);
-  if (rc == 0) rc = posix_spawnattr_setpgroup(&attr, 0);
-  if (rc == 0) rc = posix_spawnattr_setsigmask(&attr, &empty);
-  if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &defaults);
-  return rc;
+/// What the child does between vfork and exec, in order; the first failure's errno goes to
+/// `*error` and the child exits 127 (vfork shares memory: the parent reads it when vfork
+/// returns). Only system calls, as vfork(2) requires of a child: no allocation, no lock, no
+/// return. Runs with every signal blocked (the parent blocked them before vfork), so no
+/// handler of wfo's can run on wfo's memory here; each signal wfo handles or ignores is back
+/// to SIG_DFL before the mask is emptied for the program.
+struct ChildPlan {
+  const char* program;
+  char* const* argv;
+  char* const* envp;
+  int out_fd;           ///< the pipe's write end: becomes 1 and 2
+  const char* workdir;  ///< null: stay in wfo's directory
+  const int* reset;     ///< signals to set to SIG_DFL
+  size_t reset_count;
+  volatile int* error;  ///< errno of the step that failed, 0 when none
+};
+
+[[noreturn]] void child_fail(const ChildPlan& plan) {
+  *plan.error = errno != 0 ? errno : EINVAL;
+  ::_exit(127);
 }
 
-// Returns 0 or the first error code of the posix_spawn_file_actions_* calls. The dup2s come
-// before the open of fd 0, so an `out_fd` of 0 (wfo started with stdin closed) still works.
-int set_actions(posix_spawn_file_actions_t& actions, int out_fd, const std::string& workdir) {
-  int rc = posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
-  if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, out_fd, 2);
-  if (rc == 0) rc = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+// Puts `fd` on `target`, without close-on-exec (dup2 of a descriptor onto itself keeps the
+// flag, so that case clears it by hand, as posix_spawn's adddup2 does).
+bool place(int fd, int target) {
+  if (fd != target) return ::dup2(fd, target) == target;
+  int flags = ::fcntl(fd, F_GETFD);
+  return flags >= 0 && ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) == 0;
+}
+
+[[noreturn]] void run_child(const ChildPlan& plan) {
+  // Its own process group (pgid: its pid), so a terminal's ctrl-c reaches wfo alone.
+  if (::setpgid(0, 0) != 0) child_fail(plan);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (size_t k = 0; k < plan.reset_count; ++k)
+    if (::sigaction(plan.reset[k], &dfl, nullptr) != 0) child_fail(plan);
+  // The dup2s come before the open of fd 0, so an `out_fd` of 0 (wfo started with stdin
+  // closed) still works.
+  if (!place(plan.out_fd, 1) || !place(plan.out_fd, 2)) child_fail(plan);
+  int null_fd = ::open("/dev/null", O_RDONLY);
+  if (null_fd < 0 || !place(null_fd, 0)) child_fail(plan);
   // Also close what wfo inherited without close-on-exec: a task sees only 0, 1 and 2.
-  if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  if (rc == 0 && !workdir.empty()) {
-    rc = posix_spawn_file_actions_addchdir_np(&actions, workdir.c_str());
-  }
-  return rc;
+  // close_range(2) is Linux 5.9; before it, close-on-exec alone closes wfo's own.
+  (void)::close_range(3, ~0U, 0);
+  if (plan.workdir && ::chdir(plan.workdir) != 0) child_fail(plan);
+  sigset_t none;
+  sigemptyset(&none);
+  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) child_fail(plan);
+  ::execve(plan.program, plan.argv, plan.envp);
+  child_fail(plan);
 }
 
 bool is_executable_file(const std::string& path) {
@@ -92,7 +105,7 @@ std::string_view search_path(const std::vector<const std::string*>& env) {
 }
 
 // Returns the path to exec for `request.argv[0]`, searched in the PATH of `env` (the
-// request's) as execvp would in the child (posix_spawnp would use wfo's own PATH instead).
+// request's) as execvp would in the child (execvp would search wfo's own PATH instead).
 Result<std::string> find_program(const SpawnRequest& request,
                                  const std::vector<const std::string*>& env) {
   const std::string& name = request.argv[0];
@@ -130,7 +143,7 @@ const char* c_string(const std::string* s) {
   return s->c_str();
 }
 
-// argv or envp for posix_spawn: the strings' own buffers, then a null.
+// argv or envp for execve: the strings' own buffers, then a null.
 template <class Strings>
 std::vector<char*> c_strings(const Strings& strings) {
   std::vector<char*> out;
@@ -146,36 +159,24 @@ std::string_view env_name(const std::string& line) {
 
 }  // namespace
 
-/// Attributes, the same for every spawn, and file actions for up to k_kept recent pairs of
-/// (pipe write end, working directory), the most recent first.
+/// The signals a child sets back to SIG_DFL: those wfo handles or ignores (k_default_signals)
+/// and any other with a handler when the first child was spawned (a sanitizer's, say). Read
+/// once: glibc's posix_spawn asks for all 64 dispositions in every child (64 sigaction calls
+/// between the clone and the exec of each task, about 15 µs here).
 struct ProcessSet::SpawnSetup {
-  struct Entry {
-    int out_fd = -1;
-    std::string workdir;
-    SpawnActions actions;
-  };
-  static constexpr size_t k_kept = 4;
-  SpawnAttributes attr;
-  int attr_rc = set_attributes(attr.value);  ///< 0, or the first posix_spawnattr_* error
-  std::vector<std::unique_ptr<Entry>> entries;
-
-  /// Returns the actions for `out_fd` and `workdir`, made now when not kept; null with
-  /// `*rc` set when a posix_spawn_file_actions_* call fails.
-  const posix_spawn_file_actions_t* actions(int out_fd, const std::string& workdir, int* rc) {
-    for (size_t k = 0; k < entries.size(); ++k) {
-      if (entries[k]->out_fd != out_fd || entries[k]->workdir != workdir) continue;
-      std::rotate(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(k),
-                  entries.begin() + static_cast<std::ptrdiff_t>(k) + 1);
-      return &entries.front()->actions.value;
+  std::vector<int> reset;
+  SpawnSetup() {
+    reset.assign(std::begin(k_default_signals), std::end(k_default_signals));
+    for (int sig = 1; sig < NSIG; ++sig) {
+      if (std::find(reset.begin(), reset.end(), sig) != reset.end()) continue;
+      struct sigaction old {};
+      // glibc refuses its own internal signals (EINVAL): they stay as they are.
+      if (::sigaction(sig, nullptr, &old) != 0) continue;
+      bool handler = (old.sa_flags & SA_SIGINFO)
+                         ? old.sa_sigaction != nullptr
+                         : (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
+      if (handler) reset.push_back(sig);
     }
-    auto entry = std::make_unique<Entry>();
-    *rc = set_actions(entry->actions.value, out_fd, workdir);
-    if (*rc != 0) return nullptr;
-    entry->out_fd = out_fd;
-    entry->workdir = workdir;
-    if (entries.size() == k_kept) entries.pop_back();
-    entries.insert(entries.begin(), std::move(entry));
-    return &entries.front()->actions.value;
   }
 };
 
@@ -210,22 +211,47 @@ Result<pid_t> ProcessSet::spawn(const SpawnRequest& request) {
   ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
 
   if (!m_setup) m_setup = std::make_shared<SpawnSetup>();
-  int rc = m_setup->attr_rc;
-  const posix_spawn_file_actions_t* actions =
-      rc == 0 ? m_setup->actions(pipe_fds[1], request.workdir, &rc) : nullptr;
-  if (rc != 0) return spawn_error(request, rc);
-
   std::vector<char*> argv = c_strings(request.argv);
   std::vector<char*> envp = c_strings(env);
-  pid_t pid = 0;
-  rc = posix_spawn(&pid, program->c_str(), actions, &m_setup->attr.value, argv.data(), envp.data());
-  if (rc != 0) return spawn_error(request, rc);
+  volatile int child_error = 0;
+  const ChildPlan plan{program->c_str(),
+                       argv.data(),
+                       envp.data(),
+                       pipe_fds[1],
+                       request.workdir.empty() ? nullptr : request.workdir.c_str(),
+                       m_setup->reset.data(),
+                       m_setup->reset.size(),
+                       &child_error};
+  // Every signal blocked across vfork: the child shares wfo's memory until its exec, and
+  // must not run a handler of wfo's (run_child empties the mask just before the exec).
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = ::vfork();
+  if (pid == 0) run_child(plan);
+  int vfork_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) return spawn_error(request, vfork_errno);
+  if (child_error != 0) {
+    // The child exited 127 before its exec: reap it here, it is no task.
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return spawn_error(request, child_error);
+  }
   Child child;
   child.pid = pid;
   child.kill_at = std::chrono::steady_clock::time_point::max();
   child.out_fd = pipe_fds[0];
   child.log_path = request.log_path;
   child.mask = MaskStream(request.mask);
+  // wfo keeps a copy of the write end until the reap (process.hpp, Child::hold_fd), so the
+  // child's exit does not also end its pipe; past k_hold_limit children, a descriptor each
+  // weighs more than that saves.
+  if (m_children.size() < k_hold_limit) {
+    child.hold_fd = pipe_fds[1];
+    close_write.fd = -1;
+  }
   m_children.push_back(std::move(child));
   close_read.fd = -1;  // m_children owns it now
   return pid;
