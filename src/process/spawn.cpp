@@ -51,6 +51,7 @@ struct ChildPlan {
   const char* workdir;  ///< null: stay in wfo's directory
   const int* reset;     ///< signals to set to SIG_DFL
   size_t reset_count;
+  int max_fd;           ///< descriptors to close one by one when close_range(2) is missing
   volatile int* error;  ///< errno of the step that failed, 0 when none
 };
 
@@ -81,8 +82,9 @@ bool place(int fd, int target) {
   int null_fd = ::open("/dev/null", O_RDONLY);
   if (null_fd < 0 || !place(null_fd, 0)) child_fail(plan);
   // Also close what wfo inherited without close-on-exec: a task sees only 0, 1 and 2.
-  // close_range(2) is Linux 5.9; before it, close-on-exec alone closes wfo's own.
-  (void)::close_range(3, ~0U, 0);
+  // close_range(2) is Linux 5.9; before it, one close per descriptor up to the limit.
+  if (::close_range(3, ~0U, 0) != 0)
+    for (int fd = 3; fd < plan.max_fd; ++fd) ::close(fd);
   if (plan.workdir && ::chdir(plan.workdir) != 0) child_fail(plan);
   sigset_t none;
   sigemptyset(&none);
@@ -165,6 +167,7 @@ std::string_view env_name(const std::string& line) {
 /// between the clone and the exec of each task, about 15 µs here).
 struct ProcessSet::SpawnSetup {
   std::vector<int> reset;
+  int max_fd = static_cast<int>(std::min<long>(::sysconf(_SC_OPEN_MAX), 1 << 20));
   SpawnSetup() {
     reset.assign(std::begin(k_default_signals), std::end(k_default_signals));
     for (int sig = 1; sig < NSIG; ++sig) {
@@ -221,6 +224,7 @@ Result<pid_t> ProcessSet::spawn(const SpawnRequest& request) {
                        request.workdir.empty() ? nullptr : request.workdir.c_str(),
                        m_setup->reset.data(),
                        m_setup->reset.size(),
+                       m_setup->max_fd,
                        &child_error};
   // Every signal blocked across vfork: the child shares wfo's memory until its exec, and
   // must not run a handler of wfo's (run_child empties the mask just before the exec).
