@@ -175,10 +175,9 @@ struct ProcessSet::SpawnSetup {
       struct sigaction old {};
       // glibc refuses its own internal signals (EINVAL): they stay as they are.
       if (::sigaction(sig, nullptr, &old) != 0) continue;
-      bool handler = (old.sa_flags & SA_SIGINFO)
-                         ? old.sa_sigaction != nullptr
-                         : (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
-      if (handler) reset.push_back(sig);
+      // sa_handler and sa_sigaction share their storage: SIG_DFL and SIG_IGN read the same
+      // through either, as glibc's posix_spawn reads them.
+      if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) reset.push_back(sig);
     }
   }
 };
