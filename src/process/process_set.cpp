@@ -72,8 +72,9 @@ sigset_t wait_mask() {
 }
 
 // Takes a SIGCHLD left pending by the exits just reaped, without running its handler. An
-// exit seen through its pipe's end leaves one: the next ppoll would return at once for it,
-// one more turn of the loop (a probe, a signal frame) right after the next spawn. Race-free
+// exit found before ppoll slept (by the probe, or through the pipe's end of a child that
+// keeps no hold_fd) leaves one: the next ppoll would return at once for it, one more turn
+// of the loop (a probe, a signal frame) right after the next spawn. Race-free
 // because wait() probes every child again before it sleeps, and an exit after this raises
 // SIGCHLD anew; the only waiter is the thread in wait() (signal_guard.cpp).
 void consume_pending_sigchld() {

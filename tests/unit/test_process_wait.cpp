@@ -256,12 +256,11 @@ TEST_CASE("wait: 80 children at once, past the 64 that keep their pipe's write e
   size_t fds_before = open_fd_count();
   // Each child waits for a file, so all 80 are alive together, then prints its number.
   std::string go = dir.file("go");
-  std::vector<pid_t> pids;
   for (int k = 0; k < 80; ++k) {
-    pids.push_back(spawn(
-        set, request({"sh", "-c",
-                      "while [ ! -e " + go + " ]; do sleep 0.01; done; echo " + std::to_string(k)},
-                     dir.file("log" + std::to_string(k)))));
+    spawn(set,
+          request({"sh", "-c",
+                   "while [ ! -e " + go + " ]; do sleep 0.01; done; echo " + std::to_string(k)},
+                  dir.file("log" + std::to_string(k))));
   }
   // Both ends of a pipe for each of the first 64, the read end alone for the other 16.
   CHECK(open_fd_count() == fds_before + 64 * 2 + 16);
@@ -281,7 +280,7 @@ TEST_CASE("wait: 80 children at once, past the 64 that keep their pipe's write e
 }
 
 TEST_CASE("wait: an exit it reports leaves no SIGCHLD pending for the next wait") {
-  // Seen through its pipe's end, an exit's SIGCHLD would otherwise wake the next ppoll at
+  // Found before ppoll sleeps, an exit's SIGCHLD would otherwise wake the next ppoll at
   // once, for nothing (process_set.cpp, consume_pending_sigchld).
   SignalGuard guard;
   TempDir dir;
