@@ -96,6 +96,7 @@ TEST_CASE("a new database gets this wfo's schema version") {
   REQUIRE(SqliteRunStore::open(path, true).has_value());
   SQLite::Database db(path, SQLite::OPEN_READONLY);
   CHECK(db.execAndGet("PRAGMA user_version").getInt() == k_schema_version);
+  CHECK(db.execAndGet("PRAGMA page_size").getInt() == 2048);  // issue 7: smaller WAL frames
 }
 
 TEST_CASE("a version 1 database is migrated in place, its runs kept") {
@@ -125,7 +126,7 @@ TEST_CASE("a version 1 database is migrated in place, its runs kept") {
   auto old = (*store)->load_run("old");
   REQUIRE(old.has_value());
   CHECK(old->run.status == RunStatus::succeeded);
-  CHECK(old->run.dag == "");  // status falls back to the workflow text
+  CHECK(old->run.dag == "");                      // status falls back to the workflow text
   CHECK(old->run.workflow_text == "version: 1");  // moved to run_texts by version 4
   REQUIRE(old->tasks.size() == 1);
   CHECK(old->tasks[0].status == TaskStatus::succeeded);
@@ -136,6 +137,8 @@ TEST_CASE("a version 1 database is migrated in place, its runs kept") {
   CHECK((*store)->load_run("new")->run.dag == next.run.dag);
   SQLite::Database db(path, SQLite::OPEN_READONLY);
   CHECK(db.execAndGet("PRAGMA user_version").getInt() == 4);
+  // A database made with SQLite's default pages keeps them (only an empty file can change).
+  CHECK(db.execAndGet("PRAGMA page_size").getInt() == 4096);
   // Version 4: the texts are in run_texts, for the old run and the new one; runs keeps none.
   CHECK(db.execAndGet("SELECT workflow_text FROM run_texts WHERE run_id='old'").getString() ==
         "version: 1");
