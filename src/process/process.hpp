@@ -171,6 +171,22 @@ class ProcessSet {
   std::chrono::steady_clock::time_point send_due_kills(std::chrono::steady_clock::time_point now);
 };
 
+/// The time slice prefer_prompt_wakeups asks for: 100 µs, the shortest the kernel accepts.
+inline constexpr uint64_t k_supervisor_slice_ns = 100'000;
+
+/// Asks the kernel to run the calling thread (wfo's event loop) soon after it wakes, rather
+/// than after the task that holds its CPU: a custom time slice of k_supervisor_slice_ns
+/// (sched_setattr(2), `sched_runtime` of a SCHED_OTHER thread, Linux 6.12 and later). Under
+/// the EEVDF scheduler a woken thread preempts the running one only when its slice is the
+/// shorter; with the default (0.7-3 ms) wfo, woken by a child's exit at -j2 on two CPUs,
+/// often waited behind the other task while the exited one's CPU went idle (docs/design.md,
+/// "Prompt wake-ups"). SCHED_FLAG_RESET_ON_FORK gives every child and thread made afterwards
+/// the default slice, so the tasks run as they would anywhere else. Only for SCHED_OTHER at
+/// nice 0 or more (the flag would also raise a child's negative nice to 0); other policies
+/// and the nice value are left as they are. Errors: none; a kernel that refuses the call or
+/// predates custom slices leaves the thread as it was.
+void prefer_prompt_wakeups();
+
 /// True when some process is in group `pgid` (kill(-pgid, 0) succeeds, or EPERM). A zombie
 /// counts until its parent (often init, for orphans) reaps it. False for `pgid` <= 1.
 bool group_alive(pid_t pgid);

@@ -11,8 +11,11 @@
 // (Child::hold_fd), whatever happens.
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -159,7 +162,34 @@ std::string_view env_name(const std::string& line) {
   return std::string_view(line).substr(0, line.find('='));
 }
 
+// struct sched_attr as sched_setattr(2) reads it, in its first version (48 bytes). Declared
+// here: glibc 2.36 has no wrapper, and <linux/sched/types.h> clashes with newer glibc's.
+struct SchedAttr {
+  uint32_t size = sizeof(SchedAttr);
+  uint32_t sched_policy = SCHED_OTHER;
+  uint64_t sched_flags = 0;
+  int32_t sched_nice = 0;
+  uint32_t sched_priority = 0;
+  uint64_t sched_runtime = 0;  ///< ns; for SCHED_OTHER, the thread's time slice (Linux 6.12+)
+  uint64_t sched_deadline = 0;
+  uint64_t sched_period = 0;
+};
+static_assert(sizeof(SchedAttr) == 48, "SCHED_ATTR_SIZE_VER0");
+constexpr uint64_t k_sched_reset_on_fork = 0x01;  // SCHED_FLAG_RESET_ON_FORK, <linux/sched.h>
+
 }  // namespace
+
+void prefer_prompt_wakeups() {
+  if (::sched_getscheduler(0) != SCHED_OTHER) return;
+  errno = 0;
+  int nice = ::getpriority(PRIO_PROCESS, 0);  // the calling thread's, on Linux
+  if (errno != 0 || nice < 0) return;
+  SchedAttr attr;
+  attr.sched_flags = k_sched_reset_on_fork;
+  attr.sched_nice = nice;
+  attr.sched_runtime = k_supervisor_slice_ns;
+  (void)::syscall(SYS_sched_setattr, 0, &attr, 0);
+}
 
 /// The signals a child sets back to SIG_DFL: those wfo handles or ignores (k_default_signals)
 /// and any other with a handler when the first child was spawned (a sanitizer's, say). Read
@@ -169,6 +199,7 @@ struct ProcessSet::SpawnSetup {
   std::vector<int> reset;
   int max_fd = static_cast<int>(std::min<long>(::sysconf(_SC_OPEN_MAX), 1 << 20));
   SpawnSetup() {
+    prefer_prompt_wakeups();  // the thread that spawns is the one that waits for the exits
     reset.assign(std::begin(k_default_signals), std::end(k_default_signals));
     for (int sig = 1; sig < NSIG; ++sig) {
       if (std::find(reset.begin(), reset.end(), sig) != reset.end()) continue;

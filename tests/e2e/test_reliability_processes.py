@@ -233,6 +233,36 @@ class HazardTest(WfoTestCase):
         figure(f"descriptors: {len(names)} listings (parallel tasks, agent, retry, hook), "
                f"each 0, 1, 2 and its own")
 
+    def test_wfo_asks_for_a_short_slice_and_its_tasks_keep_theirs(self):
+        """wfo's event loop runs with a 100 µs time slice (Linux 6.12+), so that it gets a CPU
+        soon after a task's exit; the tasks keep the kernel's default slice, and a nice
+        value given to wfo reaches them unchanged (`nice -n 5 wfo run`)."""
+        release = tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
+        with open("/proc/self/sched") as f:
+            own = f.read()
+        if release < (6, 12) or "se.slice" not in own:
+            self.skipTest("no custom time slices (Linux 6.12) or no se.slice in /proc/PID/sched")
+        default = own.split("se.slice")[1].split(":")[1].split()[0]
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              probe:
+                run: |
+                  grep '^se.slice' /proc/$PPID/sched | tr -s ' ' | cut -d' ' -f3 > wfo.slice
+                  grep '^se.slice' /proc/$$/sched | tr -s ' ' | cut -d' ' -f3 > task.slice
+                  cut -d' ' -f19 /proc/$PPID/stat > wfo.nice
+                  cut -d' ' -f19 /proc/$$/stat > task.nice
+            """)
+        p = subprocess.run(["nice", "-n", "5", WFO, "run", flow, "--run-id", "slice"],
+                           cwd=self.dir, env=self.env, capture_output=True, text=True,
+                           timeout=60, stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.read("wfo.slice").strip(), "100000")
+        self.assertEqual(self.read("task.slice").strip(), default)
+        self.assertEqual(self.read("wfo.nice").strip(), "5")
+        self.assertEqual(self.read("task.nice").strip(), "5")
+        figure(f"time slice: wfo 100000 ns, its task {default} ns (the default), nice 5 kept")
+
     def test_thousand_tasks_no_zombie_steady_descriptors(self):
         n = 1000
         lines = ["version: 1", "tasks:", "  first: {run: 'sleep 0.5'}"]

@@ -3,14 +3,19 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "process/process.hpp"
@@ -67,7 +72,88 @@ Exit run(ProcessSet& set, const SpawnRequest& req) {
   return wait_for(set, *pid);
 }
 
+// The calling thread's scheduling parameters, as sched_getattr(2) gives them: the first
+// version of struct sched_attr (48 bytes).
+struct SchedAttr {
+  uint32_t size, sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime, sched_deadline, sched_period;
+};
+
+SchedAttr own_sched() {
+  SchedAttr attr{};
+  REQUIRE(::syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) == 0);
+  return attr;
+}
+
+// Since Linux 6.12 sched_getattr reports a SCHED_OTHER thread's time slice in sched_runtime;
+// before, 0, and a custom slice cannot be asked for.
+bool kernel_has_slices() {
+  return own_sched().sched_runtime != 0;
+}
+
 }  // namespace
+
+TEST_CASE("prefer_prompt_wakeups: a 100 µs slice for the caller, nice and policy kept") {
+  if (!kernel_has_slices()) {
+    MESSAGE("skipped: this kernel has no custom time slices (Linux 6.12)");
+    return;
+  }
+  // Fresh threads: what the test's main thread asked for earlier does not carry over (the
+  // reset-on-fork flag gives new threads the default slice).
+  std::thread([] {
+    uint64_t before = own_sched().sched_runtime;
+    CHECK(before != wfo::process::k_supervisor_slice_ns);
+    REQUIRE(::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 3) == 0);
+    wfo::process::prefer_prompt_wakeups();
+    SchedAttr after = own_sched();
+    CHECK(after.sched_runtime == wfo::process::k_supervisor_slice_ns);
+    CHECK(after.sched_nice == 3);
+    CHECK(after.sched_policy == SCHED_OTHER);
+    // A thread made now starts with the default slice again.
+    std::thread([before] { CHECK(own_sched().sched_runtime == before); }).join();
+  }).join();
+  std::thread([] {
+    // A negative nice (root only) is left alone, and so is the slice.
+    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), -1) != 0) {
+      MESSAGE("negative nice not tested: needs CAP_SYS_NICE");
+      return;
+    }
+    uint64_t before = own_sched().sched_runtime;
+    wfo::process::prefer_prompt_wakeups();
+    CHECK(own_sched().sched_runtime == before);
+    CHECK(own_sched().sched_nice == -1);
+  }).join();
+  std::thread([] {
+    // Another policy is left alone.
+    sched_param param{};
+    REQUIRE(::sched_setscheduler(0, SCHED_BATCH, &param) == 0);
+    uint64_t before = own_sched().sched_runtime;
+    wfo::process::prefer_prompt_wakeups();
+    CHECK(own_sched().sched_policy == SCHED_BATCH);
+    CHECK(own_sched().sched_runtime == before);
+  }).join();
+}
+
+TEST_CASE("spawn: the spawning thread gets the short slice, the child the default one") {
+  if (!kernel_has_slices() || !fs::exists("/proc/self/sched")) {
+    MESSAGE("skipped: no custom time slices, or no /proc/PID/sched");
+    return;
+  }
+  SignalGuard guard;
+  TempDir dir;
+  std::thread([&dir] {
+    uint64_t before = own_sched().sched_runtime;
+    ProcessSet set;
+    Exit exit = run(set, request({"sh", "-c", "grep '^se.slice' /proc/$$/sched"}, dir.file("log")));
+    CHECK(exit.exit_code == 0);
+    CHECK(own_sched().sched_runtime == wfo::process::k_supervisor_slice_ns);
+    std::string line = contents(dir.file("log"));
+    CHECK(line.find(" " + std::to_string(before) + "\n") != std::string::npos);
+  }).join();
+}
 
 TEST_CASE("spawn: exit codes are reported") {
   SignalGuard guard;
