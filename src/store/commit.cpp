@@ -16,9 +16,10 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <thread>
-#include <unordered_set>
+#include <tuple>
 
 #include "store/checkpoint.hpp"
 #include "store/internal.hpp"
@@ -36,8 +37,8 @@ struct SqliteRunStore::Writer {
   /// waits for a ticket. Deferrable commits alone do not wake the writer; they go with the
   /// next batch (in a chain, each attempt's start with its end: one fsync per attempt).
   bool flush = false;
-  uint64_t queued = 0;           ///< the last ticket handed out
-  uint64_t durable = 0;          ///< the last ticket written and synced
+  uint64_t queued = 0;   ///< the last ticket handed out
+  uint64_t durable = 0;  ///< the last ticket written and synced
   std::optional<Error> failed;
   bool stop = false;
 };
@@ -258,13 +259,13 @@ void SqliteRunStore::write_event(const std::string& run_id, const Event& e) {
 }
 
 void SqliteRunStore::write_transition(const std::string& run_id, const Transition& t,
-                                      const std::vector<char>* skip) {
+                                      const char* skip) {
   if (t.run) write_run(*t.run);
   size_t k = 0;
   for (const auto& task : t.tasks)
-    if (!skip || !(*skip)[k++]) write_task(run_id, task, task.item ? -1 : 0, !task.item);
+    if (!skip || !skip[k++]) write_task(run_id, task, task.item ? -1 : 0, !task.item);
   for (const auto& a : t.attempts)
-    if (!skip || !(*skip)[k++]) write_attempt(run_id, a);
+    if (!skip || !skip[k++]) write_attempt(run_id, a);
   for (const auto& g : t.gates) write_gate(run_id, g);
   for (const auto& b : t.breakers) write_breaker(run_id, b);
   for (const auto& e : t.events) write_event(run_id, e);
@@ -292,34 +293,42 @@ void SqliteRunStore::use_full_sync(bool full) {
 
 namespace {
 
-/// For each transition of a batch (in write order), one flag per task record and then per
-/// attempt record: set when a later record of the batch upserts the same row. Both upserts
-/// would run in one transaction, so no reader could ever see the earlier one: an attempt's
-/// start, held back (Transition::deferrable), and its end rewrite the task's row and the
-/// attempt's row. Writing only the last saves two of a short attempt's six statements. Every
-/// column the earlier upsert would set is set by the later one too (the insert-only ones,
-/// such as an attempt's start time, are the same record's), except a for_each instance's
-/// position, taken on insert: instances are always written, in order.
-std::vector<std::vector<char>> superseded(
+/// For the transitions of a batch (in write order), one flag per task record and then per
+/// attempt record of each, all in one array: set when a later record of the batch upserts
+/// the same row. Both upserts would run in one transaction, so no reader could ever see the
+/// earlier one: an attempt's start, held back (Transition::deferrable), and its end rewrite
+/// the task's row and the attempt's row. Writing only the last saves two of a short
+/// attempt's six statements. Every column the earlier upsert would set is set by the later
+/// one too (the insert-only ones, such as an attempt's start time, are the same record's),
+/// except a for_each instance's position, taken on insert: instances are always written, in
+/// order. The rows are told apart by sorting their keys (views of the records, no copies):
+/// O(n log n) for a batch of n records, and no allocation per record.
+std::vector<char> superseded(
     const std::vector<std::pair<const std::string*, const Transition*>>& order) {
-  std::vector<std::vector<char>> skip(order.size());
-  std::unordered_set<std::string> later;
-  for (size_t n = order.size(); n-- > 0;) {
-    const std::string& run_id = *order[n].first;
-    const Transition& t = *order[n].second;
-    std::vector<char>& flags = skip[n];
-    flags.assign(t.tasks.size() + t.attempts.size(), 0);
-    for (size_t i = t.attempts.size(); i-- > 0;) {
-      const AttemptRecord& a = t.attempts[i];
-      std::string key = "a\n" + run_id + '\n' + a.task_id + '\n' + std::to_string(a.number);
-      flags[t.tasks.size() + i] = !later.insert(std::move(key)).second;
+  struct Key {
+    const std::string* run_id;
+    std::string_view task_id;
+    bool attempt;  ///< an attempt's row, else the task's
+    int number;    ///< the attempt's number
+    size_t flag;   ///< its index in the result, in write order
+    auto row() const { return std::tuple(attempt, number, task_id, std::string_view(*run_id)); }
+  };
+  std::vector<Key> keys;
+  size_t flags = 0;
+  for (const auto& [run_id, t] : order) {
+    for (const TaskRecord& r : t->tasks) {
+      if (!r.item) keys.push_back(Key{run_id, r.id, false, 0, flags});
+      ++flags;
     }
-    for (size_t i = t.tasks.size(); i-- > 0;) {
-      const TaskRecord& r = t.tasks[i];
-      if (r.item) continue;
-      flags[i] = !later.insert("t\n" + run_id + '\n' + r.id).second;
-    }
+    for (const AttemptRecord& a : t->attempts)
+      keys.push_back(Key{run_id, a.task_id, true, a.number, flags++});
   }
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    return std::pair(a.row(), a.flag) < std::pair(b.row(), b.flag);
+  });
+  std::vector<char> skip(flags, 0);
+  for (size_t k = 0; k + 1 < keys.size(); ++k)
+    if (keys[k].row() == keys[k + 1].row()) skip[keys[k].flag] = 1;
   return skip;
 }
 
@@ -339,9 +348,12 @@ Result<void> SqliteRunStore::write_batch(const std::vector<Queued>& batch,
       if (order.size() == 1) {
         write_transition(*order[0].first, *order[0].second);
       } else {
-        std::vector<std::vector<char>> skip = superseded(order);
-        for (size_t n = 0; n < order.size(); ++n)
-          write_transition(*order[n].first, *order[n].second, &skip[n]);
+        std::vector<char> skip = superseded(order);
+        const char* flags = skip.data();
+        for (const auto& [run_id, t] : order) {
+          write_transition(*run_id, *t, flags);
+          flags += t->tasks.size() + t->attempts.size();
+        }
       }
       commit_tx();
     } catch (...) {

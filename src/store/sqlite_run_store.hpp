@@ -120,10 +120,11 @@ class SqliteRunStore final : public RunStore {
   /// FULL when `full` or while the writer runs. Call with m_db_mutex held.
   Result<void> write_batch(const std::vector<Queued>& batch, const std::string& run_id,
                            const Transition* last, bool full);
-  /// Writes `t`'s records; `skip`, when given, marks its task records and then its attempt
-  /// records (one flag each, in order) that a later commit of the same batch overwrites.
+  /// Writes `t`'s records; `skip`, when given, points at one flag per task record and then per
+  /// attempt record of `t`, in order: set for those a later commit of the same batch
+  /// overwrites, which are not written.
   void write_transition(const std::string& run_id, const Transition& t,
-                        const std::vector<char>* skip = nullptr);
+                        const char* skip = nullptr);
   void begin();
   void commit_tx();
   void rollback_tx() noexcept;
