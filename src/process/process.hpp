@@ -171,6 +171,21 @@ class ProcessSet {
   std::chrono::steady_clock::time_point send_due_kills(std::chrono::steady_clock::time_point now);
 };
 
+/// struct sched_attr as sched_setattr(2) and sched_getattr(2) read and write it, in its first
+/// version (SCHED_ATTR_SIZE_VER0, 48 bytes). Declared here: glibc 2.36 has no wrapper, and
+/// <linux/sched/types.h> clashes with the <sched.h> of newer glibc.
+struct SchedAttr {
+  uint32_t size = sizeof(SchedAttr);
+  uint32_t sched_policy = 0;  ///< SCHED_OTHER
+  uint64_t sched_flags = 0;
+  int32_t sched_nice = 0;
+  uint32_t sched_priority = 0;
+  uint64_t sched_runtime = 0;  ///< ns; for SCHED_OTHER, the thread's time slice (Linux 6.12+)
+  uint64_t sched_deadline = 0;
+  uint64_t sched_period = 0;
+};
+static_assert(sizeof(SchedAttr) == 48, "SCHED_ATTR_SIZE_VER0");
+
 /// The time slice prefer_prompt_wakeups asks for: 100 µs, the shortest the kernel accepts.
 inline constexpr uint64_t k_supervisor_slice_ns = 100'000;
 

@@ -162,19 +162,6 @@ std::string_view env_name(const std::string& line) {
   return std::string_view(line).substr(0, line.find('='));
 }
 
-// struct sched_attr as sched_setattr(2) reads it, in its first version (48 bytes). Declared
-// here: glibc 2.36 has no wrapper, and <linux/sched/types.h> clashes with newer glibc's.
-struct SchedAttr {
-  uint32_t size = sizeof(SchedAttr);
-  uint32_t sched_policy = SCHED_OTHER;
-  uint64_t sched_flags = 0;
-  int32_t sched_nice = 0;
-  uint32_t sched_priority = 0;
-  uint64_t sched_runtime = 0;  ///< ns; for SCHED_OTHER, the thread's time slice (Linux 6.12+)
-  uint64_t sched_deadline = 0;
-  uint64_t sched_period = 0;
-};
-static_assert(sizeof(SchedAttr) == 48, "SCHED_ATTR_SIZE_VER0");
 constexpr uint64_t k_sched_reset_on_fork = 0x01;  // SCHED_FLAG_RESET_ON_FORK, <linux/sched.h>
 
 }  // namespace
@@ -185,6 +172,7 @@ void prefer_prompt_wakeups() {
   int nice = ::getpriority(PRIO_PROCESS, 0);  // the calling thread's, on Linux
   if (errno != 0 || nice < 0) return;
   SchedAttr attr;
+  attr.sched_policy = SCHED_OTHER;
   attr.sched_flags = k_sched_reset_on_fork;
   attr.sched_nice = nice;
   attr.sched_runtime = k_supervisor_slice_ns;

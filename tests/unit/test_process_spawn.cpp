@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -72,28 +73,27 @@ Exit run(ProcessSet& set, const SpawnRequest& req) {
   return wait_for(set, *pid);
 }
 
-// The calling thread's scheduling parameters, as sched_getattr(2) gives them: the first
-// version of struct sched_attr (48 bytes).
-struct SchedAttr {
-  uint32_t size, sched_policy;
-  uint64_t sched_flags;
-  int32_t sched_nice;
-  uint32_t sched_priority;
-  uint64_t sched_runtime, sched_deadline, sched_period;
-};
+using wfo::process::SchedAttr;
 
-SchedAttr own_sched() {
-  SchedAttr attr{};
-  REQUIRE(::syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) == 0);
+// The calling thread's scheduling parameters (sched_getattr(2)), or nothing where the call is
+// refused (a seccomp filter).
+std::optional<SchedAttr> read_sched() {
+  SchedAttr attr;
+  if (::syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) != 0) return std::nullopt;
   return attr;
 }
 
+SchedAttr own_sched() {
+  auto attr = read_sched();
+  REQUIRE(attr.has_value());
+  return *attr;
+}
+
 // Since Linux 6.12 sched_getattr reports a SCHED_OTHER thread's time slice in sched_runtime;
-// before, 0, and a custom slice cannot be asked for. False too where the call is refused (a
-// seccomp filter).
+// before, 0, and a custom slice cannot be asked for.
 bool kernel_has_slices() {
-  SchedAttr attr{};
-  return ::syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) == 0 && attr.sched_runtime != 0;
+  auto attr = read_sched();
+  return attr && attr->sched_runtime != 0;
 }
 
 }  // namespace
