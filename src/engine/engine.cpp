@@ -19,7 +19,9 @@ Engine::Engine(Plan& plan, RunStore& store, Launcher& launcher, Clock& clock, Ra
 Engine::~Engine() = default;
 
 Result<DriveOutcome> Engine::drive(RunSnapshot snapshot) {
-  return m_impl->drive(std::move(snapshot));
+  auto outcome = m_impl->drive(std::move(snapshot));
+  m_impl->notify();  // whichever way it ended, failed commits' events excepted
+  return outcome;
 }
 
 Result<void> Engine::Impl::commit(Transition t) {
@@ -31,12 +33,21 @@ Result<void> Engine::Impl::commit(Transition t) {
   return {};
 }
 
-void Engine::Impl::committed(const Transition& t) {
+void Engine::Impl::committed(Transition& t) {
   if (!t.deferrable)
     held_since.reset();  // written with this one (or, queued, before it)
   else if (!held_since)
     held_since = clock.steady_now();
-  for (const auto& e : t.events) observer.on_event(e);
+  if (notes.empty()) {
+    notes = std::move(t.events);
+    return;
+  }
+  for (auto& e : t.events) notes.push_back(std::move(e));
+}
+
+void Engine::Impl::notify() {
+  for (const Event& e : notes) observer.on_event(e);
+  notes.clear();
 }
 
 Result<void> Engine::Impl::commit_end(uint32_t i, Transition t) {
@@ -233,6 +244,7 @@ Result<DriveOutcome> Engine::Impl::drive(RunSnapshot snapshot) {
     } else if (parked_waiting) {
       if (auto ok = set_parked(false); !ok) return std::unexpected(ok.error());
     }
+    notify();
     Launcher::Events events = launcher.wait(next_wake());
     // Attempts that ended before the signal was seen are recorded as they ended.
     for (const auto& ended : events.ended)
@@ -716,7 +728,7 @@ Result<void> Engine::Impl::expire_gates() {
         });
     if (!update) continue;  // decided meanwhile by a person: poll_external brings it
     gates[task] = update->gate;
-    observer.on_event(update->event);
+    notes.push_back(update->event);  // after what was committed before it
     if (auto ok = apply_gate(update->gate); !ok) return ok;
   }
   return {};

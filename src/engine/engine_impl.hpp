@@ -121,6 +121,12 @@ struct Engine::Impl {
   };
   std::vector<OutputSlot> output_slots;
   uint64_t last_end_ticket = 0;  ///< the highest TaskRun::end_ticket handed out
+  /// Events committed (or queued to the store) and not yet shown to the observer, in commit
+  /// order. notify() shows them before the engine next waits for its processes, and before
+  /// Engine::drive returns: the observer's work (a progress line and its write to stderr, a
+  /// terminal redraw, the log tail of GitHub's group) is then off the path from a task's exit
+  /// to the spawn of the task that needs it (issue 7).
+  std::vector<Event> notes;
 
   Impl(Plan& p, RunStore& s, Launcher& l, Clock& c, Random& r, Observer& o, EngineOptions opt)
       : plan(p), store(s), launcher(l), clock(c), random(r), observer(o), options(std::move(opt)) {}
@@ -145,9 +151,11 @@ struct Engine::Impl {
   Result<DriveOutcome> finish_stopped();
   SteadyTime next_wake() const;
   Result<void> commit(Transition t);
-  /// What follows a commit, or the queueing of one: the held-commit clock, then the
-  /// observer's events. Errors: none.
-  void committed(const Transition& t);
+  /// What follows a commit, or the queueing of one: the held-commit clock; `t`'s events
+  /// move to `notes`. Errors: none.
+  void committed(Transition& t);
+  /// Shows the observer every event in `notes`, oldest first, and empties it. Errors: none.
+  void notify();
   /// Commits task `i`'s success. In `full` mode, unless it makes a dependent ready (then as
   /// commit()), it is queued to the store's writer, which writes it at once (grouped with
   /// whatever else is queued), and this returns without waiting for the fsync: a task that

@@ -42,6 +42,7 @@ Result<Launcher::Ended> Engine::Impl::run_to_end(const LaunchRequest& request) {
   auto started = launcher.start(request);
   if (!started) return std::unexpected(started.error());
   for (;;) {
+    notify();
     Launcher::Events events = launcher.wait(clock.steady_now() + std::chrono::seconds(1));
     // A signal now stops this process too; the run's outcome is already recorded.
     if (events.signal) launcher.cancel(started->token, options.kill_grace);

@@ -134,7 +134,8 @@ class FakeLauncher : public Launcher {
     int attempt = 0;
     uint64_t token = 0;  ///< 0 when start failed
     SteadyTime at{};
-    size_t commits_before = 0;  ///< the store's commit count when it started
+    size_t commits_before = 0;   ///< the store's commit count when it started
+    size_t observed_before = 0;  ///< the events the observer had been shown by then
     std::string env(const std::string& key) const {
       return env_value(whole_env(request), key).value_or("<unset>");
     }
@@ -165,6 +166,7 @@ class FakeLauncher : public Launcher {
     l.attempt = std::stoi(env_value(request.env, "WFO_ATTEMPT").value_or("0"));
     l.at = m_clock.steady_now();
     l.commits_before = commit_count ? commit_count() : 0;
+    l.observed_before = observed_count ? observed_count() : 0;
     Script s;
     if (auto it = m_scripts.find({l.task, l.attempt}); it != m_scripts.end()) s = it->second;
     if (s.start_error) {
@@ -255,6 +257,7 @@ class FakeLauncher : public Launcher {
   std::function<void()> on_wait;                      ///< called first in every wait()
   std::optional<std::string> interrupt_when_running;  ///< SIGINT once while this task runs
   std::function<size_t()> commit_count;
+  std::function<size_t()> observed_count;
 
  private:
   struct Running {
@@ -535,6 +538,7 @@ struct Harness {
     options.workflow_file = "/work/flow/flow.yaml";
     options.user = "alice";
     launcher.commit_count = [this] { return store.commits.size(); };
+    launcher.observed_count = [this] { return observer.events.size(); };
   }
 
   /// Creates the run in the store and drives it.

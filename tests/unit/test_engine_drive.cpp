@@ -100,6 +100,33 @@ TEST_CASE("an attempt's start record rides with its end, or is written after sta
   for (const auto& t : now.store.commits) CHECK_FALSE(empty(t));
 }
 
+TEST_CASE("the observer is shown a need's success after its dependent starts, before any wait") {
+  Harness h(workflow({task("a"), task("b", "true", {"a"}), task("c", "true", {"b"})}), 1);
+  for (const char* id : {"a", "b", "c"}) h.launcher.script(id, 1, Script().lasts(10ms));
+  // Whenever the engine waits for its processes, the observer has been shown every event
+  // committed so far, in order.
+  size_t waits_checked = 0;
+  h.launcher.on_wait = [&] {
+    CHECK(h.observer.events.size() == h.store.events.size());
+    ++waits_checked;
+  };
+  CHECK(drove(h.start()) == DriveOutcome::succeeded);
+  CHECK(waits_checked >= 3);
+  check_observer_saw_commits(h);
+  // The success of a need is committed before its dependent starts (the contract), but
+  // shown after: the progress line is off the path from a's exit to b's spawn.
+  auto shown = [&](const char* kind, const char* task) {
+    for (size_t k = 0; k < h.observer.events.size(); ++k)
+      if (h.observer.events[k].kind == kind && h.observer.events[k].task_id == task) return k;
+    FAIL("not shown: " << kind << " " << task);
+    return size_t{0};
+  };
+  CHECK(h.store.commit_with("task_succeeded", "a") < h.launcher.launch_of("b").commits_before);
+  CHECK(h.launcher.launch_of("b").observed_before <= shown("task_succeeded", "a"));
+  CHECK(h.launcher.launch_of("c").observed_before <= shown("task_succeeded", "b"));
+  CHECK(h.launcher.launch_of("c").observed_before > shown("task_succeeded", "a"));
+}
+
 TEST_CASE("max_parallel bounds the attempts running at once") {
   std::vector<TaskSpec> tasks;
   for (const char* id : {"t1", "t2", "t3", "t4", "t5"}) tasks.push_back(task(id));
