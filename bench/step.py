@@ -70,7 +70,8 @@ def main():
             r = subprocess.run(cmd, cwd=dag, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
             steps = steps_of(trace)
-            if r.returncode != 0 or len(steps) < n - 1:
+            # perf trace may lose an event now and then: a few steps short is no failure.
+            if r.returncode != 0 or len(steps) < 0.9 * (n - 1):
                 sys.exit(f"step.py: {name}: exit {r.returncode}, {len(steps)} steps traced")
             medians[name].append(statistics.median(steps))
     for name, xs in medians.items():

@@ -119,6 +119,21 @@ ProcessSet::~ProcessSet() {
     }
     finish_output(child);
   }
+  for (int fd : m_closing) ::close(fd);
+  for (int fd : m_spare_pipe)
+    if (fd >= 0) ::close(fd);
+}
+
+void ProcessSet::tidy() {
+  for (int fd : m_closing) ::close(fd);
+  m_closing.clear();
+  if (m_setup && m_spare_pipe[0] < 0) {
+    int fds[2];
+    if (take_pipe(fds)) {  // no spare: a new pipe; on failure spawn() tries again and reports
+      m_spare_pipe[0] = fds[0];
+      m_spare_pipe[1] = fds[1];
+    }
+  }
 }
 
 void ProcessSet::write_log(Child& child, std::string_view data) {
@@ -173,9 +188,9 @@ void ProcessSet::finish_output(Child& child) {
   std::string rest;
   child.mask.finish(rest);
   write_log(child, rest);
-  if (child.out_fd >= 0) ::close(child.out_fd);
-  if (child.log_fd >= 0) ::close(child.log_fd);
-  if (child.hold_fd >= 0) ::close(child.hold_fd);
+  // Closed by the next wait() (tidy): the log is complete already.
+  for (int fd : {child.out_fd, child.log_fd, child.hold_fd})
+    if (fd >= 0) m_closing.push_back(fd);
   child.out_fd = -1;
   child.log_fd = -1;
   child.hold_fd = -1;
@@ -224,6 +239,7 @@ WaitResult ProcessSet::wait(Clock::time_point deadline) {
   WaitResult result;
   if (!m_wait_mask) m_wait_mask = wait_mask();
   const sigset_t& mask = *m_wait_mask;
+  tidy();  // called again after the spawns the last exits allowed, so off their path
   for (;;) {
     reap_exited(result);
     result.signal = take_pending_signal();

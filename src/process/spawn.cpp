@@ -217,6 +217,19 @@ std::vector<const std::string*> merged_env(const std::vector<std::string>* base,
   return out;
 }
 
+bool ProcessSet::take_pipe(int fds[2]) {
+  if (m_spare_pipe[0] >= 0) {
+    fds[0] = m_spare_pipe[0];
+    fds[1] = m_spare_pipe[1];
+    m_spare_pipe[0] = m_spare_pipe[1] = -1;
+    return true;
+  }
+  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+  // Only wfo's end is non-blocking: the task writes to an ordinary blocking pipe.
+  ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  return true;
+}
+
 Result<pid_t> ProcessSet::spawn(const SpawnRequest& request) {
   if (request.argv.empty()) return fail(ErrorKind::internal, "cannot run an empty command");
   std::vector<const std::string*> env = merged_env(request.base_env.get(), request.env);
@@ -224,12 +237,10 @@ Result<pid_t> ProcessSet::spawn(const SpawnRequest& request) {
   if (!program) return std::unexpected(program.error());
 
   int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
+  if (!take_pipe(pipe_fds))
     return fail(ErrorKind::io, std::string("cannot make a pipe: ") + std::strerror(errno));
   FdCloser close_write{pipe_fds[1]};  // the child has its own copies on 1 and 2
   FdCloser close_read{pipe_fds[0]};   // until the child is ours to watch
-  // Only wfo's end is non-blocking: the task writes to an ordinary blocking pipe.
-  ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
 
   if (!m_setup) m_setup = std::make_shared<SpawnSetup>();
   std::vector<char*> argv = c_strings(request.argv);

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -225,11 +226,30 @@ TEST_CASE("~ProcessSet: kills and reaps every group still alive") {
   CHECK(reap_strays(pid));
 }
 
-TEST_CASE("wait: 200 short children leave no zombie and no descriptor behind") {
+namespace {
+// A ProcessSet whose descriptors are counted from before it was made.
+struct CountedSet {
   SignalGuard guard;
   TempDir dir;
-  ProcessSet set;
   size_t fds_before = open_fd_count();
+  std::optional<ProcessSet> holder{std::in_place};
+  ProcessSet& set = *holder;
+
+  // Once every child is reaped: the next wait closes what the reaps left, and only the
+  // pipe made ahead for a next spawn stays open, until the set is gone.
+  void check_nothing_left() {
+    set.wait(steady_clock::now() + 1ms);
+    CHECK(open_fd_count() == fds_before + 2);
+    holder.reset();
+    CHECK(open_fd_count() == fds_before);
+  }
+};
+}  // namespace
+
+TEST_CASE("wait: 200 short children leave no zombie and no descriptor behind") {
+  CountedSet c;
+  ProcessSet& set = c.set;
+  TempDir& dir = c.dir;
   int launched = 0;
   int ended = 0;
   while (launched < 200 || set.size() > 0) {
@@ -246,14 +266,36 @@ TEST_CASE("wait: 200 short children leave no zombie and no descriptor behind") {
   errno = 0;
   CHECK(::waitpid(-1, nullptr, WNOHANG) == -1);
   CHECK(errno == ECHILD);
-  CHECK(open_fd_count() == fds_before);
+  c.check_nothing_left();
+}
+
+TEST_CASE("wait: the next child's pipe is made, and the reaped one's closed, by the next wait") {
+  CountedSet c;
+  ProcessSet& set = c.set;
+  TempDir& dir = c.dir;
+  set.wait(steady_clock::now() + 1ms);
+  CHECK(open_fd_count() == c.fds_before);  // nothing made before the first spawn
+  std::string log = dir.file("log");
+  pid_t first = spawn(set, request({"sh", "-c", "echo one"}, log));
+  CHECK(open_fd_count() == c.fds_before + 2);  // the child's pipe, both ends held
+  CHECK(wait_for(set, first).exit_code == 0);
+  CHECK(contents(log) == "one\n");  // complete when the exit is reported
+  // The wait that reaped it made a spare pipe; the next wait closes the child's. The next
+  // spawn takes the spare and makes no pipe of its own.
+  set.wait(steady_clock::now() + 1ms);
+  CHECK(open_fd_count() == c.fds_before + 2);
+  pid_t second = spawn(set, request({"sh", "-c", "echo two"}, dir.file("log2")));
+  CHECK(open_fd_count() == c.fds_before + 2);
+  CHECK(wait_for(set, second).exit_code == 0);
+  CHECK(contents(dir.file("log2")) == "two\n");
+  c.holder.reset();
+  CHECK(open_fd_count() == c.fds_before);
 }
 
 TEST_CASE("wait: 80 children at once, past the 64 that keep their pipe's write end") {
-  SignalGuard guard;
-  TempDir dir;
-  ProcessSet set;
-  size_t fds_before = open_fd_count();
+  CountedSet c;
+  ProcessSet& set = c.set;
+  TempDir& dir = c.dir;
   // Each child waits for a file, so all 80 are alive together, then prints its number.
   std::string go = dir.file("go");
   for (int k = 0; k < 80; ++k) {
@@ -263,7 +305,7 @@ TEST_CASE("wait: 80 children at once, past the 64 that keep their pipe's write e
                   dir.file("log" + std::to_string(k))));
   }
   // Both ends of a pipe for each of the first 64, the read end alone for the other 16.
-  CHECK(open_fd_count() == fds_before + 64 * 2 + 16);
+  CHECK(open_fd_count() == c.fds_before + 64 * 2 + 16);
   REQUIRE(wfo::write_file_atomic(go, "").has_value());
   int ended = 0;
   auto deadline = steady_clock::now() + 10s;
@@ -276,7 +318,7 @@ TEST_CASE("wait: 80 children at once, past the 64 that keep their pipe's write e
   CHECK(ended == 80);
   for (int k = 0; k < 80; ++k)
     CHECK(contents(dir.file("log" + std::to_string(k))) == std::to_string(k) + "\n");
-  CHECK(open_fd_count() == fds_before);
+  c.check_nothing_left();
 }
 
 TEST_CASE("wait: an exit it reports leaves no SIGCHLD pending for the next wait") {
