@@ -120,12 +120,12 @@ class ProcessSet {
   /// group with setsid may keep writing) and the log is complete before the exit is returned.
   /// The pipe and the log are closed by the next call: a write to the pipe fails (EPIPE)
   /// after that, and before it is dropped (or, with the pipe full, waits for the close).
-  /// Returns every child that ended. A
-  /// signal caught now or earlier and not yet taken is returned in WaitResult::signal and cleared,
-  /// so take_pending_signal() no longer sees it. A past `deadline` makes it a non-blocking poll;
-  /// time_point::max() waits without limit. Needs a live SignalGuard (else SIGCHLD would not wake
-  /// it). Reaps only its own children. A child reaped behind our back (waitpid(-1) elsewhere) is
-  /// reported with exit_code -1 and signal 0. Errors: none.
+  /// Returns every child that ended. A signal caught now or earlier and not yet taken is
+  /// returned in WaitResult::signal and cleared, so take_pending_signal() no longer sees it. A
+  /// past `deadline` makes it a non-blocking poll; time_point::max() waits without limit.
+  /// Needs a live SignalGuard (else SIGCHLD would not wake it). Reaps only its own children.
+  /// A child reaped behind our back (waitpid(-1) elsewhere) is reported with exit_code -1 and
+  /// signal 0. Errors: none.
   WaitResult wait(std::chrono::steady_clock::time_point deadline);
 
   /// Number of children not yet reaped.

@@ -317,7 +317,8 @@ class HazardTest(WfoTestCase):
         self.assertLessEqual(pipe_peak, 2 * 8 + 2 + 2 * 8, "pipe ends held at once")
         self.assertEqual(pids_with_env("WFO_RUN_ID=many"), [])
         figure(f"{n} tasks: wfo's descriptors other than pipes {min(samples)}..{max(samples)} "
-               f"(and at most {pipe_peak} pipe ends, two per running or just reaped attempt, and a spare) over "
+               f"(and at most {pipe_peak} pipe ends: two per running or just reaped attempt, "
+               f"two spare) over "
                f"{len(samples)} samples ({early[0]} with the first task running, {late[0]} "
                f"with the last), zombies at the end 0 (at most {zombies_seen} seen between "
                f"an exit and its reaping)")
