@@ -23,6 +23,7 @@
 #include "engine/plan.hpp"
 #include "engine/ports.hpp"
 #include "process/process.hpp"
+#include "temp_dir.hpp"
 #include "util/file.hpp"
 
 namespace wfo::test {
@@ -492,22 +493,6 @@ inline Workflow workflow(std::vector<TaskSpec> tasks) {
   wf.tasks = std::move(tasks);
   return wf;
 }
-
-/// A temporary folder, removed with its contents.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "wfo-engine-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
 
 /// One run of one workflow, driven through the fakes. Run id `r-1`, started by alice.
 struct Harness {

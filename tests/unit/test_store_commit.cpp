@@ -14,23 +14,14 @@
 #include <thread>
 
 #include "store/sqlite_run_store.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
 using namespace wfo;
 namespace fs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "wfo-commit-XXXXXX").string();
-    path = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
+using test::TempDir;
 
 const SystemTime k_t0 = SystemTime{std::chrono::milliseconds{1'795'341'600'123}};
 

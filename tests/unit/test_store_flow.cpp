@@ -8,23 +8,14 @@
 #include <string>
 
 #include "store/sqlite_run_store.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
 using namespace wfo;
 namespace fs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "wfo-store-flow-XXXXXX").string();
-    path = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
+using test::TempDir;
 
 TaskRecord task(std::string id, TaskStatus status = TaskStatus::pending) {
   TaskRecord t;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "store/sqlite_run_store.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
@@ -21,17 +22,7 @@ using namespace wfo;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "wfo-store-XXXXXX").string();
-    path = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
+using test::TempDir;
 
 TaskRecord task(std::string id, TaskStatus status) {
   TaskRecord t;
