@@ -5,7 +5,7 @@
 // connection closes, so that close is the last and checkpoints what is left.
 #include "store/checkpoint.hpp"
 
-#include "store/fault_vfs.hpp"
+#include "store/vfs.hpp"
 #include "store/internal.hpp"
 
 namespace wfo {
@@ -19,7 +19,7 @@ Result<void> SqliteRunStore::checkpoint_in_background(int pages) {
   try {
     c->db = std::make_unique<SQLite::Database>(m_path.c_str(),
                                                SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX, 0,
-                                               store::fault_vfs_from_env());
+                                               store::state_vfs());
     c->db->setBusyTimeout(5000);
     // A connection finds the WAL at its first read; until then a checkpoint does nothing.
     (void)c->db->execAndGet("PRAGMA user_version");

@@ -14,7 +14,7 @@
 
 #include <filesystem>
 
-#include "store/fault_vfs.hpp"
+#include "store/vfs.hpp"
 #include "store/internal.hpp"
 #include "store/schema.hpp"
 
@@ -134,9 +134,9 @@ Result<std::unique_ptr<SqliteRunStore>> SqliteRunStore::open(const std::string& 
   std::unique_ptr<SqliteRunStore> store(new SqliteRunStore());
   store->m_path = path;
   try {
-    // Tests set WFO_FAULT_WRITE / WFO_FAULT_SYNC to fail chosen I/O (store/fault_vfs.hpp);
-    // otherwise `vfs` is null: the default VFS.
-    const char* vfs = store::fault_vfs_from_env();
+    // wfo's VFS gathers each commit's WAL frames into one write, and fails chosen I/O when
+    // tests set WFO_FAULT_WRITE / WFO_FAULT_SYNC (store/vfs.hpp); null: the default VFS.
+    const char* vfs = store::state_vfs();
     // NOMUTEX: SQLite's multi-thread mode, no lock of its own around every call (11% of
     // `wfo status`'s instructions went to locking it per column read). Safe because the
     // connection is only ever shared with the group-commit writer, and both hold

@@ -2,8 +2,8 @@
 `run` and `resume`, or `durability: full` in the workflow (the flag wins), syncs every
 commit to disk (synchronous=FULL), where the default syncs only approvals, rejections,
 cancellations and a run's final state. What a test can see from outside is the number of
-syncs: wfo's fault-injecting VFS (src/store/fault_vfs.hpp) fails the N-th one, so the
-smallest N a run succeeds with is one more than the syncs it made up to its final state; and
+syncs: wfo's SQLite VFS (src/store/vfs.hpp) fails the N-th one, so the smallest N a run
+succeeds with is one more than the syncs it made up to its final state; and
 the group-commit writer thread full mode commits through (/proc/<pid>/task). Crashes in
 full mode are covered by test_torture.
 """

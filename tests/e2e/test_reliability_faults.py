@@ -3,10 +3,11 @@ read-only, corrupt or locked database. Each must end in a clear error (exit 5 fo
 database), a database that passes `PRAGMA integrity_check`, nothing recorded that did not
 happen, and a state from which a later `wfo resume` (without the fault) finishes the run.
 
-Database faults come from wfo's fault-injecting SQLite VFS (src/store/fault_vfs.hpp):
-WFO_FAULT_WRITE=N fails the N-th write, `N+` that one and every later one; WFO_FAULT_SYNC
-the same for fsync; WFO_FAULT_LOG names a file where each injected failure is noted. The
-loops try N = 1, 2, ... until a run completes without reaching the N-th call.
+Database faults come from wfo's SQLite VFS (src/store/vfs.hpp): WFO_FAULT_WRITE=N fails
+the N-th write that reaches a file (a commit's WAL frames are gathered into one), `N+` that
+one and every later one; WFO_FAULT_SYNC the same for fsync; WFO_FAULT_LOG names a file
+where each injected failure is noted. The loops try N = 1, 2, ... until a run completes
+without reaching the N-th call.
 Figures (how many faults were injected) are printed as `faults:` lines on stderr.
 """
 import os
