@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from builds import parse_builds
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -35,13 +37,7 @@ def main():
     if not os.path.exists(dag):
         subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), shape, str(n), dag],
                        check=True, stdout=subprocess.DEVNULL)
-    builds = []
-    for arg in sys.argv[5:]:
-        name, rest = arg.split("=", 1)
-        path, *pairs = rest.split(":")
-        env = dict(os.environ, LD_PRELOAD=lib)
-        env.update(p.split("=", 1) for p in pairs)
-        builds.append((name, os.path.abspath(path), env))
+    builds = parse_builds(sys.argv[5:], dict(os.environ, LD_PRELOAD=lib))
     wall = {name: [] for name, _, _ in builds}
     cpu = {name: [] for name, _, _ in builds}
     report = os.path.join(out, "rusage")

@@ -22,6 +22,8 @@ import statistics
 import subprocess
 import sys
 
+from builds import parse_builds
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 LINE = re.compile(r"^\s*([\d.]+) \(\s*([\d.]+) ms\): (\w+)\(")
 
@@ -52,13 +54,7 @@ def main():
     if not os.path.exists(dag):
         subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), "chain", str(n), dag],
                        check=True, stdout=subprocess.DEVNULL)
-    builds = []
-    for arg in sys.argv[3:]:
-        name, rest = arg.split("=", 1)
-        path, *pairs = rest.split(":")
-        env = dict(os.environ)
-        env.update(p.split("=", 1) for p in pairs)
-        builds.append((name, os.path.abspath(path), env))
+    builds = parse_builds(sys.argv[3:])
     medians = {name: [] for name, _, _ in builds}
     for _ in range(reps):
         for name, wfo, env in builds:
