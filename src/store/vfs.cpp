@@ -2,9 +2,10 @@
 // followed, in the same allocation SQLite makes (szOsFile), by the default VFS's own file
 // object, to which every method is forwarded. Invariants: a WAL file's buffer holds only
 // writes that continue one another (`len` bytes for offset `at`), none of a finished commit;
-// every method of a WAL file but xWrite and two pure queries, and every shared-memory method
-// of its database's file, writes the buffer first. The io_methods we hand out carry the
-// wrapped file's iVersion, so SQLite never calls a method the real file lacks.
+// every method of a WAL file that reads, syncs, sizes, truncates, locks or closes it, and
+// every shared-memory method of its database's file, writes the buffer first. The
+// io_methods we hand out carry the wrapped file's iVersion, so SQLite never calls a method
+// the real file lacks.
 #include "store/vfs.hpp"
 
 #include <fcntl.h>

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -60,7 +61,11 @@ struct WatchWrites {
   WatchWrites() {
     g_wal_writes.clear();
     g_fail_wal_writes = 0;
+    // One of the two is compiled in (os_unix.c: USE_PREAD64 or USE_PREAD); on LP64 Linux
+    // they take the same arguments.
     g_real_pwrite = unix_vfs->xGetSystemCall(unix_vfs, "pwrite64");
+    if (g_real_pwrite == nullptr) g_real_pwrite = unix_vfs->xGetSystemCall(unix_vfs, "pwrite");
+    REQUIRE(g_real_pwrite != nullptr);
     auto hook = reinterpret_cast<sqlite3_syscall_ptr>(&watched_pwrite);
     unix_vfs->xSetSystemCall(unix_vfs, "pwrite64", hook);
     unix_vfs->xSetSystemCall(unix_vfs, "pwrite", hook);
