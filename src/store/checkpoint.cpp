@@ -5,8 +5,8 @@
 // connection closes, so that close is the last and checkpoints what is left.
 #include "store/checkpoint.hpp"
 
-#include "store/vfs.hpp"
 #include "store/internal.hpp"
+#include "store/vfs.hpp"
 
 namespace wfo {
 
@@ -17,9 +17,8 @@ Result<void> SqliteRunStore::checkpoint_in_background(int pages) {
   c->pages = pages;
   c->threshold = pages;
   try {
-    c->db = std::make_unique<SQLite::Database>(m_path.c_str(),
-                                               SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX, 0,
-                                               store::state_vfs());
+    c->db = std::make_unique<SQLite::Database>(
+        m_path.c_str(), SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX, 0, store::state_vfs());
     c->db->setBusyTimeout(5000);
     // A connection finds the WAL at its first read; until then a checkpoint does nothing.
     (void)c->db->execAndGet("PRAGMA user_version");

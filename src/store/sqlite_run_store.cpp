@@ -14,9 +14,9 @@
 
 #include <filesystem>
 
-#include "store/vfs.hpp"
 #include "store/internal.hpp"
 #include "store/schema.hpp"
+#include "store/vfs.hpp"
 
 namespace wfo {
 namespace {

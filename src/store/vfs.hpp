@@ -15,8 +15,8 @@
 // truncation, its close) and of the database's shared memory (the WAL index's locks and
 // barriers), so no reader, checkpoint or sync can see the file without it.
 //
-// Fails chosen writes or syncs, for the reliability tests (docs/reliability.md, "Fault
-// injection"), as SQLite's own I/O-error tests do:
+// Fails chosen writes or syncs, for the reliability tests (docs/reliability.md, "Faults"),
+// as SQLite's own I/O-error tests do:
 //
 //   WFO_FAULT_WRITE=N    the N-th write that reaches a file (counting from 1, over every
 //                        file of the database: main file, WAL, journal; a gathered WAL write
