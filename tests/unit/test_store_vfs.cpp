@@ -65,7 +65,8 @@ struct WatchWrites {
     // they take the same arguments.
     g_real_pwrite = unix_vfs->xGetSystemCall(unix_vfs, "pwrite64");
     if (g_real_pwrite == nullptr) g_real_pwrite = unix_vfs->xGetSystemCall(unix_vfs, "pwrite");
-    REQUIRE(g_real_pwrite != nullptr);
+    bool found = g_real_pwrite != nullptr;  // a function pointer doctest cannot print
+    REQUIRE(found);
     auto hook = reinterpret_cast<sqlite3_syscall_ptr>(&watched_pwrite);
     unix_vfs->xSetSystemCall(unix_vfs, "pwrite64", hook);
     unix_vfs->xSetSystemCall(unix_vfs, "pwrite", hook);
