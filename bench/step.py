@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""The step from a task's reap to the next spawn, per wfo build, interleaved (issue 7).
+"""The step from a task's exit to the next spawn, per wfo build, interleaved (issue 7).
 
 On a chain, wfo's work between a task's exit and the spawn of the task that needs it is on
 the critical path; ninja's is too. This runs `wfo run -j1` on a chain under
-`perf trace --no-inherit -e wait4,vfork` (tracepoints, not ptrace: the calls in between
-run at their own speed) and takes, per run, the median time from the end of each `wait4`
-(the reap) to the start of the next `vfork`. Each run gets a new state database.
+`perf trace --no-inherit -e waitid,vfork` (tracepoints, not ptrace: the calls in between
+run at their own speed) and takes, per run, the median time from the end of the last
+`waitid` before each `vfork` (the probe that found the exit) to the start of that `vfork`.
+Each run gets a new state database. (Before 2026-12-06 it measured from the reap's `wait4`,
+which wfo now makes after the next spawn.)
 
 Usage: step.py N REPS NAME=WFO[:VAR=VALUE...] ...
   N: the chain's length (bench/gen.py writes it under bench/out/step/chain-N).
@@ -29,19 +31,19 @@ LINE = re.compile(r"^\s*([\d.]+) \(\s*([\d.]+) ms\): (\w+)\(")
 
 
 def steps_of(trace):
-    """Microseconds from the end of each wait4 to the start of the vfork after it."""
-    steps, reaped = [], None
+    """Microseconds from the end of the last waitid before each vfork to that vfork's start."""
+    steps, found = [], None
     with open(trace) as f:
         for line in f:
             m = LINE.match(line)
             if not m:
                 continue
             start, took, call = float(m.group(1)), float(m.group(2)), m.group(3)
-            if call == "wait4":
-                reaped = start + took
-            elif call == "vfork" and reaped is not None:
-                steps.append((start - reaped) * 1000)
-                reaped = None
+            if call == "waitid":
+                found = start + took
+            elif call == "vfork" and found is not None:
+                steps.append((start - found) * 1000)
+                found = None
     return steps
 
 
@@ -61,7 +63,7 @@ def main():
             state = os.path.join(out, "state")
             shutil.rmtree(state, ignore_errors=True)
             trace = os.path.join(out, "trace.txt")
-            cmd = ["perf", "trace", "--no-inherit", "-e", "wait4,vfork", "-o", trace, wfo,
+            cmd = ["perf", "trace", "--no-inherit", "-e", "waitid,vfork", "-o", trace, wfo,
                    "--state", os.path.join(state, "state.db"), "run", "flow.yaml", "-j1"]
             r = subprocess.run(cmd, cwd=dag, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)

@@ -118,8 +118,9 @@ class ProcessSet {
   /// SIGKILLed before the leader is reaped (no survivor, and no pgid reuse while we signal);
   /// then what is left in its pipe is copied (at most 1 MiB more: a process that left the
   /// group with setsid may keep writing) and the log is complete before the exit is returned.
-  /// The pipe and the log are closed by the next call: a write to the pipe fails (EPIPE)
-  /// after that, and before it is dropped (or, with the pipe full, waits for the close).
+  /// The pipe and the log are closed, and the leader's zombie reaped, by the next call (or
+  /// the destructor): a write to the pipe fails (EPIPE) after that, and before it is dropped
+  /// (or, with the pipe full, waits for the close).
   /// Returns every child that ended. A signal caught now or earlier and not yet taken is
   /// returned in WaitResult::signal and cleared, so take_pending_signal() no longer sees it. A
   /// past `deadline` makes it a non-blocking poll; time_point::max() waits without limit.
@@ -128,7 +129,7 @@ class ProcessSet {
   /// signal 0. Errors: none.
   WaitResult wait(std::chrono::steady_clock::time_point deadline);
 
-  /// Number of children not yet reaped.
+  /// Number of children whose exit wait() has not returned yet.
   size_t size() const { return m_children.size(); }
 
  private:
@@ -166,12 +167,22 @@ class ProcessSet {
   /// set and closed is 4 system calls, 6.5 µs on the benchmark's machine: docs/benchmarks.md).
   int m_spare_pipe[2] = {-1, -1};
   std::vector<int> m_closing;
+  /// Leaders whose exit the last wait() returned, still zombies: reaped by the next wait()
+  /// (tidy) or the destructor, so that the reap's system call is not between an exit and
+  /// the next spawn either. Their pids stay taken until then; status and usage came from
+  /// waitid (probe, process_set.cpp).
+  std::vector<pid_t> m_zombies;
+  /// The last wait() returned exits, so a SIGCHLD may be pending: the next tidy() takes it.
+  bool m_take_sigchld = false;
 
   /// Puts a pipe for a child in `fds`: the spare if there is one, else a new one (read end
   /// non-blocking, both close-on-exec). Returns false with errno set when pipe2 fails.
   bool take_pipe(int fds[2]);
-  /// Closes what m_closing holds, and makes the spare pipe once a child was spawned.
+  /// Reaps m_zombies, takes a pending SIGCHLD (m_take_sigchld), closes what m_closing
+  /// holds, and makes the spare pipe once a child was spawned.
   void tidy();
+  /// Reaps every pid in m_zombies and clears it.
+  void reap_zombies();
 
   /// Copies what `child`'s pipe holds to its log: up to `max_bytes`, until the pipe is
   /// empty (EAGAIN) or at EOF (then closes it).

@@ -1,10 +1,11 @@
 // ProcessSet: waiting, terminating and reaping. Invariants: m_children holds exactly the
-// children spawned here and not yet reaped; a leader is reaped only after its group got
-// SIGKILL, and only while its zombie still pins the pid, so -pid never names a stranger's
-// group. Other ProcessSets may have children too: we look only at our own pids
-// (waitid(P_PID, ..., WNOWAIT)), never at P_ALL, so their exits are left to them. A child's
-// output is copied to its log while we wait, and all of it is in the log before its exit is
-// reported.
+// children spawned here whose exit was not yet returned, m_zombies those returned by the last
+// wait() and not yet reaped (the next wait() or the destructor reaps them); a leader is
+// reaped only after its group got SIGKILL, and only while its zombie still pins the pid, so
+// -pid never names a stranger's group. Other ProcessSets may have children too: we look only
+// at our own pids (waitid(P_PID, ..., WNOWAIT)), never at P_ALL, so their exits are left to
+// them. A child's output is copied to its log while we wait, and all of it is in the log
+// before its exit is reported.
 
 #include <poll.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <sys/wait.h>
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,39 +30,36 @@ using Clock = std::chrono::steady_clock;
 
 enum class ChildState { running, exited, gone };
 
-// Looks without reaping: the zombie must stay until its group has been killed.
-ChildState probe(pid_t pid) {
-  siginfo_t info = {};
-  int rc;
-  do {
-    info.si_pid = 0;
-    rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
-  } while (rc < 0 && errno == EINTR);
-  if (rc < 0) return ChildState::gone;  // ECHILD: someone else reaped it
-  return info.si_pid == 0 ? ChildState::running : ChildState::exited;
-}
-
 std::chrono::microseconds to_duration(const timeval& tv) {
   return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
 }
 
-// Reaps `pid`, which has exited (or is gone: then only the pid is known).
-Exit reap(pid_t pid) {
-  Exit exit;
-  exit.pid = pid;
-  int status = 0;
+// Looks without reaping: the zombie must stay until its group has been killed. For an exited
+// child, fills `exit` (when given) with its status and resource usage: the raw waitid(2)
+// takes a struct rusage, which glibc's wrapper does not pass, and fills it for a child left
+// unreaped by WNOWAIT as wait4(2) does at the reap (getrusage(RUSAGE_BOTH) of the zombie:
+// kernel/exit.c). So the reap itself can wait until after the spawns this exit allows.
+ChildState probe(pid_t pid, Exit* exit = nullptr) {
+  siginfo_t info = {};
   rusage usage = {};
-  pid_t rc;
+  long rc;
   do {
-    rc = ::wait4(pid, &status, 0, &usage);
+    info.si_pid = 0;
+    rc = ::syscall(SYS_waitid, P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT,
+                   exit ? &usage : nullptr);
   } while (rc < 0 && errno == EINTR);
-  if (rc != pid) return exit;
-  if (WIFEXITED(status)) exit.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) exit.signal = WTERMSIG(status);
-  exit.usage.user = to_duration(usage.ru_utime);
-  exit.usage.system = to_duration(usage.ru_stime);
-  exit.usage.max_rss_kb = usage.ru_maxrss;
-  return exit;
+  if (rc < 0) return ChildState::gone;  // ECHILD: someone else reaped it
+  if (info.si_pid == 0) return ChildState::running;
+  if (exit) {
+    if (info.si_code == CLD_EXITED)
+      exit->exit_code = info.si_status;
+    else  // CLD_KILLED or CLD_DUMPED: only exits are asked for (WEXITED)
+      exit->signal = info.si_status;
+    exit->usage.user = to_duration(usage.ru_utime);
+    exit->usage.system = to_duration(usage.ru_stime);
+    exit->usage.max_rss_kb = usage.ru_maxrss;
+  }
+  return ChildState::exited;
 }
 
 // The calling thread's mask without the four signals SignalGuard blocks: the mask for ppoll.
@@ -71,12 +70,13 @@ sigset_t wait_mask() {
   return mask;
 }
 
-// Takes a SIGCHLD left pending by the exits just reaped, without running its handler. An
+// Takes a SIGCHLD left pending by the exits the last wait() returned, without running its
+// handler; the next wait() calls it first (tidy), after the spawns those exits allowed. An
 // exit found before ppoll slept (by the probe, or through the pipe's end of a child that
 // keeps no hold_fd) leaves one: the next ppoll would return at once for it, one more turn
 // of the loop (a probe, a signal frame) right after the next spawn. Race-free
-// because wait() probes every child again before it sleeps, and an exit after this raises
-// SIGCHLD anew; the only waiter is the thread in wait() (signal_guard.cpp).
+// because wait() probes every child after this, before it sleeps, and an exit after this
+// raises SIGCHLD anew; the only waiter is the thread in wait() (signal_guard.cpp).
 void consume_pending_sigchld() {
   sigset_t chld;
   sigemptyset(&chld);
@@ -119,12 +119,16 @@ ProcessSet::~ProcessSet() {
     }
     finish_output(child);
   }
+  reap_zombies();
   for (int fd : m_closing) ::close(fd);
   for (int fd : m_spare_pipe)
     if (fd >= 0) ::close(fd);
 }
 
 void ProcessSet::tidy() {
+  reap_zombies();
+  if (m_take_sigchld) consume_pending_sigchld();
+  m_take_sigchld = false;
   for (int fd : m_closing) ::close(fd);
   m_closing.clear();
   if (m_setup && m_spare_pipe[0] < 0) {
@@ -134,6 +138,13 @@ void ProcessSet::tidy() {
       m_spare_pipe[1] = fds[1];
     }
   }
+}
+
+void ProcessSet::reap_zombies() {
+  for (pid_t pid : m_zombies)  // a zombie: returns at once (ECHILD if reaped behind our back)
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  m_zombies.clear();
 }
 
 void ProcessSet::write_log(Child& child, std::string_view data) {
@@ -207,17 +218,22 @@ void ProcessSet::terminate(pid_t pid, std::chrono::milliseconds grace) {
 void ProcessSet::reap_exited(WaitResult& result) {
   for (size_t i = 0; i < m_children.size();) {
     pid_t pid = m_children[i].pid;
-    ChildState state = probe(pid);
+    Exit exit;
+    exit.pid = pid;
+    ChildState state = probe(pid, &exit);
     if (state == ChildState::running) {
       ++i;
       continue;
     }
     // Kill what is left of the group (say a grandchild that keeps stdout open) while the
     // zombie leader still holds the pgid; a gone leader's pid may name a stranger now.
-    if (state == ChildState::exited) ::kill(-pid, SIGKILL);
+    if (state == ChildState::exited) {
+      ::kill(-pid, SIGKILL);
+      m_zombies.push_back(pid);
+    }
     finish_output(m_children[i]);
-    result.exits.push_back(reap(pid));
-    result.exits.back().log_error = std::move(m_children[i].log_error);
+    exit.log_error = std::move(m_children[i].log_error);
+    result.exits.push_back(std::move(exit));
     if (i + 1 != m_children.size()) m_children[i] = std::move(m_children.back());
     m_children.pop_back();
   }
@@ -243,7 +259,7 @@ WaitResult ProcessSet::wait(Clock::time_point deadline) {
   for (;;) {
     reap_exited(result);
     result.signal = take_pending_signal();
-    if (!result.exits.empty()) consume_pending_sigchld();
+    m_take_sigchld = !result.exits.empty();  // its SIGCHLD is taken by the next tidy()
     if (!result.exits.empty() || result.signal != 0) return result;
     Clock::time_point now = Clock::now();
     Clock::time_point next_kill = send_due_kills(now);

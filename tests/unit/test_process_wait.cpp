@@ -263,10 +263,44 @@ TEST_CASE("wait: 200 short children leave no zombie and no descriptor behind") {
     }
   }
   CHECK(ended == 200);
+  set.wait(steady_clock::now() + 1ms);  // reaps the leaders the last wait returned
   errno = 0;
   CHECK(::waitpid(-1, nullptr, WNOHANG) == -1);
   CHECK(errno == ECHILD);
   c.check_nothing_left();
+}
+
+TEST_CASE("wait: a returned leader stays a zombie until the next wait, which reaps it") {
+  SignalGuard guard;
+  TempDir dir;
+  ProcessSet set;
+  pid_t pid = spawn(set, request({"sh", "-c", "exit 3"}, dir.file("log")));
+  Exit exit = wait_for(set, pid);
+  CHECK(exit.exit_code == 3);
+  CHECK(exit.signal == 0);
+  CHECK(set.size() == 0);
+  siginfo_t info = {};
+  REQUIRE(::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0);
+  CHECK(info.si_pid == pid);  // unreaped: the pid, and so -pid, is still taken
+  CHECK(info.si_status == 3);
+  set.wait(steady_clock::now() + 1ms);
+  errno = 0;
+  CHECK(::waitpid(pid, nullptr, WNOHANG) == -1);
+  CHECK(errno == ECHILD);
+}
+
+TEST_CASE("~ProcessSet: reaps the leaders the last wait returned") {
+  SignalGuard guard;
+  TempDir dir;
+  pid_t pid = 0;
+  {
+    ProcessSet set;
+    pid = spawn(set, request({"true"}, dir.file("log")));
+    CHECK(wait_for(set, pid).exit_code == 0);
+  }
+  errno = 0;
+  CHECK(::waitpid(pid, nullptr, WNOHANG) == -1);
+  CHECK(errno == ECHILD);
 }
 
 TEST_CASE("wait: the next child's pipe is made, and the reaped one's closed, by the next wait") {
