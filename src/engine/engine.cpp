@@ -34,9 +34,10 @@ Result<void> Engine::Impl::commit(Transition t) {
 }
 
 void Engine::Impl::committed(Transition& t) {
-  if (!t.deferrable)
+  if (!t.deferrable) {
     held_since.reset();  // written with this one (or, queued, before it)
-  else if (!held_since)
+    ++flushes;
+  } else if (!held_since)
     held_since = clock.steady_now();
   if (notes.empty()) {
     notes = std::move(t.events);
@@ -51,7 +52,16 @@ void Engine::Impl::notify() {
 }
 
 Result<void> Engine::Impl::commit_end(uint32_t i, Transition t) {
-  if (options.sync != Sync::durable) return commit(std::move(t));
+  if (options.sync != Sync::durable) {
+    // Held, as an attempt's start is: the next commit writes it first, and a launch that
+    // starts on it writes it before the spawn (await_ends).
+    if (options.start_flush.count() > 0) {
+      t.deferrable = true;
+      tasks[i].end_ticket = flushes + 1;
+      last_end_ticket = std::max(last_end_ticket, tasks[i].end_ticket);
+    }
+    return commit(std::move(t));
+  }
   // A dependent that this success makes ready would wait for the fsync at once (a chain):
   // then the engine's thread writes it, as commit() does, sparing two thread wake-ups.
   for (uint32_t d : plan.dag.dependents(i))
@@ -70,7 +80,13 @@ Result<void> Engine::Impl::commit_end(uint32_t i, Transition t) {
 Result<void> Engine::Impl::await_ends(uint32_t i) {
   uint64_t ticket = tasks[i].end_ticket;
   for (uint32_t n : plan.dag.needs(i)) ticket = std::max(ticket, tasks[n].end_ticket);
+  return await_ticket(ticket);
+}
+
+Result<void> Engine::Impl::await_ticket(uint64_t ticket) {
   if (ticket == 0) return {};
+  if (options.sync != Sync::durable)
+    return ticket > flushes ? commit(Transition{}) : Result<void>{};
   return store.wait_durable(ticket);
 }
 

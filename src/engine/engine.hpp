@@ -21,8 +21,10 @@ struct EngineOptions {
   int max_parallel = 1;                        ///< -j: attempts at once
   std::chrono::milliseconds kill_grace{5000};  ///< SIGTERM -> SIGKILL (spec: timeout)
   Sync sync = Sync::normal;                    ///< durability of every commit
-  /// An attempt's start record (Transition::deferrable) goes with the next commit, usually
-  /// the attempt's end, or at the latest this long after it was made; 0 writes it at once.
+  /// An attempt's start record, and in the default mode a task's success (both
+  /// Transition::deferrable), go with the next commit (a start usually with its attempt's
+  /// end, a success at the latest with the launch of a task that needs it), or at the
+  /// latest this long after the oldest was made; 0 writes each at once.
   std::chrono::milliseconds start_flush{10};
   /// How often, at most, the drive asks the store for other processes' changes (`wfo
   /// approve`, `wfo cancel`) while attempts keep ending; 0 asks on every turn of the loop.

@@ -4,9 +4,12 @@
 //
 // Invariants:
 // - Every change to a task's status is committed (RunStore::commit) before anything acts on
-//   it; in particular a task's success is durable before any dependent is even resolved.
-//   The one record nothing acts on, an attempt's start (written after the spawn anyway),
-//   is deferrable: it goes with the next commit, at most options.start_flush later.
+//   it: a task's success before any dependent starts or is recorded (skipped, gated). The
+//   records nothing acts on yet, an attempt's start (written after the spawn anyway) and,
+//   in the default mode, a task's success, are deferrable: they go with the next commit,
+//   which writes them first, at most options.start_flush later, and a success before the
+//   spawn of a task that needs it (await_ends). In `full` mode a success is queued to the
+//   writer instead and waited for in the same places.
 // - `waiting_needs` of a task counts its needs that are not final; a task is resolved (its
 //   `if` and gate evaluated) exactly once per drive, when that count reaches zero.
 // - A task has at most one running attempt; a retry is scheduled only after the previous
@@ -121,6 +124,9 @@ struct Engine::Impl {
   };
   std::vector<OutputSlot> output_slots;
   uint64_t last_end_ticket = 0;  ///< the highest TaskRun::end_ticket handed out
+  /// Commits that were not deferrable so far, each of which wrote what was held: in the
+  /// default mode a held success's end_ticket is the count that will have written it.
+  uint64_t flushes = 0;
   /// Events committed (or queued to the store) and not yet shown to the observer, in commit
   /// order. notify() shows them before the engine next waits for its processes, and before
   /// Engine::drive returns: the observer's work (a progress line and its write to stderr, a
@@ -156,17 +162,24 @@ struct Engine::Impl {
   void committed(Transition& t);
   /// Shows the observer every event in `notes`, oldest first, and empties it. Errors: none.
   void notify();
-  /// Commits task `i`'s success. In `full` mode, unless it makes a dependent ready (then as
-  /// commit()), it is queued to the store's writer, which writes it at once (grouped with
-  /// whatever else is queued), and this returns without waiting for the fsync: a task that
-  /// does not need `i` may start meanwhile. Nothing acts
-  /// on the success before it is durable: await_ends() waits for it before a dependent or a
-  /// retry starts, and every later synchronous commit writes the queue first (in order, so
-  /// the database still holds a prefix of the commits). Otherwise as commit().
+  /// Commits task `i`'s success. In the default mode it is deferrable (held by the store
+  /// until the next commit, at most options.start_flush later), so that successes that end
+  /// close together share a transaction; await_ends() writes it before a task that needs it
+  /// is spawned. In `full` mode, unless it makes a dependent ready (then as commit()), it is
+  /// queued to the store's writer, which writes it at once (grouped with whatever else is
+  /// queued), and this returns without waiting for the fsync: a task that does not need `i`
+  /// may start meanwhile. Either way nothing acts on the success before it is written
+  /// (durable, in `full` mode): await_ends() waits for it before a dependent or a retry
+  /// starts, and every later synchronous commit writes what is held or queued first (in
+  /// order, so the database still holds a prefix of the commits). Errors: the store's.
   Result<void> commit_end(uint32_t i, Transition t);
   /// Waits until the pending successes task `i` starts on, its needs' and its own, are
-  /// durable (`full` mode; at once otherwise). Errors: the store's write failed.
+  /// written: durable in `full` mode; otherwise a held one is committed now (with whatever
+  /// else is held). Errors: the store's write failed.
   Result<void> await_ends(uint32_t i);
+  /// Waits until the success with `ticket` (TaskRun::end_ticket) is written: in `full`
+  /// mode durable, otherwise committed (a held one is written now). 0: at once.
+  Result<void> await_ticket(uint64_t ticket);
   Event event(std::string_view kind, uint32_t task, std::string detail = {}, int attempt = 0);
   TaskRecord task_record(uint32_t i) const;
   const std::string& id(uint32_t i) const { return plan.tasks[i].spec->id; }

@@ -37,8 +37,7 @@ std::vector<std::string> Engine::Impl::make_env(
 
 Result<Launcher::Ended> Engine::Impl::run_to_end(const LaunchRequest& request) {
   // Hooks and compensations act on the whole run: every success before them is durable.
-  if (last_end_ticket)
-    if (auto ok = store.wait_durable(last_end_ticket); !ok) return std::unexpected(ok.error());
+  if (auto ok = await_ticket(last_end_ticket); !ok) return std::unexpected(ok.error());
   auto started = launcher.start(request);
   if (!started) return std::unexpected(started.error());
   for (;;) {

@@ -230,10 +230,12 @@ struct Transition {
   std::vector<BreakerRecord> breakers;  ///< upserted by agent
   std::vector<Event> events;
   Sync sync = Sync::normal;
-  /// Nothing acts on this change (an attempt's start record), so the store may write it
-  /// with its next commit instead of now (one transaction per attempt instead of two). A
-  /// crash before then loses it: resume finds the attempt's processes by their environment
-  /// (Launcher::recover) and runs the task again. Its events reach the Observer at once.
+  /// Nothing acts on this change yet (an attempt's start record; in the default mode a
+  /// task's success too, until a task starts on it), so the store may write it with its
+  /// next commit instead of now (one transaction per attempt instead of two, and one for
+  /// several attempts that end close together). A crash before then loses it: resume finds
+  /// the attempt's processes by their environment (Launcher::recover), or finds the attempt
+  /// running or not started, and runs the task again. Its events reach the Observer at once.
   bool deferrable = false;
 };
 

@@ -90,6 +90,35 @@ class DurabilityModeTest(WfoTestCase):
         self.assertEqual(p.returncode, 0, err)
         return n
 
+    def test_a_success_nothing_starts_on_is_written_while_others_run(self):
+        # In the default mode a success that no task starts on yet is held for the next
+        # commit, as a start is, and written at the latest 10 ms later (docs/reliability.md):
+        # `quick` shows succeeded, and `slow` running, while `slow` still runs.
+        go = os.path.join(self.dir, "go")
+        self.env["GO"] = go
+        flow = self.write("beside.yaml", """
+            version: 1
+            tasks:
+              quick: {run: 'echo quick >> "$GO.ledger"'}
+              slow: {run: 'touch "$GO.started"; while [ ! -e "$GO" ]; do sleep 0.02; done'}
+              last: {needs: slow, run: 'echo last >> "$GO.ledger"'}
+            """)
+        with self.started("run", flow, "-j2") as p:
+            self.assertTrue(wait_for(lambda: os.path.exists(go + ".started"), timeout=20))
+            want = [{"task_id": "last", "status": "pending"},
+                    {"task_id": "quick", "status": "succeeded"},
+                    {"task_id": "slow", "status": "running"}]
+            self.assertTrue(wait_for(lambda: self.query(
+                "SELECT task_id, status FROM tasks ORDER BY task_id") == want, timeout=20),
+                self.query("SELECT task_id, status FROM tasks ORDER BY task_id"))
+            open(go, "w").close()
+            out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        with open(go + ".ledger") as f:
+            self.assertEqual(f.read(), "quick\nlast\n")
+        self.assertEqual(self.query("SELECT task_id, status FROM tasks ORDER BY task_id"),
+                         [{"task_id": t, "status": "succeeded"} for t in ("last", "quick", "slow")])
+
     def test_full_mode_commits_through_the_group_commit_writer(self):
         normal = self.threads_while_running()
         full = self.threads_while_running("--durability", "full")

@@ -408,6 +408,13 @@ class FakeStore : public RunStore {
         if (e.kind == kind && e.task_id == task) return i;
     throw std::runtime_error("no commit of " + kind + " for " + task);
   }
+  /// The index of the commit that writes commit `k` to the database: `k` itself, or for a
+  /// deferrable one the next commit that is not (SqliteRunStore holds deferrable commits
+  /// until then and writes them first); commits.size() when none has followed.
+  size_t written(size_t k) const {
+    while (k < commits.size() && commits[k].deferrable) ++k;
+    return k;
+  }
   /// The kinds of the events of `task` ("" for run-level ones), in commit order.
   std::vector<std::string> event_kinds(const std::string& task) const {
     std::vector<std::string> out;

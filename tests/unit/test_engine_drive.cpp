@@ -44,11 +44,14 @@ TEST_CASE("a diamond runs each task once, in dependency order") {
   CHECK(h.launcher.launch_of("d").at == FakeClock::at(200ms));
   CHECK(h.launcher.max_running == 2);
   CHECK(h.clock.elapsed() == 300ms);
-  // Each need's success is committed before its dependent is launched.
-  CHECK(h.store.commit_with("task_succeeded", "a") < h.launcher.launch_of("b").commits_before);
-  CHECK(h.store.commit_with("task_succeeded", "a") < h.launcher.launch_of("c").commits_before);
-  CHECK(h.store.commit_with("task_succeeded", "b") < h.launcher.launch_of("d").commits_before);
-  CHECK(h.store.commit_with("task_succeeded", "c") < h.launcher.launch_of("d").commits_before);
+  // Each need's success is written before its dependent is launched.
+  auto written = [&](const char* task) {
+    return h.store.written(h.store.commit_with("task_succeeded", task));
+  };
+  CHECK(written("a") < h.launcher.launch_of("b").commits_before);
+  CHECK(written("a") < h.launcher.launch_of("c").commits_before);
+  CHECK(written("b") < h.launcher.launch_of("d").commits_before);
+  CHECK(written("c") < h.launcher.launch_of("d").commits_before);
   CHECK(h.store.run.status == RunStatus::succeeded);
   CHECK(h.store.run.ended_at == k_t0 + 300ms);
   for (const char* id : {"a", "b", "c", "d"}) {
@@ -83,21 +86,58 @@ TEST_CASE("an attempt's start record rides with its end, or is written after sta
   size_t long_end = h.store.commit_with("task_succeeded", "long");
   CHECK(c[quick_start].deferrable);
   CHECK(c[long_start].deferrable);
-  CHECK_FALSE(c[quick_end].deferrable);  // an end is acted on: written at once
-  // 5 ms < start_flush (10 ms): nothing in between; 100 ms: one flush of the held start.
+  CHECK(c[quick_end].deferrable);  // held too, until something starts on it (next test)
+  // 5 ms < start_flush (10 ms): nothing in between; the launch of `long` writes both.
   CHECK(quick_end == quick_start + 1);
+  REQUIRE(long_start == quick_end + 2);
+  CHECK(empty(c[quick_end + 1]));
+  CHECK_FALSE(c[quick_end + 1].deferrable);
+  CHECK(h.store.written(quick_end) < h.launcher.launch_of("long").commits_before);
+  // 100 ms: one flush of the held start.
   REQUIRE(long_end == long_start + 2);
   CHECK(empty(c[long_start + 1]));
   CHECK_FALSE(c[long_start + 1].deferrable);
-  // The commit ordering guarantee holds as before.
-  CHECK(quick_end < h.launcher.launch_of("long").commits_before);
 
   Harness now(workflow({task("a")}), 1);
   now.options.start_flush = 0ms;  // written at once
   now.launcher.script("a", 1, Script().lasts(100ms));
   CHECK(drove(now.start()) == DriveOutcome::succeeded);
   CHECK_FALSE(now.store.commits[now.store.commit_with("task_started", "a")].deferrable);
+  CHECK_FALSE(now.store.commits[now.store.commit_with("task_succeeded", "a")].deferrable);
   for (const auto& t : now.store.commits) CHECK_FALSE(empty(t));
+}
+
+TEST_CASE("a success is held until a task starts on it, the next commit, or start_flush") {
+  auto empty = [](const Transition& t) {
+    return !t.run && t.tasks.empty() && t.attempts.empty() && t.events.empty();
+  };
+  // `quick` has no dependent; `slow` runs beside it, and `last` needs `slow`.
+  Harness h(workflow({task("quick"), task("slow"), task("last", "true", {"slow"})}), 2);
+  h.launcher.script("quick", 1, Script().lasts(5ms));
+  h.launcher.script("slow", 1, Script().lasts(100ms));
+  h.launcher.script("last", 1, Script().lasts(5ms));
+  CHECK(drove(h.start()) == DriveOutcome::succeeded);
+  const auto& c = h.store.commits;
+  // Nothing starts on quick's success: at 10 ms (start_flush after the held starts) an
+  // empty commit writes it, with both starts, while `slow` still runs.
+  size_t quick_end = h.store.commit_with("task_succeeded", "quick");
+  CHECK(c[quick_end].deferrable);
+  REQUIRE(h.store.written(quick_end) == quick_end + 1);
+  CHECK(empty(c[quick_end + 1]));
+  CHECK(h.store.written(h.store.commit_with("task_started", "slow")) == quick_end + 1);
+  // `last` starts on slow's success: its launch writes it first.
+  size_t slow_end = h.store.commit_with("task_succeeded", "slow");
+  CHECK(c[slow_end].deferrable);
+  CHECK(h.store.written(slow_end) == slow_end + 1);
+  CHECK(h.store.written(slow_end) < h.launcher.launch_of("last").commits_before);
+  CHECK(h.launcher.launch_of("last").at == FakeClock::at(100ms));
+  // The run's final state, committed durably, writes the last success with it.
+  size_t last_end = h.store.commit_with("task_succeeded", "last");
+  CHECK(c[last_end].deferrable);
+  CHECK(h.store.written(last_end) == c.size() - 1);
+  CHECK(c.back().run);
+  CHECK(c.back().sync == Sync::durable);
+  check_observer_saw_commits(h);
 }
 
 TEST_CASE("the observer is shown a need's success after its dependent starts, before any wait") {
@@ -121,7 +161,8 @@ TEST_CASE("the observer is shown a need's success after its dependent starts, be
     FAIL("not shown: " << kind << " " << task);
     return size_t{0};
   };
-  CHECK(h.store.commit_with("task_succeeded", "a") < h.launcher.launch_of("b").commits_before);
+  CHECK(h.store.written(h.store.commit_with("task_succeeded", "a")) <
+        h.launcher.launch_of("b").commits_before);
   CHECK(h.launcher.launch_of("b").observed_before <= shown("task_succeeded", "a"));
   CHECK(h.launcher.launch_of("c").observed_before <= shown("task_succeeded", "b"));
   CHECK(h.launcher.launch_of("c").observed_before > shown("task_succeeded", "a"));
