@@ -34,15 +34,19 @@ Result<void> Engine::Impl::commit(Transition t) {
 }
 
 void Engine::Impl::committed(Transition& t) {
-  if (!t.deferrable) {
-    held_since.reset();  // written with this one (or, queued, before it)
-    ++flushes;
-  } else if (!held_since)
-    held_since = clock.steady_now();
-  if (notes.empty()) {
-    notes = std::move(t.events);
+  if (t.deferrable) {
+    if (!held_since) held_since = clock.steady_now();
+    for (auto& e : t.events) held_notes.push_back(std::move(e));
     return;
   }
+  held_since.reset();  // written with this one (or, queued, before it)
+  ++flushes;
+  if (notes.empty()) {
+    notes = std::move(held_notes);
+  } else {
+    for (auto& e : held_notes) notes.push_back(std::move(e));
+  }
+  held_notes.clear();
   for (auto& e : t.events) notes.push_back(std::move(e));
 }
 
@@ -738,6 +742,9 @@ Result<void> Engine::Impl::expire_gates() {
     if (gate.status == GateStatus::waiting && gate.deadline && *gate.deadline <= now)
       due.push_back(task);
   for (const auto& task : due) {
+    // Its own transaction: what is held is written first, so the order of changes holds.
+    if (held_since)
+      if (auto ok = commit(Transition{}); !ok) return ok;
     auto update =
         store.update_gate(run.id, [&](const RunRecord& r, const std::vector<GateRecord>& g) {
           return expire_gate(r, g, task, now);

@@ -133,6 +133,10 @@ struct Engine::Impl {
   /// terminal redraw, the log tail of GitHub's group) is then off the path from a task's exit
   /// to the spawn of the task that needs it (issue 7).
   std::vector<Event> notes;
+  /// Events of deferrable commits the store still holds: they join `notes` when the next
+  /// commit that is not deferrable writes them, so a progress line never reports a change
+  /// the database does not have.
+  std::vector<Event> held_notes;
 
   Impl(Plan& p, RunStore& s, Launcher& l, Clock& c, Random& r, Observer& o, EngineOptions opt)
       : plan(p), store(s), launcher(l), clock(c), random(r), observer(o), options(std::move(opt)) {}
@@ -158,7 +162,8 @@ struct Engine::Impl {
   SteadyTime next_wake() const;
   Result<void> commit(Transition t);
   /// What follows a commit, or the queueing of one: the held-commit clock; `t`'s events
-  /// move to `notes`. Errors: none.
+  /// move to `notes`, or for a deferrable `t` to `held_notes` until the next commit that
+  /// is not. Errors: none.
   void committed(Transition& t);
   /// Shows the observer every event in `notes`, oldest first, and empties it. Errors: none.
   void notify();

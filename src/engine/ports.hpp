@@ -235,7 +235,8 @@ struct Transition {
   /// next commit instead of now (one transaction per attempt instead of two, and one for
   /// several attempts that end close together). A crash before then loses it: resume finds
   /// the attempt's processes by their environment (Launcher::recover), or finds the attempt
-  /// running or not started, and runs the task again. Its events reach the Observer at once.
+  /// running or not started, and runs the task again. Its events reach the Observer once
+  /// it is written (or, in `full` mode, queued with the next commit that is not deferrable).
   bool deferrable = false;
 };
 

@@ -415,6 +415,16 @@ class FakeStore : public RunStore {
     while (k < commits.size() && commits[k].deferrable) ++k;
     return k;
   }
+  /// How many events the written commits hold: those up to the last commit that is not
+  /// deferrable, which wrote the deferrable ones before it.
+  size_t written_events() const {
+    size_t n = 0, pending = 0;
+    for (const Transition& t : commits) {
+      pending += t.events.size();
+      if (!t.deferrable) n += std::exchange(pending, 0);
+    }
+    return n;
+  }
   /// The kinds of the events of `task` ("" for run-level ones), in commit order.
   std::vector<std::string> event_kinds(const std::string& task) const {
     std::vector<std::string> out;
