@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/flow.hpp"
+#include "error_text.hpp"
 #include "fakes.hpp"
 
 namespace {
@@ -19,7 +20,7 @@ using Names = std::vector<std::string>;
 using nlohmann::json;
 
 DriveOutcome drove(const Result<DriveOutcome>& r) {
-  REQUIRE_MESSAGE(r.has_value(), r.error().message);
+  REQUIRE_MESSAGE(r.has_value(), wfo::test::error_text(r));
   return *r;
 }
 
@@ -41,7 +42,7 @@ TaskSpec foreach_task(std::string id, std::string run, std::string list,
 
 Plan compiled(Workflow wf, SubflowMap subflows = {}) {
   auto plan = compile(std::move(wf), std::move(subflows));
-  REQUIRE_MESSAGE(plan.has_value(), plan.error().message);
+  REQUIRE_MESSAGE(plan.has_value(), wfo::test::error_text(plan));
   return std::move(*plan);
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/gates.hpp"
+#include "error_text.hpp"
 
 namespace {
 
@@ -46,7 +47,7 @@ DecisionRequest request(std::string user, bool approve = true,
 GateUpdate decided(const RunRecord& run, const std::vector<GateRecord>& gates,
                    const DecisionRequest& req) {
   auto update = decide_gate(run, gates, req);
-  REQUIRE_MESSAGE(update.has_value(), update.error().message);
+  REQUIRE_MESSAGE(update.has_value(), wfo::test::error_text(update));
   return *update;
 }
 

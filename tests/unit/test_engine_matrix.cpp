@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/flow.hpp"
+#include "error_text.hpp"
 #include "fakes.hpp"
 
 namespace {
@@ -28,7 +29,7 @@ MatrixSpec matrix(std::vector<std::pair<std::string, std::vector<std::string>>> 
 
 Plan compiled(Workflow wf, SubflowMap subflows = {}) {
   auto plan = compile(std::move(wf), std::move(subflows));
-  REQUIRE_MESSAGE(plan.has_value(), plan.error().message);
+  REQUIRE_MESSAGE(plan.has_value(), wfo::test::error_text(plan));
   return std::move(*plan);
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/outputs.hpp"
+#include "error_text.hpp"
 
 namespace {
 
@@ -14,7 +15,7 @@ using nlohmann::json;
 
 json parsed(std::string_view text) {
   auto out = parse_outputs(text);
-  REQUIRE_MESSAGE(out.has_value(), out.error().message);
+  REQUIRE_MESSAGE(out.has_value(), wfo::test::error_text(out));
   return *out;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "error_text.hpp"
 #include "fakes.hpp"
 
 namespace {
@@ -15,7 +16,7 @@ using namespace wfo::test;
 using Names = std::vector<std::string>;
 
 DriveOutcome drove(const Result<DriveOutcome>& r) {
-  REQUIRE_MESSAGE(r.has_value(), r.error().message);
+  REQUIRE_MESSAGE(r.has_value(), wfo::test::error_text(r));
   return *r;
 }
 

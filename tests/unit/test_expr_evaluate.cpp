@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "error_text.hpp"
 #include "expr/expr.hpp"
 
 namespace {
@@ -245,9 +246,9 @@ TEST_CASE("expressions evaluate to GitHub's values") {
   for (const Case& c : k_cases) {
     CAPTURE(c.source);
     auto parsed = Expression::parse(c.source, {1, 1});
-    REQUIRE_MESSAGE(parsed, (parsed ? "" : parsed.error().message));
+    REQUIRE_MESSAGE(parsed, wfo::test::error_text(parsed));
     auto value = parsed->evaluate(fixture(), StatusFlags{});
-    REQUIRE_MESSAGE(value, (value ? "" : value.error().message));
+    REQUIRE_MESSAGE(value, wfo::test::error_text(value));
     // nlohmann's == compares numbers by value: the literal 42 (a double) equals the JSON 42.
     CHECK_MESSAGE(*value == Value::parse(c.expected), value->dump());
     ++count;

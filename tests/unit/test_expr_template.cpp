@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "error_text.hpp"
 #include "expr/expr.hpp"
 #include "util/strings.hpp"
 
@@ -29,13 +30,13 @@ const Value& fixture() {
 
 ParsedTemplate parse_ok(std::string text, Mark mark = {1, 1}) {
   auto parsed = ParsedTemplate::parse(Template{std::move(text), mark});
-  REQUIRE_MESSAGE(parsed, (parsed ? "" : parsed.error().message));
+  REQUIRE_MESSAGE(parsed, wfo::test::error_text(parsed));
   return *parsed;
 }
 
 std::string render(const std::string& text) {
   auto rendered = parse_ok(text).render(fixture(), {});
-  REQUIRE_MESSAGE(rendered, (rendered ? "" : rendered.error().message));
+  REQUIRE_MESSAGE(rendered, wfo::test::error_text(rendered));
   return *rendered;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "error_text.hpp"
 #include "graph/dag.hpp"
 #include "util/diagnostic.hpp"
 
@@ -36,7 +37,7 @@ Workflow workflow(std::vector<TaskSpec> tasks) {
 
 Dag build_ok(const Workflow& wf) {
   auto dag = Dag::build(wf);
-  REQUIRE_MESSAGE(dag.has_value(), dag.error().message);
+  REQUIRE_MESSAGE(dag.has_value(), wfo::test::error_text(dag));
   return std::move(*dag);
 }
 

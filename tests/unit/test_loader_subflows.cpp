@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "error_text.hpp"
 #include "loader/loader.hpp"
 #include "loader/subflows.hpp"
 
@@ -32,7 +33,7 @@ struct Files {
 
 Workflow root(const std::string& text) {
   auto wf = load_workflow(text, "flows/main.yaml", "/w/flows");
-  REQUIRE_MESSAGE(wf.has_value(), wf.error().message);
+  REQUIRE_MESSAGE(wf.has_value(), wfo::test::error_text(wf));
   return std::move(*wf);
 }
 
@@ -57,7 +58,7 @@ TEST_CASE("load_subflows: each used file once, named and placed from the file th
   Workflow wf = root(
       "version: 1\ntasks:\n  one: {uses: sub/deploy.yaml}\n  two: {uses: ./sub/deploy.yaml}\n");
   auto loaded = load_subflows(wf, files.source());
-  REQUIRE_MESSAGE(loaded.has_value(), loaded.error().message);
+  REQUIRE_MESSAGE(loaded.has_value(), wfo::test::error_text(loaded));
   CHECK(files.reads ==
         std::vector<std::string>{"/w/flows/sub/deploy.yaml", "/w/flows/common/leaf.yaml"});
   REQUIRE(loaded->workflows.size() == 2);

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "error_text.hpp"
 #include "process/process.hpp"
 #include "util/file.hpp"
 
@@ -69,7 +70,7 @@ Exit wait_for(ProcessSet& set, pid_t pid) {
 // Spawns `req`, waits for it and returns how it ended.
 Exit run(ProcessSet& set, const SpawnRequest& req) {
   wfo::Result<pid_t> pid = set.spawn(req);
-  REQUIRE_MESSAGE(pid.has_value(), pid.error().message);
+  REQUIRE_MESSAGE(pid.has_value(), wfo::test::error_text(pid));
   return wait_for(set, *pid);
 }
 

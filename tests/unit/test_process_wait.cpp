@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "error_text.hpp"
 #include "process/process.hpp"
 #include "util/file.hpp"
 
@@ -49,9 +50,18 @@ SpawnRequest request(std::vector<std::string> argv, std::string log_path) {
   return {std::move(argv), {"PATH=/usr/bin:/bin"}, "", std::move(log_path), nullptr, nullptr};
 }
 
+// True when `pid` (-1: any child) is no child of this process, neither running nor a zombie:
+// waitpid(2) fails with ECHILD. errno is read here, before a CHECK's report (doctest's -s
+// writes every one) can change it.
+bool no_child(pid_t pid) {
+  errno = 0;
+  int rc = ::waitpid(pid, nullptr, WNOHANG);
+  return rc == -1 && errno == ECHILD;
+}
+
 pid_t spawn(ProcessSet& set, const SpawnRequest& req) {
   wfo::Result<pid_t> pid = set.spawn(req);
-  REQUIRE_MESSAGE(pid.has_value(), pid.error().message);
+  REQUIRE_MESSAGE(pid.has_value(), wfo::test::error_text(pid));
   return *pid;
 }
 
@@ -220,9 +230,7 @@ TEST_CASE("~ProcessSet: kills and reaps every group still alive") {
     ProcessSet set;
     pid = spawn(set, request({"sh", "-c", "trap '' TERM; sleep 30 & wait"}, dir.file("log")));
   }
-  errno = 0;
-  CHECK(::waitpid(pid, nullptr, WNOHANG) == -1);
-  CHECK(errno == ECHILD);  // reaped: no zombie
+  CHECK(no_child(pid));  // reaped: no zombie
   CHECK(reap_strays(pid));
 }
 
@@ -264,9 +272,7 @@ TEST_CASE("wait: 200 short children leave no zombie and no descriptor behind") {
   }
   CHECK(ended == 200);
   set.wait(steady_clock::now() + 1ms);  // reaps the leaders the last wait returned
-  errno = 0;
-  CHECK(::waitpid(-1, nullptr, WNOHANG) == -1);
-  CHECK(errno == ECHILD);
+  CHECK(no_child(-1));
   c.check_nothing_left();
 }
 
@@ -284,9 +290,7 @@ TEST_CASE("wait: a returned leader stays a zombie until the next wait, which rea
   CHECK(info.si_pid == pid);  // unreaped: the pid, and so -pid, is still taken
   CHECK(info.si_status == 3);
   set.wait(steady_clock::now() + 1ms);
-  errno = 0;
-  CHECK(::waitpid(pid, nullptr, WNOHANG) == -1);
-  CHECK(errno == ECHILD);
+  CHECK(no_child(pid));
 }
 
 TEST_CASE("~ProcessSet: reaps the leaders the last wait returned") {
@@ -298,9 +302,7 @@ TEST_CASE("~ProcessSet: reaps the leaders the last wait returned") {
     pid = spawn(set, request({"true"}, dir.file("log")));
     CHECK(wait_for(set, pid).exit_code == 0);
   }
-  errno = 0;
-  CHECK(::waitpid(pid, nullptr, WNOHANG) == -1);
-  CHECK(errno == ECHILD);
+  CHECK(no_child(pid));
 }
 
 TEST_CASE("wait: the next child's pipe is made, and the reaped one's closed, by the next wait") {

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "error_text.hpp"
 #include "store/sqlite_run_store.hpp"
 #include "temp_dir.hpp"
 
@@ -27,7 +28,7 @@ const SystemTime k_t0 = SystemTime{std::chrono::milliseconds{1'795'341'600'123}}
 
 std::unique_ptr<SqliteRunStore> open_store(const std::string& path) {
   auto store = SqliteRunStore::open(path, true);
-  REQUIRE_MESSAGE(store.has_value(), store.error().message);
+  REQUIRE_MESSAGE(store.has_value(), wfo::test::error_text(store));
   return std::move(*store);
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "error_text.hpp"
 #include "store/sqlite_run_store.hpp"
 #include "temp_dir.hpp"
 
@@ -45,7 +46,7 @@ const SystemTime k_t0 = at_ms(1'795'341'600'123);  // 2026-11-22T10:00:00.123Z
 
 std::unique_ptr<SqliteRunStore> open_store(const std::string& path) {
   auto store = SqliteRunStore::open(path, true);
-  REQUIRE_MESSAGE(store.has_value(), store.error().message);
+  REQUIRE_MESSAGE(store.has_value(), wfo::test::error_text(store));
   return std::move(*store);
 }
 
@@ -416,7 +417,7 @@ TEST_CASE("a commit that fails half way writes nothing, and the store stays usab
   // The same store commits again afterwards (its statements were not left mid-step).
   t.events.pop_back();
   auto ok = writer->commit("r-1", t);
-  REQUIRE_MESSAGE(ok.has_value(), ok.error().message);
+  REQUIRE_MESSAGE(ok.has_value(), wfo::test::error_text(ok));
   CHECK(reader->load_run("r-1")->run.status == RunStatus::failed);
   CHECK(reader->events("r-1")->size() == 1);
 }
