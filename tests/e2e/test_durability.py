@@ -7,6 +7,7 @@ succeeds with is one more than the syncs it made up to its final state; and
 the group-commit writer thread full mode commits through (/proc/<pid>/task). Crashes in
 full mode are covered by test_torture.
 """
+import contextlib
 import os
 import sys
 import unittest
@@ -22,6 +23,8 @@ FLOW = """
       c: {{needs: b, run: 'echo "c $WFO_ATTEMPT" >> "$LEDGER"'}}
     """
 TASKS = 3
+# A task that waits for the file $GO, after touching $GO.started.
+WAIT = 'touch "$GO.started"; while [ ! -e "$GO" ]; do sleep 0.02; done'
 
 
 class DurabilityModeTest(WfoTestCase):
@@ -64,57 +67,58 @@ class DurabilityModeTest(WfoTestCase):
         print(f"\ndurability: syncs of a {TASKS}-task run: default {normal}, full {flag} and "
               f"{in_file}", file=sys.stderr)
 
-    def threads_while_running(self, *flags):
-        """wfo's thread count (/proc/<pid>/task) while its one task waits for a file."""
+    @contextlib.contextmanager
+    def while_waiting(self, flow, *flags):
+        """Starts `wfo run flow flags` and yields its process once the task running WAIT has
+        started; then lets that task end and checks that the run succeeded. $GO is set to a
+        file of the test's folder, removed first with its `.started` marker."""
         go = os.path.join(self.dir, "go")
         self.env["GO"] = go
-        flow = self.write("wait.yaml", """
-            version: 1
-            tasks:
-              a: {run: 'touch "$GO.started"; while [ ! -e "$GO" ]; do sleep 0.02; done'}
-            """)
         for path in (go, go + ".started"):
             if os.path.exists(path):
                 os.remove(path)
         with self.started("run", flow, *flags) as p:
             self.assertTrue(wait_for(lambda: os.path.exists(go + ".started"), timeout=20))
+            yield p
+            open(go, "w").close()
+            out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+
+    def threads_while_running(self, *flags):
+        """wfo's thread count (/proc/<pid>/task) while its one task waits for a file."""
+        flow = self.write("wait.yaml", """
+            version: 1
+            tasks:
+              a: {run: '""" + WAIT + """'}
+            """)
+        with self.while_waiting(flow, *flags) as p:
             # A start record no other commit takes along is written 10 ms after the start,
             # in either mode (in full, the writer is woken for it): the database shows the
             # long attempt running.
             self.assertTrue(wait_for(lambda: self.query(
                 "SELECT t.status FROM tasks t JOIN runs r ON r.id = t.run_id "
                 "WHERE r.status = 'running'") == [{"status": "running"}], timeout=20))
-            n = len(os.listdir(f"/proc/{p.pid}/task"))
-            open(go, "w").close()
-            out, err = p.communicate(timeout=60)
-        self.assertEqual(p.returncode, 0, err)
-        return n
+            return len(os.listdir(f"/proc/{p.pid}/task"))
 
     def test_a_success_nothing_starts_on_is_written_while_others_run(self):
         # In the default mode a success that no task starts on yet is held for the next
         # commit, as a start is, and written at the latest 10 ms later (docs/reliability.md):
         # `quick` shows succeeded, and `slow` running, while `slow` still runs.
-        go = os.path.join(self.dir, "go")
-        self.env["GO"] = go
         flow = self.write("beside.yaml", """
             version: 1
             tasks:
               quick: {run: 'echo quick >> "$GO.ledger"'}
-              slow: {run: 'touch "$GO.started"; while [ ! -e "$GO" ]; do sleep 0.02; done'}
+              slow: {run: '""" + WAIT + """'}
               last: {needs: slow, run: 'echo last >> "$GO.ledger"'}
             """)
-        with self.started("run", flow, "-j2") as p:
-            self.assertTrue(wait_for(lambda: os.path.exists(go + ".started"), timeout=20))
+        with self.while_waiting(flow, "-j2"):
             want = [{"task_id": "last", "status": "pending"},
                     {"task_id": "quick", "status": "succeeded"},
                     {"task_id": "slow", "status": "running"}]
             self.assertTrue(wait_for(lambda: self.query(
                 "SELECT task_id, status FROM tasks ORDER BY task_id") == want, timeout=20),
                 self.query("SELECT task_id, status FROM tasks ORDER BY task_id"))
-            open(go, "w").close()
-            out, err = p.communicate(timeout=60)
-        self.assertEqual(p.returncode, 0, err)
-        with open(go + ".ledger") as f:
+        with open(self.env["GO"] + ".ledger") as f:
             self.assertEqual(f.read(), "quick\nlast\n")
         self.assertEqual(self.query("SELECT task_id, status FROM tasks ORDER BY task_id"),
                          [{"task_id": t, "status": "succeeded"} for t in ("last", "quick", "slow")])
