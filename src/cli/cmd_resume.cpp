@@ -75,7 +75,17 @@ int resume(const GlobalOptions& g, const ResumeOptions& o) {
     if (wants_reports(o.output) && loaded) write_reports(o.output, loaded->plan, *snapshot);
     return k_exit_succeeded;
   }
-  if (!loaded) return report(loaded.error(), snapshot->run.workflow_text);
+  if (!loaded) {
+    // The spec: a run resumes from the text it started with, so the file on disk may well
+    // be fine. The stored copy compiled when the run started; now it is damaged, or an
+    // older wfo accepted what this one does not.
+    Error e = loaded.error();
+    e.hint = "resume loads the copy of the workflow stored with run " + o.run_id +
+             ", not the file on disk, and that copy no longer loads; start a new run: wfo run " +
+             shell_quote(snapshot->run.workflow_file) +
+             (g.state.empty() ? "" : " --state " + shell_quote(state_path(g)));
+    return report(e, snapshot->run.workflow_text);
+  }
   if (o.jobs && *o.jobs < 1)
     return report(Error{ErrorKind::usage, "-j must be at least 1", {}, 0, 0, {}});
   // Secrets are not stored: the resume needs them again, and they must be the same values.

@@ -162,6 +162,17 @@ DriverLock::~DriverLock() {
   if (m_fd >= 0) ::close(m_fd);
 }
 
+std::string shell_quote(const std::string& s) {
+  bool plain =
+      !s.empty() &&
+      s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./=:") ==
+          std::string::npos;
+  if (plain) return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 std::string new_run_id() {
   SystemTime now = system_now();
   std::string t = format_rfc3339(now);  // 2026-11-22T10:00:00.123Z

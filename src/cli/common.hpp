@@ -30,6 +30,11 @@ std::string state_dir(const std::string& db_path);
 /// Opens the store; prints nothing. Errors: see SqliteRunStore::open.
 Result<std::unique_ptr<SqliteRunStore>> open_store(const GlobalOptions& g, bool create);
 
+/// `s` as one word for a POSIX shell (sh(1)), for a command line wfo prints for the user to
+/// paste: unchanged when it holds only letters, digits and `_-./=:`, else in single quotes
+/// with each `'` written as `'\''`.
+std::string shell_quote(const std::string& s);
+
 /// The OS user of this process (getpwuid(geteuid())); never an environment variable
 /// (spec: Approval gates). Falls back to `uid:<n>` when the uid has no name.
 std::string current_user();

@@ -28,17 +28,6 @@ class SystemRandom final : public Random {
   std::mt19937_64 m_gen{std::random_device{}()};
 };
 
-std::string shell_quote(const std::string& s) {
-  bool plain =
-      !s.empty() &&
-      s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./=:") ==
-          std::string::npos;
-  if (plain) return s;
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 void print_gates(const GlobalOptions& g, const RunSnapshot& s, const DriveRequest& request) {
   std::string state = request.explicit_state ? " --state " + shell_quote(state_path(g)) : "";
   for (const auto& gate : s.gates) {

@@ -121,6 +121,34 @@ class BadInputTest(WfoTestCase):
         self.assertEqual(self.query("SELECT id FROM runs"), [{"id": run_id}])
         self.assertEqual(self.query("SELECT COUNT(*) AS n FROM events")[0]["n"], before)
 
+    def test_resume_of_a_run_whose_stored_workflow_no_longer_loads(self):
+        # The spec: a run resumes from the workflow text it started with, not the file. When
+        # that copy is damaged, the error is at the copy's line and column, says that the
+        # file on disk was not read (here it is fixed, and still refused), and the run is
+        # left as it was.
+        flow = self.write("flow.yaml", "version: 1\ntasks:\n  a: {run: 'exit 1'}\n"
+                                       "  b: {needs: a, run: 'true'}\n")
+        run_id = self.run_id_of(self.run_ok("run", flow, code=1))
+        with sqlite3.connect(self.state) as con:
+            con.execute("UPDATE run_texts SET workflow_text="
+                        "replace(workflow_text, 'needs: a', 'needs: [a')")
+        self.write("flow.yaml", "version: 1\ntasks:\n  a: {run: 'true'}\n"
+                                "  b: {needs: a, run: 'true'}\n")
+        before = self.query("SELECT * FROM events ORDER BY id")
+        r = self.wfo("resume", run_id)
+        self.assertEqual((r.code, r.out), (2, ""), repr(r))
+        self.assertEqual(r.err,
+                         f"{flow}:4:29: error: yaml syntax: did not find expected ',' or ']' "
+                         "(while parsing a flow sequence at line 4, column 14)\n"
+                         "    b: {needs: [a, run: 'true'}\n"
+                         "                              ^\n"
+                         f"  resume loads the copy of the workflow stored with run {run_id}, not "
+                         "the file on disk, and that copy no longer loads; start a new run: "
+                         f"wfo run {flow}\n")
+        self.assertEqual(self.query("SELECT * FROM events ORDER BY id"), before)
+        self.assertEqual(self.task_statuses(run_id), {"a": "failed", "b": "skipped"})
+        self.assertEqual(self.run_status(run_id), "failed")
+
     def test_usage_errors(self):
         cases = [
             (["frobnicate"], "wfo: error: unknown command 'frobnicate'\n  run 'wfo --help' for usage\n"),
