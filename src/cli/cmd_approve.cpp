@@ -49,7 +49,8 @@ int decide(const GlobalOptions& g, const DecideOptions& o, bool approve) {
   } else {
     std::fprintf(stderr, "wfo: task '%s' of run %s %s by %s\n", gate.task_id.c_str(),
                  o.run_id.c_str(), approve ? "approved" : "rejected", request.user.c_str());
-    std::fprintf(stderr, "  continue with: wfo resume %s\n", o.run_id.c_str());
+    std::fprintf(stderr, "  continue with: wfo resume %s%s\n", o.run_id.c_str(),
+                 state_arg(g).c_str());
   }
   return k_exit_succeeded;
 }

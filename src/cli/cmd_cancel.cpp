@@ -22,7 +22,7 @@ int cancel(const GlobalOptions& g, const std::string& run_id) {
                         0,
                         {}});
   if (auto ok = (*store)->request_cancel(run_id); !ok) return report(ok.error());
-  auto lock = DriverLock::acquire(state_dir(state_path(g)), run_id);
+  auto lock = DriverLock::acquire(g, run_id);
   if (!lock) {
     std::fprintf(stderr, "wfo: asked the driver of run %s to cancel it\n", run_id.c_str());
     return k_exit_succeeded;

@@ -31,8 +31,12 @@ int logs(const GlobalOptions& g, const LogsOptions& o) {
   if (!store) return report(store.error());
   if (o.follow) {
     if (o.task.empty())
-      return report(Error{ErrorKind::usage, "-f follows one task", {}, 0, 0,
-                          "name it: wfo logs " + o.run_id + " TASK -f"});
+      return report(Error{ErrorKind::usage,
+                          "-f follows one task",
+                          {},
+                          0,
+                          0,
+                          "name it: wfo logs " + o.run_id + " TASK -f" + state_arg(g)});
     return follow_task_log(**store, state_dir(state_path(g)), o.run_id, o.task, o.attempt);
   }
   auto snapshot = (*store)->load_run(o.run_id);

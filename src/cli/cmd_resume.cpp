@@ -33,7 +33,7 @@ int resume(const GlobalOptions& g, const ResumeOptions& o) {
   auto texts = (*store)->load_run_record(o.run_id, true);
   if (!texts) return report(texts.error());
   reexec_for_large_input(texts->workflow_text.size());
-  auto lock = DriverLock::acquire(state_dir(state_path(g)), o.run_id);
+  auto lock = DriverLock::acquire(g, o.run_id);
   if (!lock) return report(lock.error());
   // The two longest steps (at 100,000 tasks, about 1 s and 0.7 s on the benchmark machine)
   // are independent: a second thread reads the run's state while this one compiles the
@@ -100,8 +100,7 @@ int resume(const GlobalOptions& g, const ResumeOptions& o) {
           0,
           0,
           "give the same value as the run started with"});
-  DriveRequest request{o.jobs,           o.wait, o.json,   o.durability,
-                       !g.state.empty(), true,   o.output, std::move(*secrets)};
+  DriveRequest request{o.jobs, o.wait, o.json, o.durability, true, o.output, std::move(*secrets)};
   return drive_run(g, **store, *loaded, std::move(*snapshot), request);
 }
 

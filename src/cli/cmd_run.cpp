@@ -97,7 +97,7 @@ int run(const GlobalOptions& g, const RunOptions& o) {
                         "use letters, digits, '_', '.' and '-'"});
   auto store = open_store(g, true);
   if (!store) return report(store.error());
-  auto lock = DriverLock::acquire(state_dir(state_path(g)), run_id);
+  auto lock = DriverLock::acquire(g, run_id);
   if (!lock) return report(lock.error());
   RunSnapshot snapshot;
   RunRecord& r = snapshot.run;
@@ -127,8 +127,7 @@ int run(const GlobalOptions& g, const RunOptions& o) {
     std::printf("%s\n", run_id.c_str());
     std::fflush(stdout);
   }
-  DriveRequest request{o.jobs, o.wait, o.json, o.durability, !g.state.empty(), false, o.output,
-                       std::move(*secrets)};
+  DriveRequest request{o.jobs, o.wait, o.json, o.durability, false, o.output, std::move(*secrets)};
   return drive_run(g, **store, *loaded, std::move(snapshot), request);
 }
 

@@ -121,8 +121,8 @@ int report(const Error& error, std::string_view source) {
   return exit_code_for(error.kind);
 }
 
-Result<DriverLock> DriverLock::acquire(const std::string& state_dir, const std::string& run_id) {
-  std::string dir = state_dir + "/runs";
+Result<DriverLock> DriverLock::acquire(const GlobalOptions& g, const std::string& run_id) {
+  std::string dir = state_dir(state_path(g)) + "/runs";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   std::string path = dir + "/" + run_id + ".lock";
@@ -145,8 +145,9 @@ Result<DriverLock> DriverLock::acquire(const std::string& state_dir, const std::
     ::close(fd);
     if (who.empty()) who = "another process";
     while (!who.empty() && who.back() == '\n') who.pop_back();
-    return fail(ErrorKind::state, "run " + run_id + " is being driven by " + who,
-                "wait for it to finish, or stop it with 'wfo cancel " + run_id + "'");
+    return fail(
+        ErrorKind::state, "run " + run_id + " is being driven by " + who,
+        "wait for it to finish, or stop it with 'wfo cancel " + run_id + state_arg(g) + "'");
   }
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
@@ -160,6 +161,10 @@ Result<DriverLock> DriverLock::acquire(const std::string& state_dir, const std::
 
 DriverLock::~DriverLock() {
   if (m_fd >= 0) ::close(m_fd);
+}
+
+std::string state_arg(const GlobalOptions& g) {
+  return g.state.empty() ? "" : " --state " + shell_quote(state_path(g));
 }
 
 std::string shell_quote(const std::string& s) {

@@ -35,6 +35,11 @@ Result<std::unique_ptr<SqliteRunStore>> open_store(const GlobalOptions& g, bool 
 /// with each `'` written as `'\''`.
 std::string shell_quote(const std::string& s);
 
+/// " --state PATH" (PATH absolute, shell_quote'd) when --state was given, else "": appended to
+/// the wfo commands wfo prints, so that one pasted reaches the same database ($WFO_STATE and
+/// the default need nothing).
+std::string state_arg(const GlobalOptions& g);
+
 /// The OS user of this process (getpwuid(geteuid())); never an environment variable
 /// (spec: Approval gates). Falls back to `uid:<n>` when the uid has no name.
 std::string current_user();
@@ -66,9 +71,10 @@ int report(const Error& error, std::string_view source = {});
 /// released by the kernel when the process dies, so a dead driver never blocks a resume).
 class DriverLock {
  public:
-  /// Takes the lock without waiting. Errors (ErrorKind::state): held by a live process:
-  /// `run r-x is being driven by pid 123 on host h` with a hint.
-  static Result<DriverLock> acquire(const std::string& state_dir, const std::string& run_id);
+  /// Takes the lock of run `run_id` in the state folder of `g` without waiting. Errors
+  /// (ErrorKind::state): held by a live process: `run r-x is being driven by pid 123 on
+  /// host h` with a hint.
+  static Result<DriverLock> acquire(const GlobalOptions& g, const std::string& run_id);
   DriverLock(DriverLock&& o) noexcept : m_fd(o.m_fd) { o.m_fd = -1; }
   DriverLock& operator=(DriverLock&&) = delete;
   ~DriverLock();

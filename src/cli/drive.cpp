@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 
@@ -28,8 +29,8 @@ class SystemRandom final : public Random {
   std::mt19937_64 m_gen{std::random_device{}()};
 };
 
-void print_gates(const GlobalOptions& g, const RunSnapshot& s, const DriveRequest& request) {
-  std::string state = request.explicit_state ? " --state " + shell_quote(state_path(g)) : "";
+void print_gates(const GlobalOptions& g, const RunSnapshot& s) {
+  std::string state = state_arg(g);
   for (const auto& gate : s.gates) {
     if (gate.status != GateStatus::waiting) continue;
     std::fprintf(stderr, "wfo: run %s is waiting for approval of task '%s': %s\n", s.run.id.c_str(),
@@ -45,6 +46,24 @@ void print_gates(const GlobalOptions& g, const RunSnapshot& s, const DriveReques
                  shell_quote(gate.task_id).c_str(), state.c_str());
     std::fprintf(stderr, "  then:    wfo resume %s%s\n", s.run.id.c_str(), state.c_str());
   }
+}
+
+// The first task whose `before` gate was rejected, when every task that failed the run
+// failed that way, else "". A resume fails such a task again (the decision is final), where
+// it runs a task again whose `after` or `on_failure` gate was rejected, and asks anew.
+std::string rejected_gate(const Plan& plan, const RunSnapshot& s) {
+  std::string first;
+  for (const auto& t : s.tasks) {
+    if (t.status != TaskStatus::failed) continue;
+    auto i = plan.find(t.id);
+    if (i && plan.tasks[*i].spec->continue_on_error) continue;
+    bool before = std::any_of(s.gates.begin(), s.gates.end(), [&t](const GateRecord& g) {
+      return g.task_id == t.id && g.when == "before" && g.status == GateStatus::rejected;
+    });
+    if (!before) return "";
+    if (first.empty()) first = t.id;
+  }
+  return first;
 }
 
 }  // namespace
@@ -65,7 +84,7 @@ int drive_run(const GlobalOptions& g, SqliteRunStore& store, LoadedWorkflow& loa
   options.wait_for_gates = request.wait;
   options.resume = request.resume;
   options.secrets = request.secrets;
-  if (request.explicit_state) options.state_arg = " --state " + shell_quote(state_path(g));
+  options.state_arg = state_arg(g);
   std::string run_id = snapshot.run.id;
 
   // A checkpoint (every 1,000 WAL pages, about 220 tasks of a chain) waited for two syncs
@@ -95,21 +114,31 @@ int drive_run(const GlobalOptions& g, SqliteRunStore& store, LoadedWorkflow& loa
     case DriveOutcome::succeeded:
       std::fprintf(stderr, "wfo: run %s succeeded\n", run_id.c_str());
       return k_exit_succeeded;
-    case DriveOutcome::failed:
+    case DriveOutcome::failed: {
       std::fprintf(stderr, "wfo: run %s failed: %s\n", run_id.c_str(),
                    final_state->run.reason.c_str());
-      std::fprintf(stderr, "  inspect: wfo status %s; fix, then: wfo resume %s\n", run_id.c_str(),
-                   run_id.c_str());
+      std::string rejected = rejected_gate(loaded.plan, *final_state);
+      if (!rejected.empty())
+        std::fprintf(stderr,
+                     "  the gate of task '%s' was rejected, and a decision is final: a resume "
+                     "fails it again; start a new run: wfo run %s%s\n",
+                     rejected.c_str(), shell_quote(final_state->run.workflow_file).c_str(),
+                     options.state_arg.c_str());
+      else
+        std::fprintf(stderr, "  inspect: wfo status %s%s; fix, then: wfo resume %s%s\n",
+                     run_id.c_str(), options.state_arg.c_str(), run_id.c_str(),
+                     options.state_arg.c_str());
       return k_exit_failed;
+    }
     case DriveOutcome::waiting_approval:
-      print_gates(g, *final_state, request);
+      print_gates(g, *final_state);
       return k_exit_waiting_approval;
     case DriveOutcome::cancelled:
       std::fprintf(stderr, "wfo: run %s cancelled\n", run_id.c_str());
       return k_exit_cancelled;
     case DriveOutcome::interrupted:
-      std::fprintf(stderr, "wfo: run %s interrupted; continue with: wfo resume %s\n",
-                   run_id.c_str(), run_id.c_str());
+      std::fprintf(stderr, "wfo: run %s interrupted; continue with: wfo resume %s%s\n",
+                   run_id.c_str(), run_id.c_str(), options.state_arg.c_str());
       return k_exit_interrupted;
   }
   return k_exit_failed;

@@ -15,7 +15,6 @@ struct DriveRequest {
   bool wait = false;         ///< --wait
   bool json = false;         ///< --json
   std::string durability;    ///< --durability: "", normal, full
-  bool explicit_state = false;  ///< --state was given (repeated in printed commands)
   bool resume = false;          ///< the run was loaded from the store
   OutputOptions output;         ///< -v, -q, --junit, --metrics
   std::vector<std::pair<std::string, std::string>> secrets;  ///< secret params, name -> value

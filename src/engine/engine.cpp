@@ -361,7 +361,12 @@ Result<void> Engine::Impl::resolve(uint32_t i) {
       t.status = TaskStatus::waiting_approval;
       return {};
     }
-    if (g->second.status == GateStatus::rejected) return apply_gate(g->second);
+    if (g->second.status == GateStatus::rejected) {
+      // A decision is final (spec: Approval gates): a resume that reset the task to pending
+      // finds the rejection and fails it again, as the driver that saw the decision did.
+      t.status = TaskStatus::waiting_approval;
+      return apply_gate(g->second);
+    }
     // approved: fall through and run (or succeed at once for a pure gate).
   }
   bool pure_gate = !task.run && !task.agent && task.spec->uses.empty();
@@ -664,17 +669,28 @@ Result<void> Engine::Impl::apply_gate(const GateRecord& gate) {
 Result<DriveOutcome> Engine::Impl::finish_run() {
   bool failed = false, waiting = false;
   std::vector<std::string> failed_ids;
+  std::string unended;  // the first task neither ended nor at a gate
   for (uint32_t i = 0; i < tasks.size(); ++i) {
     if (tasks[i].status == TaskStatus::failed && !plan.tasks[i].spec->continue_on_error) {
       failed = true;
       failed_ids.push_back(id(i));
     }
     if (tasks[i].status == TaskStatus::waiting_approval) waiting = true;
+    if (!is_final(tasks[i].status) && tasks[i].status != TaskStatus::waiting_approval &&
+        unended.empty())
+      unended = id(i);
   }
+  // With nothing running and nothing ready, and no gate waiting (whose dependents wait with
+  // it), every task has ended. One left pending would be a fault of this scheduler: the run
+  // fails rather than report success for work that never ran, and a resume runs that task.
+  if (waiting) unended.clear();
+  if (!unended.empty()) failed = true;
   run.status = failed    ? RunStatus::failed
                : waiting ? RunStatus::waiting_approval
                          : RunStatus::succeeded;
-  if (failed) {
+  if (!unended.empty() && failed_ids.empty()) {
+    run.reason = "task '" + unended + "' never ran (a fault of wfo's scheduler; please report it)";
+  } else if (failed) {
     run.reason = "task failed: " + failed_ids.front();
     auto note = compensate();
     if (!note) return std::unexpected(note.error());

@@ -83,6 +83,37 @@ class FollowTest(WfoTestCase):
         self.assertEqual(self.run_ok("logs", "f3", "a", "-f").out, "")
 
 
+class PrintedCommandsTest(WfoTestCase):
+    def test_printed_commands_carry_an_explicit_state(self):
+        # A command wfo prints for the user to paste names the database --state named (in
+        # the current folder there is none): after a failure, an approval and a busy run.
+        env = {"WFO_STATE": ""}
+        state = os.path.join(self.dir, "elsewhere", "s.db")
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              review: {approval: {message: go?}}
+              ship: {needs: review, run: 'exit 1'}
+            """)
+        r = self.wfo("run", flow, "--state", state, "--run-id", "r1", env=env)
+        self.assertEqual(r.code, 3, repr(r))
+        r = self.wfo("approve", "r1", "--task", "review", "--state", state, env=env)
+        self.assertEqual((r.code, r.err.splitlines()[-1]),
+                         (0, f"  continue with: wfo resume r1 --state {state}"))
+        r = self.wfo("resume", "r1", "--state", state, env=env)
+        self.assertEqual((r.code, r.err.splitlines()[-1]), (
+            1, f"  inspect: wfo status r1 --state {state}; fix, then: wfo resume r1 --state {state}"))
+        # The printed command works as printed.
+        r = self.wfo(*f"resume r1 --state {state}".split(), env=env)
+        self.assertEqual(r.code, 1, repr(r))
+        self.assertEqual(self.run_status_at(state, "r1"), "failed")
+        self.assertFalse(os.path.exists(self.state), "the default database was made")
+
+    def run_status_at(self, state, run_id):
+        with sqlite3.connect(state) as con:
+            return con.execute("SELECT status FROM runs WHERE id=?", (run_id,)).fetchone()[0]
+
+
 class ListTest(WfoTestCase):
     def test_table_with_relative_times_and_durations(self):
         ok = self.write("ok.yaml", "version: 1\nname: nightly\ntasks:\n  a: {run: 'true'}\n")

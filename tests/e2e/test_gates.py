@@ -73,6 +73,20 @@ class GateTest(WfoTestCase):
         self.assertEqual((st["review"], st["ship"]), ("failed", "skipped"))
         reason = self.query("SELECT reason FROM tasks WHERE run_id=? AND task_id='review'", run_id)
         self.assertEqual(reason[0]["reason"], f"gate rejected by {ME}: not yet")
+        final = (f"wfo: run {run_id} failed: task failed: review\n"
+                 "  the gate of task 'review' was rejected, and a decision is final: a resume "
+                 f"fails it again; start a new run: wfo run {self.flow()}\n")
+        self.assertTrue(r.err.endswith(final), r.err)
+        # The decision stays final however often the run is resumed: once failed and reset
+        # to pending by a resume, the task was once left pending and the run "succeeded".
+        for _ in range(2):
+            r = self.wfo("resume", run_id)
+            self.assertEqual(r.code, 1, repr(r))
+            self.assertTrue(r.err.endswith(final), r.err)
+            st = self.task_statuses(run_id)
+            self.assertEqual((st["review"], st["ship"]), ("failed", "skipped"))
+            self.assertEqual(self.run_status(run_id), "failed")
+        self.assertEqual(self.attempts(run_id, "ship"), [])
 
     def test_unlisted_approver_refused_even_with_user_env(self):
         other = "alice" if ME != "alice" else "bob"
