@@ -9,7 +9,7 @@ WFO_BUILD="${WFO_BUILD:-$WFO_ROOT/build}"
 WFO_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libcli11-dev libyaml-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev libfmt-dev
-  doctest-dev nlohmann-json3-dev libssl-dev
+  doctest-dev nlohmann-json3-dev libssl-dev libre2-dev
   python3 sqlite3 graphviz googletest libxml2-utils procps
   clang-19 libclang-rt-19-dev
   # the CLI's e2e tests: shells for completions, man page linters, promtool, pseudo-terminals

@@ -11,6 +11,7 @@
 
 #include "engine/engine_impl.hpp"
 #include "util/file.hpp"
+#include "util/json_text.hpp"
 #include "util/strings.hpp"
 
 namespace wfo {
@@ -199,7 +200,7 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   if (auto ok = take_output_file(i); !ok) return std::unexpected(ok.error());
   if (agent) {
     std::string inputs_path = stem + ".inputs.json";
-    if (auto ok = write_file_atomic(inputs_path, inputs.dump()); !ok)
+    if (auto ok = write_file_atomic(inputs_path, json_text(inputs)); !ok)
       return std::unexpected(ok.error());
     env["WFO_INPUTS"] = inputs_path;
   }

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <regex>
+
+#include "util/regex.hpp"
 
 namespace wfo {
 
@@ -50,22 +51,15 @@ std::string retry_reason(const RetryPolicy& policy, const FailureFacts& facts) {
                                    *facts.exit_code) != policy.on_exit_codes.end())
     return "exit code " + std::to_string(*facts.exit_code);
   for (const auto& pattern : policy.on_output) {
-    try {
-      std::regex re(pattern, std::regex::ECMAScript);
-      // Match line by line, each cut at 4 KiB: libstdc++'s regex recurses per character and
-      // would overflow the stack on a megabyte-long subject.
-      std::string_view tail = facts.output_tail;
-      while (!tail.empty()) {
-        size_t end = tail.find('\n');
-        std::string_view line = tail.substr(0, end);
-        if (line.size() > 4096) line = line.substr(0, 4096);
-        if (std::regex_search(line.begin(), line.end(), re))
-          return "output matched '" + pattern + "'";
-        if (end == std::string_view::npos) break;
-        tail.remove_prefix(end + 1);
-      }
-    } catch (const std::regex_error&) {
-      // The loader validates patterns; a bad one here simply never matches.
+    auto re = Regex::compile(pattern);
+    if (!re) continue;  // the loader compiled it; a bad one here simply never matches
+    // Line by line, so that ^ and $ match at each line's ends.
+    std::string_view tail = facts.output_tail;
+    while (!tail.empty()) {
+      size_t end = tail.find('\n');
+      if (re->search(tail.substr(0, end))) return "output matched '" + pattern + "'";
+      if (end == std::string_view::npos) break;
+      tail.remove_prefix(end + 1);
     }
   }
   return "";

@@ -1,8 +1,8 @@
 #include "engine/gates.hpp"
 
 #include <algorithm>
-#include <regex>
 
+#include "util/regex.hpp"
 #include "util/strings.hpp"
 
 namespace wfo {
@@ -94,6 +94,9 @@ Result<nlohmann::json> check_inputs(const nlohmann::json& spec,
                       (guess.empty() ? "" : " (did you mean '" + guess + "'?)"),
                   names.empty() ? "this gate takes no inputs" : "its inputs are: " + join(names, ", "));
     }
+    if (!valid_utf8(value))
+      return fail(ErrorKind::usage, "input '" + name + "' is not UTF-8 text",
+                  "give text in the UTF-8 encoding");
     const auto& s = spec[name];
     if (s.contains("enum")) {
       auto allowed = s["enum"].get<std::vector<std::string>>();
@@ -102,12 +105,8 @@ Result<nlohmann::json> check_inputs(const nlohmann::json& spec,
     }
     if (s.contains("pattern")) {
       std::string pattern = s["pattern"].get<std::string>();
-      bool ok = false;
-      try {
-        ok = std::regex_search(value, std::regex(pattern, std::regex::ECMAScript));
-      } catch (const std::regex_error&) {
-      }
-      if (!ok)
+      auto re = Regex::compile(pattern);  // compiled by the loader too; a bad one never matches
+      if (!re || !re->search(value))
         return fail(ErrorKind::usage,
                     "input '" + name + "' does not match pattern '" + pattern + "'");
     }

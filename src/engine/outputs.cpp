@@ -1,7 +1,6 @@
 #include "engine/outputs.hpp"
 
-#include <regex>
-
+#include "util/regex.hpp"
 #include "util/strings.hpp"
 
 namespace wfo {
@@ -54,6 +53,8 @@ Result<nlohmann::json> parse_outputs(std::string_view text) {
         return fail(ErrorKind::usage, "output '" + key + "' at line " +
                                           std::to_string(start_line) + " is never closed by '" +
                                           std::string(delim) + "'");
+      if (!valid_utf8(value))
+        return fail(ErrorKind::usage, "output '" + key + "' is not UTF-8 text");
       out[key] = value;
       continue;
     }
@@ -64,6 +65,9 @@ Result<nlohmann::json> parse_outputs(std::string_view text) {
     if (value.size() > k_max_output_value_bytes)
       return fail(ErrorKind::usage,
                   "output '" + std::string(line.substr(0, eq)) + "' is larger than 1 MiB");
+    if (!valid_utf8(value))
+      return fail(ErrorKind::usage,
+                  "output '" + std::string(line.substr(0, eq)) + "' is not UTF-8 text");
     out[std::string(line.substr(0, eq))] = std::string(value);
   }
   return out;
@@ -76,14 +80,9 @@ Result<void> validate_outputs(const nlohmann::json& outputs, const std::vector<O
       continue;
     }
     if (spec.pattern) {
-      const std::string value = outputs[spec.name].get<std::string>();
-      bool ok = false;
-      try {
-        ok = std::regex_search(value, std::regex(*spec.pattern, std::regex::ECMAScript));
-      } catch (const std::regex_error&) {
-        ok = false;
-      }
-      if (!ok)
+      // The loader compiled the pattern; one that does not compile never matches.
+      auto re = Regex::compile(*spec.pattern);
+      if (!re || !re->search(outputs[spec.name].get_ref<const std::string&>()))
         return fail(ErrorKind::usage,
                     "output '" + spec.name + "' does not match pattern '" + *spec.pattern + "'");
     }

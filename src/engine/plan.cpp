@@ -308,6 +308,9 @@ Result<nlohmann::json> bind_params(const Workflow& workflow,
                   names.empty() ? "this workflow declares no params"
                                 : "its params are: " + join(names, ", "));
     }
+    if (!valid_utf8(value))
+      return fail(ErrorKind::usage, "param '" + key + "' is not UTF-8 text",
+                  "pass text in the UTF-8 encoding; for bytes, pass a file's path or base64");
     out[key] = value;
   }
   for (const auto& p : workflow.params) {

@@ -60,7 +60,7 @@ Result<GateInputSpec> read_gate_input(const Reader& r, const YEntry& e) {
         [&](const YEntry& f) {
           return put(in.enum_values, r.text_list(f.value, "enum", "values"));
         }},
-       {"pattern", [&](const YEntry& f) { return put(in.pattern, r.text(f.value, "pattern")); }},
+       {"pattern", [&](const YEntry& f) { return put(in.pattern, r.pattern(f.value, "pattern")); }},
        {"description",
         [&](const YEntry& f) { return put(in.description, r.text(f.value, "description")); }}});
   if (!ok) return std::unexpected(ok.error());
@@ -177,9 +177,7 @@ Result<RetryPolicy> read_retry(const Reader& r, const YNode& v) {
        {"on_exit_codes",
         [&](const YEntry& e) { return read_exit_codes(r, e.value, p.on_exit_codes); }},
        {"on_output",
-        [&](const YEntry& e) {
-          return put(p.on_output, r.text_list(e.value, "on_output", "regular expressions"));
-        }},
+        [&](const YEntry& e) { return put(p.on_output, r.pattern_list(e.value, "on_output")); }},
        {"on_timeout",
         [&](const YEntry& e) { return put(p.on_timeout, r.boolean(e.value, "on_timeout")); }}});
   if (!ok) return std::unexpected(ok.error());
@@ -335,7 +333,8 @@ Result<std::vector<OutputSpec>> read_outputs(const Reader& r, const YNode& v) {
         r, e.value, "in output " + quote(o.name),
         {{"required",
           [&](const YEntry& f) { return put(o.required, r.boolean(f.value, "required")); }},
-         {"pattern", [&](const YEntry& f) { return put(o.pattern, r.text(f.value, "pattern")); }}});
+         {"pattern",
+          [&](const YEntry& f) { return put(o.pattern, r.pattern(f.value, "pattern")); }}});
     if (!ok) return std::unexpected(ok.error());
     out.push_back(std::move(o));
   }

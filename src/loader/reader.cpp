@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "util/duration.hpp"
+#include "util/regex.hpp"
 #include "util/strings.hpp"
 
 namespace wfo::loader {
@@ -180,6 +181,27 @@ Result<std::vector<std::string>> Reader::text_list(const YNode& v, std::string_v
     out.push_back(item.value);
   }
   return out;
+}
+
+Result<std::string> Reader::pattern(const YNode& v, std::string_view key) const {
+  auto t = text(v, key);
+  if (!t) return t;
+  auto re = Regex::compile(*t);
+  if (!re) {
+    // "invalid regular expression 'P': WHY" -> "invalid regular expression 'P' for 'KEY': WHY"
+    std::string head = "invalid regular expression " + quote(*t);
+    std::string why = re.error().message.substr(std::min(head.size(), re.error().message.size()));
+    return fail(v.mark, head + " for " + quote(key) + why, std::move(re.error().hint));
+  }
+  return t;
+}
+
+Result<std::vector<std::string>> Reader::pattern_list(const YNode& v, std::string_view key) const {
+  auto list = text_list(v, key, "regular expressions");
+  if (!list) return list;
+  for (const auto& item : v.items)
+    if (auto ok = pattern(item, key); !ok) return std::unexpected(ok.error());
+  return list;
 }
 
 Result<void> Reader::mapping(const YNode& v, std::string message, std::string hint) const {

@@ -24,6 +24,7 @@
 #include "store/checkpoint.hpp"
 #include "store/internal.hpp"
 #include "store/sqlite_run_store.hpp"
+#include "util/json_text.hpp"
 
 namespace wfo {
 
@@ -174,7 +175,7 @@ void SqliteRunStore::write_task(const std::string& run_id, const TaskRecord& r, 
   st.bind(3, position);
   bind_state(st, 4);
   if (r.item)
-    st.bind(10, r.item->dump());  // written with the instance, never updated
+    st.bind(10, json_text(*r.item));  // written with the instance, never updated
   else
     st.bind(10);
   run(st);
@@ -204,7 +205,7 @@ void SqliteRunStore::write_attempt(const std::string& run_id, const AttemptRecor
   st.bind(16, static_cast<int64_t>(a.usage.cpu_user_ms));
   st.bind(17, static_cast<int64_t>(a.usage.cpu_system_ms));
   st.bind(18, static_cast<int64_t>(a.usage.max_rss_kb));
-  std::string outputs = a.outputs.empty() ? std::string("{}") : a.outputs.dump();
+  std::string outputs = a.outputs.empty() ? std::string("{}") : json_text(a.outputs);
   bind_text(st, 19, outputs);
   run(st);
 }
@@ -217,7 +218,7 @@ void SqliteRunStore::write_gate(const std::string& run_id, const GateRecord& g) 
   bind_text(st, 3, g.when);
   bind_name(st, 4, to_string(g.status));
   bind_text(st, 5, g.message);
-  std::string approvers = nlohmann::json(g.approvers).dump();
+  std::string approvers = json_text(nlohmann::json(g.approvers));
   bind_text(st, 6, approvers);
   st.bind(7, g.min_approvals);
   st.bind(8, g.prevent_self_approval ? 1 : 0);
@@ -231,7 +232,7 @@ void SqliteRunStore::write_gate(const std::string& run_id, const GateRecord& g) 
     st.bind(13);
   bind_time(st, 14, g.decided_at);
   bind_text(st, 15, g.comment);
-  std::string inputs_spec = g.inputs_spec.dump();
+  std::string inputs_spec = json_text(g.inputs_spec);
   bind_text(st, 16, inputs_spec);
   run(st);
 }

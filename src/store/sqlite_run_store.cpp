@@ -17,6 +17,7 @@
 #include "store/internal.hpp"
 #include "store/schema.hpp"
 #include "store/vfs.hpp"
+#include "util/json_text.hpp"
 
 namespace wfo {
 namespace {
@@ -261,7 +262,7 @@ Result<void> SqliteRunStore::create_run(const RunSnapshot& s) {
     st.bind(3, r.workflow_file);
     st.bind(4, r.source_dir);
     st.bind(5, r.workflow_hash);
-    st.bind(6, r.params.dump());
+    st.bind(6, json_text(r.params));
     st.bind(7, std::string(to_string(r.status)));
     st.bind(8, format_rfc3339(r.started_at));
     st.bind(9, r.started_by);
@@ -274,7 +275,7 @@ Result<void> SqliteRunStore::create_run(const RunSnapshot& s) {
                             "VALUES(?1, ?2, ?3, ?4)");
     texts.bind(1, r.id);
     texts.bind(2, r.workflow_text);
-    texts.bind(3, r.subflow_texts.dump());
+    texts.bind(3, json_text(r.subflow_texts));
     texts.bind(4, r.dag);
     texts.exec();
     for (size_t i = 0; i < s.tasks.size(); ++i)
@@ -504,7 +505,7 @@ Result<GateUpdate> SqliteRunStore::update_gate(
         d.bind(5, update->decision.approve ? "approve" : "reject");
         d.bind(6, format_rfc3339(update->decision.at));
         d.bind(7, update->decision.comment);
-        d.bind(8, update->decision.inputs.dump());
+        d.bind(8, json_text(update->decision.inputs));
         d.exec();
         write_event(run_id, update->event);
         tx.commit();

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "util/strings.hpp"
+
 namespace wfo {
 
 std::string_view source_line(std::string_view text, int line) {
@@ -20,38 +22,6 @@ std::string_view source_line(std::string_view text, int line) {
 }
 
 namespace {
-
-// True when `s` is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
-bool valid_utf8(std::string_view s) {
-  static constexpr uint32_t k_min[] = {0, 0x80, 0x800, 0x10000};
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c >> 5) == 0x6) {
-      n = 1, cp = c & 0x1f;
-    } else if ((c >> 4) == 0xe) {
-      n = 2, cp = c & 0x0f;
-    } else if ((c >> 3) == 0x1e) {
-      n = 3, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3f);
-    }
-    if (cp < k_min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += n + 1;
-  }
-  return true;
-}
 
 // Only printable text goes to the terminal as it is: control bytes (tabs, escape codes)
 // become a space so the caret stays under the column, and on a line that is not UTF-8

@@ -13,6 +13,11 @@ size_t edit_distance(std::string_view a, std::string_view b);
 /// Returns the candidate closest to `word` within a distance of max(2, |word|/3), or empty.
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
+/// True when `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+/// above U+10FFFF). JSON text must be UTF-8 (RFC 8259), and nlohmann::json throws on
+/// dumping a string that is not.
+bool valid_utf8(std::string_view s);
+
 /// Joins `parts` with `sep`.
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 

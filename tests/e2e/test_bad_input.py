@@ -17,6 +17,7 @@ CASES = [
  ("wrong_type", "validate", "version: 1\ntasks:\n  a:\n    run: echo\n    retry: {max_attempts: many}\n"),
  ("duplicate_key", "validate", "version: 1\ntasks:\n  a: {run: echo}\n  a: {run: echo}\n"),
  ("bad_duration", "validate", "version: 1\ntasks:\n  a:\n    run: echo\n    timeout: 5 minutes\n"),
+ ("bad_pattern", "validate", "version: 1\ntasks:\n  a:\n    run: echo\n    retry: {max_attempts: 2, on_output: [ok, '(a)\\1']}\n"),
  ("cycle", "validate", "version: 1\ntasks:\n  a: {needs: c, run: x}\n  b: {needs: a, run: y}\n  c: {needs: b, run: z}\n"),
  ("needs_itself", "validate", "version: 1\ntasks:\n  a: {needs: a, run: x}\n"),
  ("unknown_need", "validate", "version: 1\ntasks:\n  test: {run: x}\n  deploy: {needs: tset, run: y}\n"),
@@ -52,6 +53,10 @@ EXPECTED = [
      b"flow.yaml:4:3: error: duplicate key 'a' (first defined at line 3)\n    a: {run: echo}\n    ^\n  remove one of them or merge them\n"),
     ('bad_duration', 'validate',
      b"flow.yaml:5:14: error: invalid duration '5 minutes' for 'timeout'\n      timeout: 5 minutes\n               ^\n  write durations like 500ms, 30s, 5m or 1h30m\n"),
+    ('bad_pattern', 'validate',
+     b"flow.yaml:5:46: error: invalid regular expression '(a)\\1' for 'on_output': invalid escape sequence: \\1\n"
+     b"      retry: {max_attempts: 2, on_output: [ok, '(a)\\1']}\n                                               ^\n"
+     b"  write it in RE2 syntax (Perl's without backreferences and lookaround): https://github.com/google/re2/wiki/Syntax\n"),
     ('cycle', 'validate',
      b'flow.yaml:3:3: error: dependency cycle: a -> c -> b -> a\n    a: {needs: c, run: x}\n    ^\n  remove one of these needs to break the cycle\n'),
     ('needs_itself', 'validate',
@@ -148,6 +153,34 @@ class BadInputTest(WfoTestCase):
         self.assertEqual(self.query("SELECT * FROM events ORDER BY id"), before)
         self.assertEqual(self.task_statuses(run_id), {"a": "failed", "b": "skipped"})
         self.assertEqual(self.run_status(run_id), "failed")
+
+    def test_values_that_are_not_utf8_are_refused(self):
+        # JSON text is UTF-8 (RFC 8259): a param or gate input that is not once ended wfo
+        # with an uncaught exception (exit 134), the run half recorded.
+        flow = self.write("flow.yaml", """
+            version: 1
+            params:
+              msg: {default: hi}
+            tasks:
+              g:
+                approval: {inputs: {note: {required: true}}}
+              a: {needs: g, run: 'echo "${{ params.msg }}"'}
+            """)
+        bad = os.fsdecode(b"\xff\xfe")
+        r = self.wfo("run", flow, "-p", f"msg={bad}")
+        self.assertEqual((r.code, r.out, r.err), (2, "", (
+            "wfo: error: param 'msg' is not UTF-8 text\n"
+            "  pass text in the UTF-8 encoding; for bytes, pass a file's path or base64\n")))
+        self.assertFalse(os.path.exists(self.state), "a refused run created state")
+        r = self.wfo("run", flow, "--run-id", "u1")
+        self.assertEqual(r.code, 3, repr(r))
+        r = self.wfo("approve", "u1", "--input", f"note={bad}")
+        self.assertEqual((r.code, r.err), (2, "wfo: error: input 'note' is not UTF-8 text\n"
+                                              "  give text in the UTF-8 encoding\n"))
+        self.assertEqual(self.query("SELECT status FROM gates"), [{"status": "waiting"}])
+        self.assertEqual(self.query("SELECT COUNT(*) AS n FROM decisions")[0]["n"], 0)
+        self.run_ok("approve", "u1", "--input", "note=fine")
+        self.assertEqual(self.run_ok("resume", "u1").code, 0)
 
     def test_usage_errors(self):
         cases = [

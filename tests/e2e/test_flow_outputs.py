@@ -145,6 +145,34 @@ class OutputsTest(WfoTestCase):
             "output 'spec' does not match pattern '\\.ya?ml$'", ""])
         self.assertEqual([a["status"] for a in attempts], ["failed", "failed", "succeeded"])
 
+    def test_an_output_that_is_not_utf8_fails_the_attempt(self):
+        # It once ended the driver with an uncaught exception (exit 134), the attempt never
+        # recorded, and every resume ran the task and ended the same way.
+        self.assertEqual(self.refusal("printf 'x=\\377\\376bad\\n' >> \"$WFO_OUTPUT\""),
+                         "output 'x' is not UTF-8 text")
+        self.assertEqual(self.refusal("printf 'x<<E\\nok\\n\\377\\nE\\n' >> \"$WFO_OUTPUT\""),
+                         "output 'x' is not UTF-8 text")
+
+    def test_patterns_on_long_values_and_backtracking_patterns_end(self):
+        # std::regex overflowed its stack on a 100 KB value (the driver died with SIGSEGV,
+        # the run stuck "running") and backtracked for hours on ^(a+)+$, deaf to Ctrl-C.
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              long:
+                outputs: {v: {required: true, pattern: '^[a-z]+$'}}
+                run: printf 'v=%s\\n' "$(head -c 100000 /dev/zero | tr '\\0' a)" >> "$WFO_OUTPUT"
+              redos:
+                retry: {max_attempts: 2, on_output: ['^(a+)+$']}
+                run: echo aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab; exit 1
+            """)
+        r = self.wfo("run", flow, "--run-id", "p1", timeout=60)
+        self.assertEqual(r.code, 1, repr(r))
+        self.assertEqual(self.task_statuses("p1"), {"long": "succeeded", "redos": "failed"})
+        self.assertEqual(len(self.status_json("p1")["tasks"][0]["outputs"]["v"]), 100000)
+        # The line does not match, so the failure is not retried.
+        self.assertEqual([a["status"] for a in self.attempts("p1", "redos")], ["failed"])
+
     def test_outputs_survive_resume(self):
         flow = self.write("flow.yaml", """
             version: 1

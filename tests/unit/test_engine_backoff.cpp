@@ -152,6 +152,17 @@ TEST_CASE("retry_reason: a megabyte line neither crashes nor hangs") {
   RetryPolicy p = policy(Backoff::fixed, 1s);
   p.on_output = {"needle"};
   CHECK(retry_reason(p, exited(1, std::string(1 << 20, 'a'))) == "");
+  // The whole line is searched (std::regex needed it cut at 4 KiB).
+  CHECK(retry_reason(p, exited(1, std::string(1 << 20, 'a') + "needle\n")) ==
+        "output matched 'needle'");
+}
+
+TEST_CASE("retry_reason: a pattern that backtracks exponentially ends") {
+  RetryPolicy p = policy(Backoff::fixed, 1s);
+  p.on_output = {"^(a+)+$"};
+  CHECK(retry_reason(p, exited(1, std::string(40, 'a') + "b\n")) == "");
+  CHECK(retry_reason(p, exited(1, "x\n" + std::string(40, 'a') + "\n")) ==
+        "output matched '^(a+)+$'");
 }
 
 TEST_CASE("retry_reason: an invalid pattern never matches") {

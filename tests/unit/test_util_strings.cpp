@@ -1,4 +1,4 @@
-// edit_distance, closest_match, join, is_valid_task_id, env_name; read_file and
+// edit_distance, closest_match, join, is_valid_task_id, valid_utf8, env_name; read_file and
 // write_file_atomic.
 
 #include <doctest/doctest.h>
@@ -65,6 +65,18 @@ TEST_CASE("is_valid_task_id: one or more of [A-Za-z0-9_-]") {
     CAPTURE(id);
     CHECK_FALSE(is_valid_task_id(id));
   }
+}
+
+TEST_CASE("valid_utf8: RFC 3629's forms only") {
+  CHECK(valid_utf8(""));
+  CHECK(valid_utf8("plain ascii"));
+  CHECK(valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));  // é € 😀
+  CHECK_FALSE(valid_utf8("\xff\xfe"));
+  CHECK_FALSE(valid_utf8("x=\xff" "bad"));
+  CHECK_FALSE(valid_utf8("\xc3"));              // cut short
+  CHECK_FALSE(valid_utf8("\xc0\xaf"));          // overlong '/'
+  CHECK_FALSE(valid_utf8("\xed\xa0\x80"));      // a surrogate, U+D800
+  CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
 }
 
 TEST_CASE("env_name upper-cases and replaces non-alphanumerics") {
