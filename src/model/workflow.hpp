@@ -42,7 +42,7 @@ struct RetryPolicy {
   std::optional<std::chrono::milliseconds> max_delay;
   Jitter jitter = Jitter::none;
   std::vector<int> on_exit_codes;      ///< retry only on these exit codes
-  std::vector<std::string> on_output;  ///< retry only when the output matches one (ECMAScript)
+  std::vector<std::string> on_output;  ///< retry only when an output line matches one (RE2, util/regex.hpp)
   std::optional<bool> on_timeout;      ///< retry a timed-out attempt; unset means true
   Mark mark;
 };
@@ -70,7 +70,7 @@ struct ParamSpec {
 struct OutputSpec {
   std::string name;
   bool required = false;
-  std::optional<std::string> pattern;  ///< ECMAScript regex searched in the value
+  std::optional<std::string> pattern;  ///< RE2 regex searched in the value (util/regex.hpp)
   Mark mark;
 };
 

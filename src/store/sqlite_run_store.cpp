@@ -146,6 +146,16 @@ Result<std::unique_ptr<SqliteRunStore>> SqliteRunStore::open(const std::string& 
     store->m_db = std::make_unique<SQLite::Database>(
         path.c_str(), SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX, 0, vfs);
     store->m_db->setBusyTimeout(5000);
+    // A database wfo never made (no schema version, but tables) is someone else's: wfo must
+    // not turn it to WAL mode and add its tables (a mistyped --state or WFO_STATE).
+    if (store->m_db->execAndGet("PRAGMA user_version").getInt() == 0 &&
+        store->m_db->execAndGet("SELECT count(*) FROM sqlite_master").getInt() > 0)
+      return std::unexpected(Error{ErrorKind::state,
+                                   "'" + path + "' is an SQLite database, but not wfo's",
+                                   {},
+                                   0,
+                                   0,
+                                   "point --state / WFO_STATE at wfo's state database"});
     // 2 KiB pages for a new database (issue 7). A WAL frame is a whole page, and a task's
     // commit writes three to six of them (its task row, its attempt row, the page the events
     // append to, and the siblings a B-tree balance rewrites), each checksummed by SQLite and

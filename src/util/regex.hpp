@@ -1,7 +1,7 @@
 #pragma once
 // Regular expressions for the workflow's patterns (spec: outputs' and gate inputs' `pattern`,
 // retry `on_output`), in RE2's syntax (https://github.com/google/re2/wiki/Syntax): Perl's
-// and ECMAScript's without backreferences and lookaround. RE2 matches in time linear in the
+// without backreferences and lookaround. RE2 matches in time linear in the
 // text, with no recursion per character, so no pattern and no text (values go up to 1 MiB)
 // can hang or crash wfo; std::regex did both (a stack overflow on a 100 KB value, hours of
 // backtracking for `^(a+)+$`).

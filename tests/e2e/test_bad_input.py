@@ -230,6 +230,27 @@ class BadInputTest(WfoTestCase):
         self.assertEqual(r.err, f"wfo: error: state database '{self.state}' has schema version 7; "
                                 "this wfo reads version 4\n  upgrade wfo, or point --state at another database\n")
 
+    def test_another_programs_database_is_left_untouched(self):
+        # A mistyped --state once turned another program's database to WAL mode and added
+        # wfo's tables to it, even for `wfo list`.
+        app = os.path.join(self.dir, "app.db")
+        con = sqlite3.connect(app)
+        con.execute("CREATE TABLE customers(name TEXT)")
+        con.execute("INSERT INTO customers VALUES ('ada')")
+        con.commit()
+        con.close()
+        with open(app, "rb") as f:
+            before = f.read()
+        flow = self.write("flow.yaml", "version: 1\ntasks:\n  a: {run: 'true'}\n")
+        for args in (["list"], ["status", "r1"], ["run", flow]):
+            r = self.wfo("--state", app, *args)
+            self.assertEqual((r.code, r.err), (5, f"wfo: error: '{app}' is an SQLite database, but not "
+                                                  "wfo's\n  point --state / WFO_STATE at wfo's state "
+                                                  "database\n"), args)
+        with open(app, "rb") as f:
+            self.assertEqual(f.read(), before)
+        self.assertFalse(os.path.exists(app + "-wal"))
+
 
 if __name__ == "__main__":
     unittest.main()
