@@ -15,6 +15,7 @@ namespace wfo::cli {
 namespace {
 
 constexpr size_t k_max_line = 64 * 1024;
+constexpr size_t k_max_shown_line = 1024;  ///< of a line last_lines() returns, in bytes
 
 // Reads up to `max` bytes of `path` from `offset`; empty on any error.
 std::string read_range(const std::string& path, uint64_t offset, size_t max) {
@@ -89,8 +90,10 @@ std::vector<std::string> last_lines(const std::string& path, size_t n) {
   uint64_t start = size > k_window ? size - k_window : 0;
   std::string text = read_range(path, start, static_cast<size_t>(size - start));
   if (start > 0) {
-    size_t nl = text.find('\n');  // drop the cut first line
-    text.erase(0, nl == std::string::npos ? text.size() : nl + 1);
+    // Drop the cut first line, unless it is all there is: the end of a line longer than
+    // the window is still the output's last line.
+    size_t nl = text.find('\n');
+    if (nl != std::string::npos && nl + 1 < text.size()) text.erase(0, nl + 1);
   }
   if (!text.empty() && text.back() == '\n') text.pop_back();
   std::vector<std::string> lines;
@@ -99,7 +102,12 @@ std::vector<std::string> last_lines(const std::string& path, size_t n) {
   while (lines.size() < n) {
     size_t nl = text.rfind('\n', end == 0 ? 0 : end - 1);
     size_t begin = nl == std::string::npos ? 0 : nl + 1;
-    lines.push_back(printable(std::string_view(text).substr(begin, end - begin)));
+    std::string_view line = std::string_view(text).substr(begin, end - begin);
+    if (line.size() > k_max_shown_line)  // a report shows the line's start, not 64 KiB
+      lines.push_back(printable(line.substr(0, k_max_shown_line)) + "\u2026 (" +
+                      std::to_string(line.size() - k_max_shown_line) + " more bytes)");
+    else
+      lines.push_back(printable(line));
     if (nl == std::string::npos) break;
     end = nl;
   }

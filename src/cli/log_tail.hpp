@@ -21,7 +21,9 @@ std::string attempt_log_path(const std::string& state_dir, const std::string& ru
 std::string printable(std::string_view text, bool keep_escapes = false);
 
 /// The last `n` lines of the file at `path` (read from its last 64 KiB), without newlines,
-/// passed through printable(). Empty when the file is missing or empty. Errors: none.
+/// passed through printable(); a line over 1 KiB is cut there and ends with "… (N more
+/// bytes)", N counted within the 64 KiB read. Empty when the file is missing or empty.
+/// Errors: none.
 std::vector<std::string> last_lines(const std::string& path, size_t n);
 
 /// Follows one file as it grows: each call returns the complete lines appended since the

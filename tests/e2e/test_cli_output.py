@@ -106,6 +106,21 @@ class FailureTailTest(WfoTestCase):
         with open(log) as f:
             self.assertEqual(f.read(), self.run_ok("logs", "t1", "bad").out)
 
+    def test_a_last_line_longer_than_64_kib_is_shown_cut(self):
+        # The tail is read from the log's last 64 KiB; a last line longer than that was
+        # dropped as a cut line, and the report called a 70 KB log "(empty)".
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              long: {run: "seq 1 100; head -c 70000 /dev/zero | tr '\\\\0' z; exit 1"}
+            """)
+        r = self.wfo("run", flow, "--run-id", "t3")
+        self.assertEqual(r.code, 1, repr(r))
+        log = os.path.join(self.dir, ".wfo", "runs", "t3", "long.1.log")
+        self.assertEqual(os.path.getsize(log), 292 + 70000)
+        self.assertIn(f" long failed: exit code 1\n  last 20 lines of {log}:\n"
+                      f"  | {'z' * 1024}\u2026 (64512 more bytes)\nwfo: run t3 failed", r.err)
+
     def test_empty_log_is_named(self):
         flow = self.write("flow.yaml", """
             version: 1
