@@ -29,17 +29,25 @@ struct RunOptions {
   std::string secret_file;
 };
 
-// The plan in the order tasks could start, with their needs (`--dry-run`).
-void print_plan(const Plan& plan) {
+// The plan in the order tasks could start, with their needs (`--dry-run`); with --json as
+// {"workflow": name, "tasks": [{"id", "needs": [...], "approval": bool}, ...]}.
+void print_plan(const Plan& plan, bool json) {
   const Workflow& wf = *plan.workflow;
-  std::printf("workflow %s: %zu tasks\n", wf.name.c_str(), wf.tasks.size());
+  nlohmann::json tasks = nlohmann::json::array();
+  if (!json) std::printf("workflow %s: %zu tasks\n", wf.name.c_str(), wf.tasks.size());
   for (uint32_t i : plan.dag.topological_order()) {
     const TaskSpec& t = wf.tasks[i];
+    if (json) {
+      tasks.push_back(
+          {{"id", t.id}, {"needs", t.needs}, {"approval", static_cast<bool>(t.approval)}});
+      continue;
+    }
     std::string line = "  " + t.id;
     if (!t.needs.empty()) line += " (needs " + join(t.needs, ", ") + ")";
     if (t.approval) line += " [approval]";
     std::printf("%s\n", line.c_str());
   }
+  if (json) print_json({{"workflow", wf.name}, {"tasks", std::move(tasks)}});
 }
 
 bool valid_run_id(const std::string& id) {
@@ -88,7 +96,7 @@ int run(const GlobalOptions& g, const RunOptions& o) {
   if (o.jobs && *o.jobs < 1)
     return report(Error{ErrorKind::usage, "-j must be at least 1", {}, 0, 0, {}});
   if (o.dry_run) {
-    print_plan(loaded->plan);
+    print_plan(loaded->plan, o.json);
     return k_exit_succeeded;
   }
   std::string run_id = o.run_id.empty() ? new_run_id() : o.run_id;

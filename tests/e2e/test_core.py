@@ -201,6 +201,11 @@ class ObserveTest(WfoTestCase):
             """)
         r = self.run_ok("run", flow, "--dry-run")
         self.assertEqual(r.out, "workflow flow: 2 tasks\n  a\n  b (needs a)\n")
+        # With --json, stdout is one JSON document and nothing else.
+        r = self.run_ok("run", flow, "--dry-run", "--json")
+        self.assertEqual(json.loads(r.out), {"workflow": "flow", "tasks": [
+            {"id": "a", "needs": [], "approval": False},
+            {"id": "b", "needs": ["a"], "approval": False}]})
         self.assertFalse(os.path.exists(os.path.join(self.dir, "a")))
         self.assertFalse(os.path.exists(self.state))
 
