@@ -147,6 +147,9 @@ Result<void> check_kind(const Reader& r, const TaskSpec& t, const KindKeys& kind
   return {};
 }
 
+/// Longest task id (bytes), so that `<id>.<attempt>.inputs.json` fits a file name.
+constexpr size_t k_max_task_id = 200;
+
 /// Reads one task through `fields`, the table built over `slot`.
 Result<TaskSpec> read_task(const Reader& r, const YEntry& entry, TaskSlot& slot,
                            const std::vector<Field>& fields) {
@@ -154,6 +157,13 @@ Result<TaskSpec> read_task(const Reader& r, const YEntry& entry, TaskSlot& slot,
   t.id = entry.key.value;
   t.mark = entry.key.mark;
   if (auto ok = r.name(entry.key, "task id"); !ok) return std::unexpected(ok.error());
+  // Its attempts' files are named after it (`<id>.<n>.log`), and a file name holds at most
+  // 255 bytes (NAME_MAX): a longer id failed every attempt with "File name too long".
+  if (t.id.size() > k_max_task_id)
+    return r.fail(t.mark,
+                  "task id " + quote(t.id.substr(0, 20)) + "... is " + std::to_string(t.id.size()) +
+                      " characters long; the limit is " + std::to_string(k_max_task_id),
+                  "shorten it: its attempts' log files are named after it");
   if (!entry.value.is_mapping() && !entry.value.is_null())  // the message only when needed
     return std::unexpected(r.mapping(entry.value,
                                      "task " + quote(t.id) + " must be a mapping of its keys",

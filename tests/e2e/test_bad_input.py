@@ -18,6 +18,7 @@ CASES = [
  ("duplicate_key", "validate", "version: 1\ntasks:\n  a: {run: echo}\n  a: {run: echo}\n"),
  ("bad_duration", "validate", "version: 1\ntasks:\n  a:\n    run: echo\n    timeout: 5 minutes\n"),
  ("bad_pattern", "validate", "version: 1\ntasks:\n  a:\n    run: echo\n    retry: {max_attempts: 2, on_output: [ok, '(a)\\1']}\n"),
+ ("long_task_id", "validate", "version: 1\ntasks:\n  " + "a" * 201 + ": {run: x}\n"),
  ("cycle", "validate", "version: 1\ntasks:\n  a: {needs: c, run: x}\n  b: {needs: a, run: y}\n  c: {needs: b, run: z}\n"),
  ("needs_itself", "validate", "version: 1\ntasks:\n  a: {needs: a, run: x}\n"),
  ("unknown_need", "validate", "version: 1\ntasks:\n  test: {run: x}\n  deploy: {needs: tset, run: y}\n"),
@@ -57,6 +58,9 @@ EXPECTED = [
      b"flow.yaml:5:46: error: invalid regular expression '(a)\\1' for 'on_output': invalid escape sequence: \\1\n"
      b"      retry: {max_attempts: 2, on_output: [ok, '(a)\\1']}\n                                               ^\n"
      b"  write it in RE2 syntax (Perl's without backreferences and lookaround): https://github.com/google/re2/wiki/Syntax\n"),
+    ('long_task_id', 'validate',
+     b"flow.yaml:3:3: error: task id 'aaaaaaaaaaaaaaaaaaaa'... is 201 characters long; the limit is 200\n"
+     b"    " + b"a" * 70 + b"\n    ^\n  shorten it: its attempts' log files are named after it\n"),
     ('cycle', 'validate',
      b'flow.yaml:3:3: error: dependency cycle: a -> c -> b -> a\n    a: {needs: c, run: x}\n    ^\n  remove one of these needs to break the cycle\n'),
     ('needs_itself', 'validate',
