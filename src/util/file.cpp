@@ -10,17 +10,30 @@
 namespace wfo {
 
 Result<std::string> read_file(const std::string& path, bool* regular) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO nobody writes to opens at once (and reads as empty) instead of
+  // blocking; it is cleared below, so that a pipe's reads wait for its writer.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return fail(ErrorKind::io, "cannot read '" + path + "': " + std::strerror(errno));
   std::string out;
   // Sized once from the file's length (a workflow of 100,000 tasks is 5 MB; growing by
   // doubling would hold 8 MB); a file that grows meanwhile is still read to its end.
   struct stat st;
-  bool is_regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  bool stat_ok = ::fstat(fd, &st) == 0;
+  bool is_regular = stat_ok && S_ISREG(st.st_mode);
   if (regular) *regular = is_regular;
-  if (is_regular && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
+  if (stat_ok && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))) {
+    ::close(fd);  // /dev/zero or /dev/urandom would be read for ever
+    return fail(ErrorKind::io, "cannot read '" + path + "': not a file or a pipe");
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  if (is_regular && st.st_size > 0 && static_cast<size_t>(st.st_size) <= k_max_read_bytes)
+    out.reserve(static_cast<size_t>(st.st_size));
   char buf[65536];
   for (;;) {
+    if (out.size() > k_max_read_bytes) {
+      ::close(fd);
+      return fail(ErrorKind::io, "cannot read '" + path + "': larger than 64 MiB");
+    }
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {

@@ -198,6 +198,27 @@ class BadInputTest(WfoTestCase):
             r = self.wfo(*args)
             self.assertEqual((r.code, r.err), (2, err))
 
+    def test_a_device_a_fifo_or_a_huge_file_ends_at_once(self):
+        # /dev/zero was read until memory ran out, and a FIFO nobody writes to blocked for
+        # ever (with Ctrl-C blocked); both now end at once with exit 2.
+        r = self.wfo("validate", "/dev/zero", timeout=20)
+        self.assertEqual((r.code, r.err), (2, "wfo: error: cannot read '/dev/zero': not a file or "
+                                              "a pipe\n  check the path of the workflow file\n"))
+        fifo = os.path.join(self.dir, "fifo")
+        os.mkfifo(fifo)
+        r = self.wfo("run", fifo, timeout=20)
+        self.assertEqual((r.code, r.err.splitlines()[0]), (2, f"{fifo}: error: empty workflow"))
+        big = os.path.join(self.dir, "big.yaml")
+        with open(big, "wb") as f:
+            f.truncate((64 << 20) + 1)
+        r = self.wfo("validate", big, timeout=20)
+        self.assertEqual((r.code, r.err), (2, f"wfo: error: cannot read '{big}': larger than 64 "
+                                              "MiB\n  check the path of the workflow file\n"))
+        self.assertFalse(os.path.exists(self.state))
+        # A pipe is still read (process substitution, /dev/stdin).
+        r = self.wfo("validate", "/dev/stdin", input="version: 1\ntasks:\n  a: {run: x}\n")
+        self.assertEqual((r.code, r.err), (0, "/dev/stdin: ok (1 task)\n"))
+
     def test_unknown_param_and_enum(self):
         self.write("flow.yaml", """
             version: 1
