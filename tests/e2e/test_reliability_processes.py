@@ -122,7 +122,8 @@ class HazardTest(WfoTestCase):
         escaped = int(self.read("escaped.pid"))
         try:
             self.assertFalse(alive(ingroup), "the grandchild in the attempt's group survived")
-            self.assertLess(took, 10)  # not held for the escaped grandchild's 60 s
+            # Not held for the escaped grandchild: it still sleeps its 60 s.
+            self.assertTrue(alive(escaped), "wfo returned only after the escaped grandchild")
             figure(f"timeout with grandchildren holding the log: wfo done in {took:.2f} s")
         finally:
             if alive(escaped):
@@ -155,7 +156,6 @@ class HazardTest(WfoTestCase):
         a = self.attempts("st", "stubborn")[0]
         self.assertEqual((a["status"], a["signal"]), ("interrupted", 9))
         self.assertGreater(took, 4.5)  # SIGTERM first, SIGKILL after the 5 s grace
-        self.assertLess(took, 15)
         figure(f"tasks ignoring SIGTERM: killed {took:.1f} s after wfo's SIGTERM (grace 5 s)")
 
     @unittest.skipIf(SANITIZED, "ASan's shadow memory makes the RSS figure meaningless")

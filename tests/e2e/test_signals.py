@@ -2,7 +2,6 @@
 import os
 import signal
 import sqlite3
-import time
 import unittest
 
 from wfo_e2e import WfoTestCase, pids_with_env, wait_for
@@ -79,12 +78,16 @@ class SignalTest(WfoTestCase):
         self.assertRegex(r.err, r"^wfo: error: run sig-1 is being driven by pid %d on host \S+\n" % p.pid)
         p.kill()
         p.communicate()
-        # The dead driver's lock is gone with it; a resume takes over at once.
-        t0 = time.monotonic()
+        # The dead driver's lock is gone with it; a resume takes over, and first stops the
+        # attempt the dead driver left running (its `sleep` would end it with slow-end 1).
         r = self.run_ok("resume", "sig-1")
         self.assertEqual(self.run_status("sig-1"), "succeeded")
         statuses = [x["status"] for x in self.attempts("sig-1", "slow")]
         self.assertEqual(statuses, ["interrupted", "succeeded"])
+        ledger = self.read("ledger").split("\n")
+        self.assertNotIn("slow-end 1", ledger)
+        self.assertEqual(ledger.count("slow-end 2"), 1)
+        self.assertEqual(pids_with_env("WFO_RUN_ID=sig-1"), [])
 
     def test_cancel_from_another_process(self):
         p = self.start_and_wait_for_slow()
