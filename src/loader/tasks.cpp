@@ -207,7 +207,12 @@ Result<void> check_needs(const Reader& r, const TaskSpec& t, const std::vector<s
       return r.fail(t.need_marks[i], "task " + quote(t.id) + " needs itself",
                     "remove " + quote(need) + " from its needs");
     std::string message = "task " + quote(t.id) + " needs unknown task " + quote(need);
-    if (auto ok = check_known(r, t.need_marks[i], need, ids, message, listing("tasks", ids)); !ok)
+    // The task itself is no suggestion (`test` needing `tset`): it cannot need itself.
+    std::vector<std::string> others;
+    for (const auto& id : ids)
+      if (id != t.id) others.push_back(id);
+    if (auto ok = check_known(r, t.need_marks[i], need, others, message, listing("tasks", ids));
+        !ok)
       return ok;
   }
   return {};

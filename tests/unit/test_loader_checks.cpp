@@ -333,6 +333,12 @@ TEST_CASE("loader checks: needs and agents name what exists") {
        "flow.yaml:6:13: error: task 'deploy' needs unknown task 'tset' (did you mean 'test'?)\n"
        "      needs: [tset]\n"
        "              ^\n"},
+      // Never the task itself as the suggestion: it cannot need itself.
+      {"version: 1\ntasks:\n  test:\n    run: x\n    needs: tset\n  deploy: {run: y}\n",
+       "flow.yaml:5:12: error: task 'test' needs unknown task 'tset'\n"
+       "      needs: tset\n"
+       "             ^\n"
+       "  tasks in this file: test, deploy\n"},
       {"version: 1\ntasks:\n  test: {run: x}\n  deploy:\n    run: y\n    needs: zzz\n",
        "flow.yaml:6:12: error: task 'deploy' needs unknown task 'zzz'\n"
        "      needs: zzz\n"
