@@ -101,8 +101,13 @@ int run(const GlobalOptions& g, const RunOptions& o) {
   }
   std::string run_id = o.run_id.empty() ? new_run_id() : o.run_id;
   if (!valid_run_id(run_id))
-    return report(Error{ErrorKind::usage, "invalid run id '" + run_id + "'", {}, 0, 0,
-                        "use letters, digits, '_', '.' and '-'"});
+    return report(
+        Error{ErrorKind::usage,
+              "invalid run id '" + run_id + "'",
+              {},
+              0,
+              0,
+              "use at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"});
   auto store = open_store(g, true);
   if (!store) return report(store.error());
   auto lock = DriverLock::acquire(g, run_id);

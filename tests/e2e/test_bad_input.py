@@ -193,7 +193,13 @@ class BadInputTest(WfoTestCase):
             (["run", "missing.yaml"], "wfo: error: cannot read 'missing.yaml': No such file or directory\n"
                                       "  check the path of the workflow file\n"),
             (["run"], "wfo: error: file is required\n  run 'wfo --help' for usage\n"),
+            (["list", "--limit", "0"],
+             "wfo: error: --limit: Value 0 not in range 1 to 1000000000\n  run 'wfo --help' for usage\n"),
         ]
+        flow = self.write("flow.yaml", "version: 1\ntasks:\n  a: {run: 'true'}\n")
+        cases.append((["run", flow, "--run-id", "r" * 129],
+                      f"wfo: error: invalid run id '{'r' * 129}'\n  use at most 128 letters, digits, "
+                      "'_', '.' and '-', not starting with '.' or '-'\n"))
         for args, err in cases:
             r = self.wfo(*args)
             self.assertEqual((r.code, r.err), (2, err))
