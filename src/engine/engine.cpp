@@ -134,7 +134,10 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
     int last_success = 0;
     for (const AttemptRecord& a : rec.attempts) {
       t.attempts = std::max(t.attempts, a.number);
-      if (a.kind == AttemptKind::compensate && a.number > last_success) t.compensated = true;
+      if (a.kind == AttemptKind::compensate && a.number > last_success) {
+        t.compensated = true;
+        t.undone = a.status == AttemptStatus::succeeded;
+      }
       if (a.number <= t.budget_base) continue;
       if (a.kind == AttemptKind::fallback) {
         t.fallback_used = true;
@@ -176,7 +179,8 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
 // Puts a loaded run back into a drivable state, in one commit: attempts a dead driver left
 // `running` become `interrupted` (after their processes are gone), unfinished tasks become
 // pending, and when the run had failed or was cancelled, its failed tasks get a fresh budget
-// and everything they blocked is pending again.
+// and everything they blocked is pending again, as is every succeeded task whose
+// compensation succeeded: its work was undone, so going on needs it done again.
 Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
   Transition t;
   std::vector<std::string> handles;
@@ -198,15 +202,18 @@ Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
     TaskRun& task = tasks[node];
     bool need_reset = false;
     for (uint32_t n : plan.dag.needs(node)) need_reset = need_reset || reset[n];
+    bool undone = rerun_failed && task.status == TaskStatus::succeeded && task.undone;
     bool again = task.status == TaskStatus::running || task.status == TaskStatus::retrying ||
                  (rerun_failed &&
                   (task.status == TaskStatus::failed || task.status == TaskStatus::cancelled)) ||
                  (need_reset &&
-                  (task.status == TaskStatus::skipped || task.status == TaskStatus::cancelled));
-    if (task.status == TaskStatus::failed && rerun_failed) {
+                  (task.status == TaskStatus::skipped || task.status == TaskStatus::cancelled)) ||
+                 undone;
+    if ((task.status == TaskStatus::failed && rerun_failed) || undone) {
       task.budget_base = task.attempts;
       task.failures = 0;
     }
+    if (undone) task.compensated = task.undone = false;
     if (!again) continue;
     reset[node] = 1;
     task.status = TaskStatus::pending;

@@ -65,6 +65,7 @@ struct TaskRun {
   AttemptKind next_kind = AttemptKind::main;  ///< what the next launch runs
   bool fallback_used = false;                 ///< the fallback was tried in this budget
   bool compensated = false;                   ///< its compensation ran after its success
+  bool undone = false;  ///< and succeeded: a resume runs the task again (recover_and_reset)
   /// Inputs of approving decisions: null until the first (update() makes it an object).
   nlohmann::json gate_inputs;
   // While waiting for a retry:

@@ -195,6 +195,33 @@ class ContinueFallbackCompensateTest(WfoTestCase):
         charge = [t for t in doc["tasks"] if t["id"] == "charge"][0]
         self.assertEqual([a.get("kind", "main") for a in charge["attempts"]], ["main", "compensate"])
 
+    def test_resume_runs_again_what_was_compensated(self):
+        # A compensation undid the task's work, so a resume that goes on does it again
+        # (once the task was kept as succeeded, and ship ran on an undone reservation). A
+        # task with no compensation, or whose compensation failed, is kept.
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              reserve: {run: echo reserve >> done, compensate: echo undo-reserve >> undo}
+              charge: {needs: reserve, run: echo charge >> done, compensate: exit 7}
+              notify: {needs: reserve, run: echo notify >> done}
+              ship: {needs: [charge, notify], run: 'test -e fixed && echo ship >> done'}
+            """)
+        r = self.wfo("run", flow, "-j1", "--run-id", "saga2")
+        self.assertEqual(r.code, 1, repr(r))
+        self.assertEqual(self.read("undo"), "undo-reserve\n")
+        self.write("fixed", "")
+        r = self.wfo("resume", "saga2", "-j1")
+        self.assertEqual(r.code, 0, repr(r))
+        self.assertEqual(self.read("done").split(), ["reserve", "charge", "notify", "reserve", "ship"])
+        kinds = {t: [(a["kind"], a["status"]) for a in self.attempts("saga2", t)]
+                 for t in ("reserve", "charge", "notify")}
+        self.assertEqual(kinds, {
+            "reserve": [("main", "succeeded"), ("compensate", "succeeded"), ("main", "succeeded")],
+            "charge": [("main", "succeeded"), ("compensate", "failed")],
+            "notify": [("main", "succeeded")]})
+        self.assertEqual(self.run_status("saga2"), "succeeded")
+
     def test_failing_compensation_is_recorded_and_others_run(self):
         flow = self.write("flow.yaml", """
             version: 1
