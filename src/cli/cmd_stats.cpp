@@ -37,8 +37,14 @@ int stats(const GlobalOptions& g, const StatsOptions& o) {
   Plan none;  // without the DAG (a sub-workflow file gone?), figures without a critical path
   RunStats figures = compute_stats(*snapshot, loaded ? loaded->plan : none, system_now());
   if (!o.metrics_path.empty())
-    if (auto ok = write_file_atomic(o.metrics_path, prometheus_text(figures)); !ok)
-      return report(ok.error());
+    if (auto ok = write_file_atomic(o.metrics_path, prometheus_text(figures)); !ok) {
+      // Exit 5 is the state database's (spec: Exit codes); a path that cannot be written
+      // is a bad argument.
+      Error e = ok.error();
+      e.kind = ErrorKind::usage;
+      e.hint = "check the path given to --metrics";
+      return report(e);
+    }
   if (o.json) {
     print_json(stats_json(figures));
   } else {

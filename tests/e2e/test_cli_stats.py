@@ -154,6 +154,10 @@ class StatsTest(WfoTestCase):
     def test_stats_metrics_match_the_run_metrics(self):
         again = os.path.join(self.dir, "stats.prom")
         self.run_ok("stats", "s1", "--metrics", again)
+        missing = os.path.join(self.dir, "missing", "m.prom")
+        r = self.wfo("stats", "s1", "--metrics", missing)
+        self.assertEqual((r.code, r.err), (2, f"wfo: error: cannot write '{missing}': No such file "
+                                              "or directory\n  check the path given to --metrics\n"))
         with open(self.metrics) as a, open(again) as b:
             self.assertEqual(a.read(), b.read())
 
