@@ -69,7 +69,9 @@ class CompletenessTest(unittest.TestCase):
         for c in subcommands():
             for flag in flags(c):
                 escaped = flag.replace("-", "\\-")
-                self.assertIn(escaped, self.page, f"wfo.1 does not document {c} {flag}")
+                # The whole flag: \-j must not count as found inside \-\-jobs or \-\-json.
+                self.assertRegex(self.page, re.escape(escaped) + r"(?![A-Za-z0-9_]|\\-[A-Za-z])",
+                                 f"wfo.1 does not document {c} {flag}")
 
     def test_sections_a_user_looks_for(self):
         for section in ["NAME", "SYNOPSIS", "DESCRIPTION", "EXIT STATUS", "ENVIRONMENT",

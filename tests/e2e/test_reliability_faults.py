@@ -433,6 +433,8 @@ class DatabaseStateTest(FaultCase):
                               if line.startswith("wfo: error:")
                               or re.match(r"\S+:\d+:\d+: error: ", line)]
                     self.assertEqual(len(errors), 1, f"{where}: {r!r}")
+        # Damaged headers are what SQLite checks: some command must refuse them with exit 5.
+        self.assertGreater(exit5, 0, "no damaged copy was refused")
         faults_figure(f"flipped bytes: {len(targets)} damaged copies x 6 commands = {cases} "
                       f"runs, {exit5} refused with exit 5, 0 crashes")
 
