@@ -118,12 +118,17 @@ int drive_run(const GlobalOptions& g, SqliteRunStore& store, LoadedWorkflow& loa
       std::fprintf(stderr, "wfo: run %s failed: %s\n", run_id.c_str(),
                    final_state->run.reason.c_str());
       std::string rejected = rejected_gate(loaded.plan, *final_state);
+      std::string new_run = "start a new run: wfo run " +
+                            shell_quote(final_state->run.workflow_file) + options.state_arg;
       if (!rejected.empty())
         std::fprintf(stderr,
                      "  the gate of task '%s' was rejected, and a decision is final: a resume "
-                     "fails it again; start a new run: wfo run %s%s\n",
-                     rejected.c_str(), shell_quote(final_state->run.workflow_file).c_str(),
-                     options.state_arg.c_str());
+                     "fails it again; %s\n",
+                     rejected.c_str(), new_run.c_str());
+      else if (final_state->run.reason.starts_with("run timed out after "))
+        std::fprintf(stderr,
+                     "  the run's timeout counts from its start, so a resume stops at once; %s\n",
+                     new_run.c_str());
       else
         std::fprintf(stderr, "  inspect: wfo status %s%s; fix, then: wfo resume %s%s\n",
                      run_id.c_str(), options.state_arg.c_str(), run_id.c_str(),

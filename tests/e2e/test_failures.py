@@ -107,6 +107,9 @@ class TimeoutTest(WfoTestCase):
             """)
         r = self.wfo("run", flow, "--run-id", "rto")
         self.assertEqual(r.code, 1, repr(r))
+        self.assertTrue(r.err.endswith(
+            "wfo: run rto failed: run timed out after 700ms\n  the run's timeout counts from its "
+            f"start, so a resume stops at once; start a new run: wfo run {flow}\n"), r.err)
         doc = self.status_json("rto")
         self.assertEqual(doc["status"], "failed")
         self.assertEqual(doc["reason"], "run timed out after 700ms")
