@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "loader/yaml_tree.hpp"
+#include "util/strings.hpp"
 
 namespace wfo::loader {
 
@@ -28,37 +29,6 @@ Error text_error(const std::string& file, int line, int column, std::string mess
                  std::string hint) {
   return Error{
       ErrorKind::invalid_workflow, std::move(message), file, line, column, std::move(hint)};
-}
-
-unsigned char byte_at(std::string_view s, size_t i) {
-  return static_cast<unsigned char>(s[i]);
-}
-
-/// Returns the length of the valid UTF-8 sequence starting at `s[i]`, or 0 when there is none
-/// (a NUL byte, a stray continuation byte, an overlong form, a surrogate, past U+10FFFF).
-size_t utf8_length(std::string_view s, size_t i) {
-  unsigned char c = byte_at(s, i);
-  if (c < 0x80) return c == 0 ? 0 : 1;
-  size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  if (byte_at(s, i + 1) < lo || byte_at(s, i + 1) > hi) return 0;
-  for (size_t k = 2; k < n; ++k)
-    if (byte_at(s, i + k) < 0x80 || byte_at(s, i + k) > 0xBF) return 0;
-  return n;
 }
 
 /// True when the 8 bytes at `p` are all ASCII and none is NUL (the common case, checked a
@@ -77,7 +47,7 @@ Result<void> check_utf8(std::string_view text, const std::string& file) {
       i += 8;
       continue;
     }
-    size_t n = utf8_length(text, i);
+    size_t n = text[i] == '\0' ? 0 : utf8_length(text, i);
     if (n == 0) break;
     i += n;
   }

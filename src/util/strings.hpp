@@ -13,6 +13,12 @@ size_t edit_distance(std::string_view a, std::string_view b);
 /// Returns the candidate closest to `word` within a distance of max(2, |word|/3), or empty.
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
+/// Returns the length in bytes (1-4) of the well-formed UTF-8 sequence that starts at `s[i]`,
+/// or 0 when there is none there (a stray continuation byte, a sequence cut short, an
+/// overlong form, a surrogate, a code point above U+10FFFF: RFC 3629, section 4). A NUL byte
+/// is a sequence of length 1. Requires `i < s.size()`.
+size_t utf8_length(std::string_view s, size_t i);
+
 /// True when `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
 /// above U+10FFFF). JSON text must be UTF-8 (RFC 8259), and nlohmann::json throws on
 /// dumping a string that is not.

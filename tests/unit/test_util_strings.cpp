@@ -67,6 +67,22 @@ TEST_CASE("is_valid_task_id: one or more of [A-Za-z0-9_-]") {
   }
 }
 
+TEST_CASE("utf8_length: the sequence at a position, 0 where there is none") {
+  CHECK(utf8_length("a", 0) == 1);
+  CHECK(utf8_length(std::string_view("\0", 1), 0) == 1);
+  CHECK(utf8_length("caf\xc3\xa9", 3) == 2);
+  CHECK(utf8_length("\xe2\x82\xac", 0) == 3);
+  CHECK(utf8_length("\xf0\x9f\x98\x80", 0) == 4);
+  CHECK(utf8_length("\xc3\xa9", 1) == 0);          // a continuation byte alone
+  CHECK(utf8_length("\xe2\x82", 0) == 0);          // cut short
+  CHECK(utf8_length("\xe0\x80\xaf", 0) == 0);      // overlong '/'
+  CHECK(utf8_length("\xed\xbf\xbf", 0) == 0);      // a surrogate, U+DFFF
+  CHECK(utf8_length("\xf4\x90\x80\x80", 0) == 0);  // above U+10FFFF
+  CHECK(utf8_length("\xf5\x80\x80\x80", 0) == 0);
+  CHECK(utf8_length("\xe2\x28\xac", 0) == 0);      // a second byte that is not a continuation
+  CHECK(utf8_length("\xf0\x9f\x98\x28", 0) == 0);  // nor a fourth
+}
+
 TEST_CASE("valid_utf8: RFC 3629's forms only") {
   CHECK(valid_utf8(""));
   CHECK(valid_utf8("plain ascii"));
