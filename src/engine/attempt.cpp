@@ -338,7 +338,7 @@ Result<GateRecord> Engine::Impl::open_gate(uint32_t i, const std::string& when) 
   for (const GateInputSpec& in : spec.inputs) {
     nlohmann::json j = {{"required", in.required}, {"description", in.description}};
     if (!in.enum_values.empty()) j["enum"] = in.enum_values;
-    if (in.pattern) j["pattern"] = *in.pattern;
+    if (in.pattern) j["pattern"] = in.pattern->source();
     g.inputs_spec[in.name] = j;
   }
   auto prev = gates.find(g.task_id);

@@ -50,14 +50,12 @@ std::string retry_reason(const RetryPolicy& policy, const FailureFacts& facts) {
   if (facts.exit_code && std::find(policy.on_exit_codes.begin(), policy.on_exit_codes.end(),
                                    *facts.exit_code) != policy.on_exit_codes.end())
     return "exit code " + std::to_string(*facts.exit_code);
-  for (const auto& pattern : policy.on_output) {
-    auto re = Regex::compile(pattern);
-    if (!re) continue;  // the loader compiled it; a bad one here simply never matches
+  for (const Regex& re : policy.on_output) {
     // Line by line, so that ^ and $ match at each line's ends.
     std::string_view tail = facts.output_tail;
     while (!tail.empty()) {
       size_t end = tail.find('\n');
-      if (re->search(tail.substr(0, end))) return "output matched '" + pattern + "'";
+      if (re.search(tail.substr(0, end))) return "output matched '" + re.source() + "'";
       if (end == std::string_view::npos) break;
       tail.remove_prefix(end + 1);
     }

@@ -79,13 +79,9 @@ Result<void> validate_outputs(const nlohmann::json& outputs, const std::vector<O
       if (spec.required) return fail(ErrorKind::usage, "missing required output '" + spec.name + "'");
       continue;
     }
-    if (spec.pattern) {
-      // The loader compiled the pattern; one that does not compile never matches.
-      auto re = Regex::compile(*spec.pattern);
-      if (!re || !re->search(outputs[spec.name].get_ref<const std::string&>()))
-        return fail(ErrorKind::usage,
-                    "output '" + spec.name + "' does not match pattern '" + *spec.pattern + "'");
-    }
+    if (spec.pattern && !spec.pattern->search(outputs[spec.name].get_ref<const std::string&>()))
+      return fail(ErrorKind::usage, "output '" + spec.name + "' does not match pattern '" +
+                                        spec.pattern->source() + "'");
   }
   return {};
 }

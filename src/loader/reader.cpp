@@ -183,9 +183,9 @@ Result<std::vector<std::string>> Reader::text_list(const YNode& v, std::string_v
   return out;
 }
 
-Result<std::string> Reader::pattern(const YNode& v, std::string_view key) const {
+Result<Regex> Reader::pattern(const YNode& v, std::string_view key) const {
   auto t = text(v, key);
-  if (!t) return t;
+  if (!t) return std::unexpected(t.error());
   auto re = Regex::compile(*t);
   if (!re) {
     // "invalid regular expression 'P': WHY" -> "invalid regular expression 'P' for 'KEY': WHY"
@@ -193,15 +193,20 @@ Result<std::string> Reader::pattern(const YNode& v, std::string_view key) const 
     std::string why = re.error().message.substr(std::min(head.size(), re.error().message.size()));
     return fail(v.mark, head + " for " + quote(key) + why, std::move(re.error().hint));
   }
-  return t;
+  return re;
 }
 
-Result<std::vector<std::string>> Reader::pattern_list(const YNode& v, std::string_view key) const {
-  auto list = text_list(v, key, "regular expressions");
-  if (!list) return list;
-  for (const auto& item : v.items)
-    if (auto ok = pattern(item, key); !ok) return std::unexpected(ok.error());
-  return list;
+Result<std::vector<Regex>> Reader::pattern_list(const YNode& v, std::string_view key) const {
+  if (auto list = text_list(v, key, "regular expressions"); !list)
+    return std::unexpected(list.error());
+  std::vector<Regex> out;
+  out.reserve(v.items.size());
+  for (const auto& item : v.items) {
+    auto re = pattern(item, key);
+    if (!re) return std::unexpected(re.error());
+    out.push_back(std::move(*re));
+  }
+  return out;
 }
 
 Result<void> Reader::mapping(const YNode& v, std::string message, std::string hint) const {

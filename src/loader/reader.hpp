@@ -58,11 +58,12 @@ class Reader {
   /// A list of scalars as text: `'<key>' must be a list of <items>` otherwise.
   Result<std::vector<std::string>> text_list(const YNode& v, std::string_view key,
                                              std::string_view items) const;
-  /// A regular expression (util/regex.hpp) as text, compiled to check it: `invalid regular
-  /// expression '(a' for 'pattern': missing ): (a`, with a hint on the syntax, otherwise.
-  Result<std::string> pattern(const YNode& v, std::string_view key) const;
+  /// A regular expression (util/regex.hpp), compiled once here for every attempt that
+  /// checks it: `invalid regular expression '(a' for 'pattern': missing ): (a`, with a hint
+  /// on the syntax, otherwise.
+  Result<Regex> pattern(const YNode& v, std::string_view key) const;
   /// A list of them: `'<key>' must be a list of regular expressions` when not a list.
-  Result<std::vector<std::string>> pattern_list(const YNode& v, std::string_view key) const;
+  Result<std::vector<Regex>> pattern_list(const YNode& v, std::string_view key) const;
   /// Accepts a mapping or null (an empty mapping); otherwise fails with `message`.
   Result<void> mapping(const YNode& v, std::string message, std::string hint = {}) const;
   /// A mapping of names to scalars, as `env:` and `with:` are written.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "util/box.hpp"
+#include "util/regex.hpp"
 
 namespace wfo {
 
@@ -42,7 +43,7 @@ struct RetryPolicy {
   std::optional<std::chrono::milliseconds> max_delay;
   Jitter jitter = Jitter::none;
   std::vector<int> on_exit_codes;      ///< retry only on these exit codes
-  std::vector<std::string> on_output;  ///< retry only when an output line matches one (RE2, util/regex.hpp)
+  std::vector<Regex> on_output;        ///< retry only when an output line matches one
   std::optional<bool> on_timeout;      ///< retry a timed-out attempt; unset means true
   Mark mark;
 };
@@ -70,7 +71,7 @@ struct ParamSpec {
 struct OutputSpec {
   std::string name;
   bool required = false;
-  std::optional<std::string> pattern;  ///< RE2 regex searched in the value (util/regex.hpp)
+  std::optional<Regex> pattern;  ///< searched in the value
   Mark mark;
 };
 
@@ -79,7 +80,7 @@ struct GateInputSpec {
   std::string name;
   bool required = false;
   std::vector<std::string> enum_values;
-  std::optional<std::string> pattern;
+  std::optional<Regex> pattern;  ///< searched in the value
   std::string description;
   Mark mark;
 };

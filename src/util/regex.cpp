@@ -18,6 +18,10 @@ Result<Regex> Regex::compile(std::string_view pattern) {
   return Regex(std::move(re));
 }
 
+const std::string& Regex::source() const {
+  return m_re->pattern();
+}
+
 bool Regex::search(std::string_view text) const {
   return RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *m_re);
 }

@@ -7,6 +7,7 @@
 // backtracking for `^(a+)+$`).
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "util/error.hpp"
@@ -26,6 +27,8 @@ class Regex {
   /// True when the pattern matches anywhere in `text` (a search, not a whole-text match:
   /// anchor with ^ and $). `text` is read as UTF-8; bytes that are not never crash it.
   bool search(std::string_view text) const;
+  /// The pattern as written, for messages and reports.
+  const std::string& source() const;
 
  private:
   explicit Regex(std::shared_ptr<const re2::RE2> re) : m_re(std::move(re)) {}

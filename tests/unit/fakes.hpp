@@ -25,6 +25,7 @@
 #include "process/process.hpp"
 #include "temp_dir.hpp"
 #include "util/file.hpp"
+#include "util/regex.hpp"
 
 namespace wfo::test {
 
@@ -481,6 +482,13 @@ class RecordingObserver : public Observer {
 
 inline Template tmpl(std::string text) {
   return Template{std::move(text), Mark{}};
+}
+
+/// `pattern` compiled (util/regex.hpp); a test's pattern that does not compile is its bug.
+inline Regex regex(std::string_view pattern) {
+  auto re = Regex::compile(pattern);
+  if (!re) throw std::invalid_argument(re.error().message);
+  return *re;
 }
 
 /// A task that runs `run` (none when empty) after `needs`.

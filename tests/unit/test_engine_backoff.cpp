@@ -14,6 +14,7 @@ namespace {
 using namespace wfo;
 using namespace std::chrono_literals;
 using wfo::test::FakeRandom;
+using wfo::test::regex;
 
 RetryPolicy policy(Backoff backoff, std::chrono::milliseconds delay, double factor = 2.0) {
   RetryPolicy p;
@@ -134,7 +135,7 @@ TEST_CASE("retry_reason with on_exit_codes") {
 
 TEST_CASE("retry_reason with on_output matches any line of the tail") {
   RetryPolicy p = policy(Backoff::fixed, 1s);
-  p.on_output = {"rate limit|timed out"};
+  p.on_output = {regex("rate limit|timed out")};
   std::string tail = "starting\nfetching https://api\nerror: upstream timed out after 30s\nbye\n";
   CHECK(retry_reason(p, exited(1, tail)) == "output matched 'rate limit|timed out'");
   CHECK(retry_reason(p, exited(1, "HTTP 429: rate limit exceeded")) ==
@@ -143,14 +144,14 @@ TEST_CASE("retry_reason with on_output matches any line of the tail") {
   CHECK(retry_reason(p, exited(1, "")) == "");
   // Anchors work per line.
   RetryPolicy anchored = policy(Backoff::fixed, 1s);
-  anchored.on_output = {"^E[0-9]+$"};
+  anchored.on_output = {regex("^E[0-9]+$")};
   CHECK(retry_reason(anchored, exited(2, "ok\nE42\nmore\n")) == "output matched '^E[0-9]+$'");
   CHECK(retry_reason(anchored, exited(2, "ok E42\n")) == "");
 }
 
 TEST_CASE("retry_reason: a megabyte line neither crashes nor hangs") {
   RetryPolicy p = policy(Backoff::fixed, 1s);
-  p.on_output = {"needle"};
+  p.on_output = {regex("needle")};
   CHECK(retry_reason(p, exited(1, std::string(1 << 20, 'a'))) == "");
   // The whole line is searched (std::regex needed it cut at 4 KiB).
   CHECK(retry_reason(p, exited(1, std::string(1 << 20, 'a') + "needle\n")) ==
@@ -159,17 +160,10 @@ TEST_CASE("retry_reason: a megabyte line neither crashes nor hangs") {
 
 TEST_CASE("retry_reason: a pattern that backtracks exponentially ends") {
   RetryPolicy p = policy(Backoff::fixed, 1s);
-  p.on_output = {"^(a+)+$"};
+  p.on_output = {regex("^(a+)+$")};
   CHECK(retry_reason(p, exited(1, std::string(40, 'a') + "b\n")) == "");
   CHECK(retry_reason(p, exited(1, "x\n" + std::string(40, 'a') + "\n")) ==
         "output matched '^(a+)+$'");
-}
-
-TEST_CASE("retry_reason: an invalid pattern never matches") {
-  RetryPolicy p = policy(Backoff::fixed, 1s);
-  p.on_output = {"(unclosed", "fine"};
-  CHECK(retry_reason(p, exited(1, "(unclosed")) == "");
-  CHECK(retry_reason(p, exited(1, "fine")) == "output matched 'fine'");
 }
 
 TEST_CASE("retry_reason and timeouts") {
@@ -188,7 +182,7 @@ TEST_CASE("retry_reason and timeouts") {
 TEST_CASE("retry_reason with several conditions: any match retries") {
   RetryPolicy p = policy(Backoff::fixed, 1s);
   p.on_exit_codes = {75};
-  p.on_output = {"rate limit", "timed out"};
+  p.on_output = {regex("rate limit"), regex("timed out")};
   CHECK(retry_reason(p, exited(75, "")) == "exit code 75");
   CHECK(retry_reason(p, exited(1, "rate limit exceeded")) == "output matched 'rate limit'");
   CHECK(retry_reason(p, exited(1, "connect timed out")) == "output matched 'timed out'");

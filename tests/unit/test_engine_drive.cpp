@@ -296,7 +296,7 @@ TEST_CASE("on_exit_codes decides whether a failure is retried") {
 TEST_CASE("on_output retries when the attempt's log matches") {
   std::vector<TaskSpec> tasks{task("a")};
   tasks[0].retry = retry(2);
-  tasks[0].retry->on_output = {"rate limit|timed out"};
+  tasks[0].retry->on_output = {regex("rate limit|timed out")};
   Harness h(workflow(tasks));
   h.launcher.script("a", 1, Script().exits(1).writes_log("calling api\nHTTP 429: rate limit\n"));
   CHECK(drove(h.start()) == DriveOutcome::succeeded);

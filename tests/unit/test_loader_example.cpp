@@ -193,7 +193,8 @@ TEST_CASE("loader: the spec's complete example, tasks") {
   REQUIRE(design.outputs.size() == 1);
   CHECK(design.outputs[0].name == "spec_path");
   CHECK(design.outputs[0].required);
-  CHECK(design.outputs[0].pattern == "\\.ya?ml$");
+  REQUIRE(design.outputs[0].pattern);
+  CHECK(design.outputs[0].pattern->source() == "\\.ya?ml$");
   CHECK(design.fail_fast);
   CHECK(design.priority == 0);
 
@@ -233,7 +234,8 @@ TEST_CASE("loader: the spec's complete example, test, deploy and notify") {
   CHECK(test.retry->backoff == wfo::Backoff::linear);
   CHECK(test.retry->delay == 2000ms);
   CHECK(test.retry->on_exit_codes == std::vector<int>{75});
-  CHECK(test.retry->on_output == std::vector<std::string>{"rate limit|timed out"});
+  REQUIRE(test.retry->on_output.size() == 1);
+  CHECK(test.retry->on_output[0].source() == "rate limit|timed out");
   CHECK(test.retry->jitter == wfo::Jitter::none);
   CHECK_FALSE(test.retry->max_delay.has_value());
   CHECK(test.timeout == 15min);
@@ -365,7 +367,8 @@ tasks:
   CHECK(b.approval->inputs[0].name == "reason");
   CHECK(b.approval->inputs[0].required);
   CHECK(b.approval->inputs[0].enum_values == std::vector<std::string>{"ok", "retry"});
-  CHECK(b.approval->inputs[0].pattern == "^[a-z]+$");
+  REQUIRE(b.approval->inputs[0].pattern);
+  CHECK(b.approval->inputs[0].pattern->source() == "^[a-z]+$");
   CHECK(b.approval->inputs[0].description == "why");
   CHECK(b.approval->inputs[1].name == "note");
   CHECK_FALSE(b.approval->inputs[1].required);
