@@ -75,7 +75,8 @@ void register_logs(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto* cmd = app.add_subcommand("logs", "Print an attempt's output");
   cmd->add_option("id", o->run_id, "The run's id")->required();
   cmd->add_option("task", o->task, "The task (default: every task that ran)");
-  cmd->add_option("--attempt", o->attempt, "The attempt number (default: the last)");
+  cmd->add_option("--attempt", o->attempt, "The attempt number (default: the last)")
+      ->check(whole_number(1, 1'000'000'000));
   cmd->add_flag("-f,--follow", o->follow, "Follow the task's output until it ends");
   cmd->callback([&g, o, exit_code] { *exit_code = logs(g, *o); });
 }

@@ -86,8 +86,6 @@ int resume(const GlobalOptions& g, const ResumeOptions& o) {
              (g.state.empty() ? "" : " --state " + shell_quote(state_path(g)));
     return report(e, snapshot->run.workflow_text);
   }
-  if (o.jobs && *o.jobs < 1)
-    return report(Error{ErrorKind::usage, "-j must be at least 1", {}, 0, 0, {}});
   // Secrets are not stored: the resume needs them again, and they must be the same values.
   auto secrets = collect_secrets(*loaded->plan.workflow, o.secret_file);
   if (!secrets) return report(secrets.error());
@@ -110,7 +108,8 @@ void register_resume(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto o = std::make_shared<ResumeOptions>();
   auto* cmd = app.add_subcommand("resume", "Continue an interrupted, failed or approved run");
   cmd->add_option("id", o->run_id, "The run's id")->required();
-  cmd->add_option("-j,--jobs", o->jobs, "Attempts at once (default: as the run started)");
+  cmd->add_option("-j,--jobs", o->jobs, "Attempts at once (default: as the run started)")
+      ->check(whole_number(1, k_max_jobs));
   cmd->add_flag("--wait", o->wait, "At a gate, wait for a decision instead of exiting 3");
   cmd->add_flag("--json", o->json, "Print the run as JSON on stdout at the end");
   add_output_options(*cmd, o->output);

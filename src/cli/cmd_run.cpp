@@ -34,7 +34,8 @@ struct RunOptions {
 void print_plan(const Plan& plan, bool json) {
   const Workflow& wf = *plan.workflow;
   nlohmann::json tasks = nlohmann::json::array();
-  if (!json) std::printf("workflow %s: %zu tasks\n", wf.name.c_str(), wf.tasks.size());
+  size_t n = wf.tasks.size();
+  if (!json) std::printf("workflow %s: %zu task%s\n", wf.name.c_str(), n, n == 1 ? "" : "s");
   for (uint32_t i : plan.dag.topological_order()) {
     const TaskSpec& t = wf.tasks[i];
     if (json) {
@@ -93,8 +94,6 @@ int run(const GlobalOptions& g, const RunOptions& o) {
   for (const auto& [name, value] : *secrets) given.emplace_back(name, secret_hash(value));
   auto params = bind_params(wf, given);
   if (!params) return report(params.error(), *text);
-  if (o.jobs && *o.jobs < 1)
-    return report(Error{ErrorKind::usage, "-j must be at least 1", {}, 0, 0, {}});
   if (o.dry_run) {
     print_plan(loaded->plan, o.json);
     return k_exit_succeeded;
@@ -151,8 +150,10 @@ void register_run(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto* cmd = app.add_subcommand("run", "Start a run of a workflow file; prints its id");
   cmd->add_option("file", o->file, "The workflow file")->required();
   cmd->add_option("-p,--param", o->params, "A param as NAME=VALUE (repeatable)");
-  cmd->add_option("-j,--jobs", o->jobs, "Attempts at once (default: max_parallel, else CPUs)");
-  cmd->add_option("--run-id", o->run_id, "Choose the run's id (e.g. a CI pipeline's id)");
+  cmd->add_option("-j,--jobs", o->jobs, "Attempts at once (default: max_parallel, else CPUs)")
+      ->check(whole_number(1, k_max_jobs));
+  cmd->add_option("--run-id", o->run_id, "Choose the run's id (e.g. a CI pipeline's id)")
+      ->check(not_empty("leave --run-id out for a new id"));
   cmd->add_flag("--wait", o->wait, "At a gate, wait for a decision instead of exiting 3");
   cmd->add_flag("--dry-run", o->dry_run, "Print the plan and run nothing");
   cmd->add_option("--secret-file", o->secret_file,

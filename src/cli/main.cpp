@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   cli::GlobalOptions g;
-  app.add_option("--state", g.state, "State database (default: $WFO_STATE, else .wfo/state.db)");
+  app.add_option("--state", g.state, "State database (default: $WFO_STATE, else .wfo/state.db)")
+      ->check(cli::not_empty("leave --state out for $WFO_STATE, else .wfo/state.db"));
   int exit_code = k_exit_succeeded;
   cli::register_run(app, g, &exit_code);
   cli::register_resume(app, g, &exit_code);

@@ -108,7 +108,7 @@ Result<AgentSpec> read_agent(const Reader& r, const YEntry& e) {
        {"retry", [&](const YEntry& f) { return put(a.retry, read_retry(r, f.value)); }},
        {"max_parallel",
         [&](const YEntry& f) {
-          return put(a.max_parallel, r.integer(f.value, "max_parallel", 1, 10000));
+          return put(a.max_parallel, r.integer(f.value, "max_parallel", 1, k_max_jobs));
         }},
        {"circuit_breaker", [&](const YEntry& f) {
           return put(a.circuit_breaker, read_circuit_breaker(r, f.value));
@@ -181,7 +181,7 @@ Result<void> read_top_level(const Reader& r, YNode& root, Workflow& wf, LoadMark
        {"timeout", [&](const YEntry& e) { return put(wf.timeout, r.timeout(e.value, "timeout")); }},
        {"max_parallel",
         [&](const YEntry& e) {
-          return put(wf.max_parallel, r.integer(e.value, "max_parallel", 1, 10000));
+          return put(wf.max_parallel, r.integer(e.value, "max_parallel", 1, k_max_jobs));
         }},
        {"defaults", [&](const YEntry& e) { return put(wf.defaults, read_defaults(r, e.value)); }},
        {"agents", [&](const YEntry& e) { return put(wf.agents, read_agents(r, e.value)); }},

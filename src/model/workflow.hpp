@@ -14,6 +14,10 @@
 
 namespace wfo {
 
+/// The most attempts at once a run may allow: the upper bound of `max_parallel` (workflow,
+/// agent) and of `-j`.
+inline constexpr int k_max_jobs = 10000;
+
 /// A place in the workflow file; 1-based line and column, 0 when unknown.
 struct Mark {
   int line = 0;

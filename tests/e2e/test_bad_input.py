@@ -194,15 +194,36 @@ class BadInputTest(WfoTestCase):
                                       "  check the path of the workflow file\n"),
             (["run"], "wfo: error: file is required\n  run 'wfo --help' for usage\n"),
             (["list", "--limit", "0"],
-             "wfo: error: --limit: Value 0 not in range 1 to 1000000000\n  run 'wfo --help' for usage\n"),
+             "wfo: error: --limit: must be a whole number from 1 to 1000000000, got '0'\n"
+             "  run 'wfo --help' for usage\n"),
+            (["logs", "r1", "--attempt", "-2"],
+             "wfo: error: --attempt: must be a whole number from 1 to 1000000000, got '-2'\n"
+             "  run 'wfo --help' for usage\n"),
+            (["resume", "r1", "-j", "0"],
+             "wfo: error: --jobs: must be a whole number from 1 to 10000, got '0'\n"
+             "  run 'wfo --help' for usage\n"),
         ]
         flow = self.write("flow.yaml", "version: 1\ntasks:\n  a: {run: 'true'}\n")
+        # A number too large for an int gets the same answer as any other out of range.
+        for jobs in ["99999999999", "10001", "-1", "2x"]:
+            cases.append((["run", flow, "-j", jobs],
+                          f"wfo: error: --jobs: must be a whole number from 1 to 10000, got '{jobs}'\n"
+                          "  run 'wfo --help' for usage\n"))
+        # An empty --state or --run-id (an unset variable, say) is refused, not the default.
+        cases.append((["--state", "", "run", flow],
+                      "wfo: error: --state: must not be empty; leave --state out for $WFO_STATE, "
+                      "else .wfo/state.db\n  run 'wfo --help' for usage\n"))
+        cases.append((["run", flow, "--run-id", ""],
+                      "wfo: error: --run-id: must not be empty; leave --run-id out for a new id\n"
+                      "  run 'wfo --help' for usage\n"))
         cases.append((["run", flow, "--run-id", "r" * 129],
                       f"wfo: error: invalid run id '{'r' * 129}'\n  use at most 128 letters, digits, "
                       "'_', '.' and '-', not starting with '.' or '-'\n"))
         for args, err in cases:
             r = self.wfo(*args)
             self.assertEqual((r.code, r.err), (2, err))
+        self.assertFalse(os.path.exists(self.state))
+        self.assertFalse(os.path.exists(os.path.join(self.dir, ".wfo")))
 
     def test_a_device_a_fifo_or_a_huge_file_ends_at_once(self):
         # /dev/zero was read until memory ran out, and a FIFO nobody writes to blocked for

@@ -208,6 +208,8 @@ class ObserveTest(WfoTestCase):
             {"id": "b", "needs": ["a"], "approval": False}]})
         self.assertFalse(os.path.exists(os.path.join(self.dir, "a")))
         self.assertFalse(os.path.exists(self.state))
+        one = self.write("one.yaml", "version: 1\ntasks:\n  a: {run: touch a}\n")
+        self.assertEqual(self.run_ok("run", one, "--dry-run").out, "workflow one: 1 task\n  a\n")
 
     def test_graph_dot_renders(self):
         import shutil, subprocess

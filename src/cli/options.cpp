@@ -1,0 +1,31 @@
+// Checks shared by the subcommands' options (cli/commands.hpp).
+
+#include <charconv>
+#include <string>
+
+#include "cli/commands.hpp"
+
+namespace wfo::cli {
+
+CLI::Validator whole_number(long long lo, long long hi) {
+  std::string range = std::to_string(lo) + " to " + std::to_string(hi);
+  return CLI::Validator(
+      [lo, hi, range](std::string& text) -> std::string {
+        long long n = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+        if (ec == std::errc() && end == text.data() + text.size() && n >= lo && n <= hi)
+          return {};
+        return "must be a whole number from " + range + ", got '" + text + "'";
+      },
+      "[" + std::to_string(lo) + "-" + std::to_string(hi) + "]");
+}
+
+CLI::Validator not_empty(std::string way_out) {
+  return CLI::Validator(
+      [way_out](std::string& text) -> std::string {
+        return text.empty() ? "must not be empty; " + way_out : std::string();
+      },
+      "");
+}
+
+}  // namespace wfo::cli
