@@ -131,14 +131,50 @@ Result<std::string> find_program(const SpawnRequest& request,
   return fail(ErrorKind::io, "cannot run '" + name + "': " + std::strerror(ENOENT));
 }
 
-std::unexpected<Error> spawn_error(const SpawnRequest& request, int rc) {
+/// What made execve(2) fail with E2BIG: one string longer than MAX_ARG_STRLEN (32 pages, 128
+/// KiB with 4 KiB pages), or all of them together over ARG_MAX. A `run:` that substitutes a
+/// large output is the usual cause; the way out is a file.
+std::string too_long(const SpawnRequest& request, const std::vector<const std::string*>& env) {
+  const size_t per_string = 32 * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  size_t longest = 0, shown = 0, total = 0;  // longest whole string; the size of what it holds
+  std::string what;
+  for (size_t i = 0; i < request.argv.size(); ++i) {
+    size_t n = request.argv[i].size();
+    total += n + 1;
+    if (n > longest) {
+      longest = shown = n;
+      what = i == 2 && request.argv[1] == "-c" ? "the command" : "argument " + std::to_string(i);
+    }
+  }
+  for (const std::string* line : env) {
+    total += line->size() + 1;
+    if (line->size() > longest) {
+      std::string var = line->substr(0, line->find('='));
+      longest = line->size();
+      shown = longest - var.size() - 1;  // the value, as the user knows it
+      // render_shell (expr/template.cpp) passes each ${{ }} of a `run:` in WFO_EXPR_<n>.
+      what = var.starts_with("WFO_EXPR_") ? "the value of a ${{ }} in the command"
+                                          : "environment variable " + var;
+    }
+  }
+  if (longest + 1 > per_string)
+    return ": " + what + " is " + std::to_string(shown) + " bytes, and Linux takes at most " +
+           std::to_string(per_string) + " in one; pass a large value in a file";
+  return ": the arguments and environment are " + std::to_string(total) +
+         " bytes together, over the system's " + std::to_string(::sysconf(_SC_ARG_MAX)) +
+         "; pass large values in files";
+}
+
+std::unexpected<Error> spawn_error(const SpawnRequest& request,
+                                   const std::vector<const std::string*>& env, int rc) {
   const std::string& name = request.argv[0];
   // The child's chdir fails with the same ENOENT as a missing program; tell them apart.
   if (!request.workdir.empty() && ::access(request.workdir.c_str(), X_OK) != 0) {
     return fail(ErrorKind::io,
                 "cannot run '" + name + "' in '" + request.workdir + "': " + std::strerror(errno));
   }
-  return fail(ErrorKind::io, "cannot run '" + name + "': " + std::strerror(rc));
+  return fail(ErrorKind::io, "cannot run '" + name + "': " + std::strerror(rc) +
+                                 (rc == E2BIG ? too_long(request, env) : ""));
 }
 
 const char* c_string(const std::string& s) {
@@ -264,13 +300,13 @@ Result<pid_t> ProcessSet::spawn(const SpawnRequest& request) {
   if (pid == 0) run_child(plan);
   int vfork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (pid < 0) return spawn_error(request, vfork_errno);
+  if (pid < 0) return spawn_error(request, env, vfork_errno);
   if (child_error != 0) {
     // The child exited 127 before its exec: reap it here, it is no task.
     int status;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    return spawn_error(request, child_error);
+    return spawn_error(request, env, child_error);
   }
   Child child;
   child.pid = pid;

@@ -173,6 +173,36 @@ class OutputsTest(WfoTestCase):
         # The line does not match, so the failure is not retried.
         self.assertEqual([a["status"] for a in self.attempts("p1", "redos")], ["failed"])
 
+    def test_a_value_too_long_for_a_command_fails_with_the_way_out(self):
+        # Linux takes at most 128 KiB in one argument or environment string; the attempt
+        # failed with a bare "Argument list too long".
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              make:
+                run: printf 'v=%s\\n' "$(head -c 200000 /dev/zero | tr '\\0' a)" >> "$WFO_OUTPUT"
+              inline: {needs: make, run: 'echo "${{ tasks.make.outputs.v }}" > inline.txt'}
+              envvar:
+                needs: make
+                env: {BIG: '${{ tasks.make.outputs.v }}'}
+                run: echo "$BIG" > envvar.txt
+            """)
+        r = self.wfo("run", flow, "--run-id", "e1", "-j", "1")
+        self.assertEqual(r.code, 1, repr(r))
+        self.assertEqual(self.task_statuses("e1"),
+                         {"make": "succeeded", "inline": "failed", "envvar": "failed"})
+        limit = 32 * os.sysconf("SC_PAGESIZE")
+        self.assertEqual(self.attempts("e1", "inline")[0]["reason"],
+                         "cannot run '/bin/sh': Argument list too long: the value of a ${{ }} in "
+                         f"the command is 200000 bytes, and Linux takes at most {limit} in one; "
+                         "pass a large value in a file")
+        self.assertEqual(self.attempts("e1", "envvar")[0]["reason"],
+                         "cannot run '/bin/sh': Argument list too long: environment variable BIG "
+                         f"is 200000 bytes, and Linux takes at most {limit} in one; pass a large "
+                         "value in a file")
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "inline.txt")))
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "envvar.txt")))
+
     def test_outputs_survive_resume(self):
         flow = self.write("flow.yaml", """
             version: 1

@@ -335,6 +335,34 @@ TEST_CASE("spawn: the child leads its own group, with an empty mask and default 
   CHECK(status.find("SigIgn:\t0000000000000000\n") != std::string::npos);
 }
 
+TEST_CASE("spawn: arguments too long for execve say which, and how long") {
+  SignalGuard guard;
+  TempDir dir;
+  ProcessSet set;
+  const size_t limit = 32 * static_cast<size_t>(::sysconf(_SC_PAGESIZE));  // MAX_ARG_STRLEN
+  // One argument over the per-string limit.
+  wfo::Result<pid_t> pid =
+      set.spawn(request({"/bin/sh", "-c", std::string(limit, 'x')}, dir.file("log")));
+  REQUIRE_FALSE(pid.has_value());
+  CHECK(pid.error().message == "cannot run '/bin/sh': Argument list too long: the command is " +
+                                   std::to_string(limit) + " bytes, and Linux takes at most " +
+                                   std::to_string(limit) + " in one; pass a large value in a file");
+  // Many arguments, each within it, together over ARG_MAX (a quarter of the stack's limit;
+  // not tried when that is unlimited).
+  auto arg_max = static_cast<size_t>(::sysconf(_SC_ARG_MAX));
+  if (arg_max > (64u << 20)) return;
+  std::vector<std::string> argv{"/bin/true"};
+  while (argv.size() * (limit / 2) < arg_max + limit) argv.push_back(std::string(limit / 2, 'y'));
+  pid = set.spawn(request(argv, dir.file("log")));
+  REQUIRE_FALSE(pid.has_value());
+  CHECK(
+      pid.error().message.find("cannot run '/bin/true': Argument list too long: the arguments and "
+                               "environment are ") == 0);
+  CHECK(pid.error().message.find(" bytes together, over the system's " + std::to_string(arg_max) +
+                                 "; pass large values in files") != std::string::npos);
+  CHECK(set.size() == 0);
+}
+
 TEST_CASE("spawn: a missing program is an io error naming it") {
   SignalGuard guard;
   TempDir dir;
