@@ -80,7 +80,8 @@ class StatsTest(WfoTestCase):
         for t in tasks.values():
             self.assertEqual(t["status"], "succeeded")
             self.assertGreater(t["max_rss_kb"], 0)
-            self.assertGreaterEqual(t["duration_ms"], t["busy_ms"] - 1 if t["id"] != "flaky" else 0)
+            # The span from the first start to the last end holds every attempt (flaky's two).
+            self.assertGreaterEqual(t["duration_ms"], t["busy_ms"] - 1)
         # A list of 10**7 references is 80 MB: the peak RSS comes from wait4's rusage.
         self.assertGreater(tasks["hog"]["max_rss_kb"], 60_000)
         self.assertGreater(tasks["hog"]["cpu_user_ms"] + tasks["hog"]["cpu_system_ms"], 0)

@@ -48,7 +48,9 @@ class RetryTest(WfoTestCase):
                 retry: {max_attempts: 3, delay: 10ms, on_output: ['rate limit|timed out']}
                 run: '[ "$WFO_ATTEMPT" = 2 ] || { echo "error: rate limit exceeded"; exit 1; }'
             """)
-        run_id = self.run_id_of(self.wfo("run", flow))
+        r = self.wfo("run", flow)
+        self.assertEqual(r.code, 1, repr(r))  # wrong-code fails
+        run_id = self.run_id_of(r)
         self.assertEqual([a["status"] for a in self.attempts(run_id, "wrong-code")], ["failed"])
         right = self.attempts(run_id, "right-code")
         self.assertEqual([a["status"] for a in right], ["failed", "succeeded"])
@@ -64,11 +66,15 @@ class RetryTest(WfoTestCase):
                 retry: {max_attempts: 6, backoff: fixed, delay: 100ms, jitter: full}
                 run: exit 1
             """)
-        run_id = self.run_id_of(self.wfo("run", flow))
+        r = self.wfo("run", flow)
+        self.assertEqual(r.code, 1, repr(r))
+        run_id = self.run_id_of(r)
         delays = [a["delay_ms"] for a in self.attempts(run_id, "t")][1:]
         self.assertEqual(len(delays), 5)
         for d in delays:
             self.assertTrue(0 <= d <= 100, delays)
+        # Drawn, not fixed: five draws from 0-100 ms are all equal about once in 10^8.
+        self.assertGreater(len(set(delays)), 1, delays)
 
     def test_status_shows_retry_countdown(self):
         flow = self.write("flow.yaml", """
@@ -233,7 +239,8 @@ class ContinueFallbackCompensateTest(WfoTestCase):
               b: {needs: a, run: "true", compensate: exit 7}
               c: {needs: b, run: exit 1}
             """)
-        self.wfo("run", flow, "--run-id", "part")
+        r = self.wfo("run", flow, "--run-id", "part")
+        self.assertEqual(r.code, 1, repr(r))
         self.assertEqual(self.read("undo"), "undo-a\n")
         doc = self.status_json("part")
         self.assertEqual(doc["reason"], "task failed: c; partly compensated: 1 of 2 compensations failed")
@@ -282,8 +289,13 @@ class AgentTest(WfoTestCase):
         self.assertEqual((br[0]["agent"], br[0]["consecutive_failures"]), ("api", 2))
         self.assertIsNotNone(br[0]["open_until"])
         # The breaker is stored: a resume still finds it open and runs nothing.
-        self.wfo("resume", "cb")
+        r = self.wfo("resume", "cb")
+        self.assertEqual(r.code, 1, repr(r))
         self.assertEqual(self.read("calls"), "call\ncall\n")
+        for t in ("c", "d"):
+            a = self.attempts("cb", t)
+            self.assertEqual(len(a), 2)
+            self.assertRegex(a[1]["reason"], r"^circuit open for agent api until \d\d:\d\d:\d\d$")
 
     def test_breaker_trial_after_cooldown_closes_it(self):
         flow = self.write("flow.yaml", """

@@ -65,6 +65,7 @@ class GateTest(WfoTestCase):
 
     def test_reject_fails_the_task(self):
         r = self.wfo("run", self.flow())
+        self.assertEqual(r.code, 3, repr(r))
         run_id = self.run_id_of(r)
         self.run_ok("reject", run_id, "--task", "review", "--comment", "not yet")
         r = self.wfo("resume", run_id)
@@ -104,8 +105,11 @@ class GateTest(WfoTestCase):
         r = self.wfo("run", self.flow(extra=", prevent_self_approval: true"))
         run_id = self.run_id_of(r)
         r = self.wfo("approve", run_id)
-        self.assertEqual(r.code, 2)
-        self.assertIn(f"user '{ME}' started run {run_id} and may not approve it", r.err)
+        self.assertEqual((r.code, r.err), (2, f"wfo: error: user '{ME}' started run {run_id} and "
+                                              "may not approve it (prevent_self_approval)\n"
+                                              "  ask another approver\n"))
+        self.assertEqual(self.query("SELECT COUNT(*) AS n FROM decisions")[0]["n"], 0)
+        self.assertEqual(self.query("SELECT status FROM gates")[0]["status"], "waiting")
 
     def test_feature_delivery_end_to_end(self):
         flow = os.path.join(WORKFLOWS, "feature-delivery.yaml")
@@ -212,6 +216,7 @@ class GateTimeoutTest(WfoTestCase):
         gate = doc["tasks"][0]["gate"]
         self.assertEqual((gate["status"], gate["decided_by"]), (want_status, "timeout"))
         r = self.wfo("resume", "to")
+        self.assertEqual(r.code, 0 if want_task == "succeeded" else 1, repr(r))
         self.assertEqual(self.task_statuses("to")["after"], want_task)
 
     def test_timeout_reject(self):

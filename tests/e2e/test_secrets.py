@@ -120,8 +120,10 @@ class SecretTest(WfoTestCase):
         r = self.wfo("resume", "sf", env={"WFO_SECRET_TOKEN": "another-value"})
         self.assertEqual((r.code, r.err), (2, "wfo: error: secret param 'token' differs from the one run sf started with\n"
                                               "  give the same value as the run started with\n"))
+        self.assertEqual(len(self.attempts("sf", "fail")), 1)  # the refused resumes ran nothing
         r = self.wfo("resume", "sf", "--secret-file", secrets)
-        self.assertEqual(r.code, 1, repr(r))  # `fail` still fails, but the resume ran
+        self.assertEqual(r.code, 1, repr(r))  # `fail` still fails, but the resume ran it
+        self.assertEqual([a["exit_code"] for a in self.attempts("sf", "fail")], [3, 3])
 
     def test_secret_refused_from_command_line_file_and_templates(self):
         flow = self.write("flow.yaml", self.FLOW)

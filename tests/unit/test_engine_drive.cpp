@@ -318,7 +318,7 @@ TEST_CASE("an attempt that cannot start fails and follows the retry policy") {
 }
 
 TEST_CASE("output lost on the way to the log fails the attempt, and the policy retries it") {
-  std::vector<TaskSpec> tasks{task("a"), task("b", {"a"})};
+  std::vector<TaskSpec> tasks{task("a"), task("b", "true", {"a"})};
   tasks[0].retry = retry(2);
   Harness h(workflow(tasks));
   std::string why = "cannot write log file '/s/a.1.log': No space left on device";
