@@ -21,13 +21,8 @@ std::string dot_quote(const std::string& s) {
 std::string mermaid_id(uint32_t i) { return "t" + std::to_string(i); }
 
 int graph(const std::string& file, const std::string& format) {
-  auto text = read_file(file);
-  if (!text) {
-    Error e = text.error();
-    e.kind = ErrorKind::usage;
-    e.hint = "check the path of the workflow file";
-    return report(e);
-  }
+  auto text = read_workflow_file(file);
+  if (!text) return report(text.error());
   std::string dir = std::filesystem::absolute(file).parent_path().lexically_normal().string();
   auto loaded = load_text(*text, file, dir);
   if (!loaded) return report(loaded.error(), *text);

@@ -60,13 +60,8 @@ bool valid_run_id(const std::string& id) {
 
 int run(const GlobalOptions& g, const RunOptions& o) {
   bool regular = false;
-  auto text = read_file(o.file, &regular);
-  if (!text) {
-    Error e = text.error();
-    e.kind = ErrorKind::usage;
-    e.hint = "check the path of the workflow file";
-    return report(e);
-  }
+  auto text = read_workflow_file(o.file, &regular);
+  if (!text) return report(text.error());
   // The re-executed wfo reads the file again: a pipe (`wfo run /dev/stdin`) would be empty.
   if (regular) reexec_for_large_input(text->size());
   std::string dir = std::filesystem::absolute(o.file).parent_path().lexically_normal().string();

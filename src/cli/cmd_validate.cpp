@@ -9,13 +9,8 @@ namespace wfo::cli {
 namespace {
 
 int validate(const std::string& file) {
-  auto text = read_file(file);
-  if (!text) {
-    Error e = text.error();
-    e.kind = ErrorKind::usage;
-    e.hint = "check the path of the workflow file";
-    return report(e);
-  }
+  auto text = read_workflow_file(file);
+  if (!text) return report(text.error());
   std::string dir = std::filesystem::absolute(file).parent_path().lexically_normal().string();
   auto loaded = load_text(std::move(*text), file, dir);  // one copy of a large file, not two
   if (!loaded) return report(loaded.error());

@@ -96,14 +96,18 @@ Result<LoadedWorkflow> load_text(std::string text, const std::string& file,
   return loaded;
 }
 
-Result<LoadedWorkflow> load_file(const std::string& path) {
-  auto text = read_file(path);
-  if (!text) {
-    Error e = text.error();
-    e.kind = ErrorKind::usage;
-    e.hint = "check the path of the workflow file";
-    return std::unexpected(e);
+Result<std::string> read_workflow_file(const std::string& path, bool* regular) {
+  auto text = read_file(path, regular);
+  if (!text && text.error().kind != ErrorKind::interrupted) {
+    text.error().kind = ErrorKind::usage;
+    text.error().hint = "check the path of the workflow file";
   }
+  return text;
+}
+
+Result<LoadedWorkflow> load_file(const std::string& path) {
+  auto text = read_workflow_file(path);
+  if (!text) return std::unexpected(text.error());
   std::string dir = std::filesystem::absolute(path).parent_path().lexically_normal().string();
   return load_text(std::move(*text), path, dir);
 }

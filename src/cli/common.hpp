@@ -60,6 +60,11 @@ struct LoadedWorkflow {
 Result<LoadedWorkflow> load_text(std::string text, const std::string& file,
                                  const std::string& source_dir,
                                  const nlohmann::json* stored_subflows = nullptr);
+/// Reads the workflow file at `path` (util/file.hpp's read_file; `regular` as there). Errors:
+/// read_file's, as ErrorKind::usage with the hint "check the path of the workflow file",
+/// except an interrupted read (Ctrl-C while a pipe has no writer), which stays
+/// ErrorKind::interrupted.
+Result<std::string> read_workflow_file(const std::string& path, bool* regular = nullptr);
 /// Reads and loads the workflow file at `path`.
 Result<LoadedWorkflow> load_file(const std::string& path);
 

@@ -26,6 +26,8 @@ inline int exit_code_for(ErrorKind kind) {
       return k_exit_state;
     case ErrorKind::internal:
       return k_exit_failed;
+    case ErrorKind::interrupted:
+      return k_exit_interrupted;
   }
   return k_exit_failed;
 }

@@ -28,6 +28,7 @@ Result<std::vector<std::pair<std::string, std::string>>> collect_secrets(
   std::vector<std::pair<std::string, std::string>> from_file;
   if (!secret_file.empty()) {
     auto text = read_file(secret_file);
+    if (!text && text.error().kind == ErrorKind::interrupted) return std::unexpected(text.error());
     if (!text) return fail(ErrorKind::usage, text.error().message, "check the --secret-file path");
     size_t pos = 0;
     int line_no = 0;

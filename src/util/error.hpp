@@ -13,6 +13,7 @@ enum class ErrorKind {
   state,             ///< the state database is unusable, or a run is held (exit 5)
   io,                ///< a file or process operation failed (exit 5 when it concerns state)
   internal,          ///< a broken invariant; a bug in wfo (exit 1)
+  interrupted,       ///< SIGINT, SIGTERM or SIGHUP ended a wait that had changed nothing (exit 130)
 };
 
 /// A failure with an optional place in a file. `line` and `column` are 1-based; 0 means unknown.

@@ -1,6 +1,8 @@
 #include "util/file.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +10,23 @@
 #include <cstring>
 
 namespace wfo {
+
+namespace {
+
+/// Waits until `fd` is readable (data, or its writer gone). False when SIGINT, SIGTERM or
+/// SIGHUP arrived: the caller's mask may block them (process::SignalGuard), so they are let
+/// through for the wait alone, as ProcessSet::wait does.
+bool wait_readable(int fd) {
+  sigset_t mask;
+  pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigdelset(&mask, signal);
+  pollfd p{fd, POLLIN, 0};
+  // EINTR: a handler ran, and only the three could reach one here (SignalGuard records the
+  // signal for its owner). Any other error: the read that follows reports it.
+  return ::ppoll(&p, 1, nullptr, &mask) >= 0 || errno != EINTR;
+}
+
+}  // namespace
 
 Result<std::string> read_file(const std::string& path, bool* regular) {
   // O_NONBLOCK: a FIFO nobody writes to opens at once (and reads as empty) instead of
@@ -25,7 +44,9 @@ Result<std::string> read_file(const std::string& path, bool* regular) {
     ::close(fd);  // /dev/zero or /dev/urandom would be read for ever
     return fail(ErrorKind::io, "cannot read '" + path + "': not a file or a pipe");
   }
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  // A pipe stays non-blocking: its reads wait in wait_readable(), where a signal ends them.
+  bool pipe = stat_ok && S_ISFIFO(st.st_mode);
+  if (!pipe) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   if (is_regular && st.st_size > 0 && static_cast<size_t>(st.st_size) <= k_max_read_bytes)
     out.reserve(static_cast<size_t>(st.st_size));
   char buf[65536];
@@ -36,6 +57,11 @@ Result<std::string> read_file(const std::string& path, bool* regular) {
     }
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN && pipe) {
+      if (wait_readable(fd)) continue;
+      ::close(fd);
+      return fail(ErrorKind::interrupted, "interrupted while reading '" + path + "'");
+    }
     if (n < 0) {
       int err = errno;
       ::close(fd);

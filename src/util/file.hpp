@@ -15,7 +15,9 @@ inline constexpr size_t k_max_read_bytes = size_t{64} << 20;
 /// as empty); when `regular` is given, sets it to whether the file is a regular file (not a
 /// pipe or a device), from the same fstat. Errors (ErrorKind::io): `cannot read 'path':
 /// <strerror>`, `... not a file or a pipe` (a device or a socket), `... larger than 64
-/// MiB`.
+/// MiB`. A pipe's data is awaited in ppoll(2) with SIGINT, SIGTERM and SIGHUP unblocked, so
+/// that under process::SignalGuard (which blocks them elsewhere) Ctrl-C ends a wait for a
+/// writer that never writes: ErrorKind::interrupted, `interrupted while reading 'path'`.
 Result<std::string> read_file(const std::string& path, bool* regular = nullptr);
 
 /// Makes `path` an empty regular file that no other name shares, for an attempt's

@@ -7,6 +7,15 @@ import unittest
 from wfo_e2e import WfoTestCase, pids_with_env, wait_for
 
 
+def caught(pid, sig):
+    """True when process `pid` has a handler for `sig` (/proc/PID/status, SigCgt)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+    return False
+
+
 class SignalTest(WfoTestCase):
     FLOW = """
         version: 1
@@ -70,6 +79,41 @@ class SignalTest(WfoTestCase):
 
     def test_sigterm(self):
         self.check_interrupt(signal.SIGTERM)
+
+    def test_ctrl_c_ends_a_wait_for_a_pipe_that_never_ends(self):
+        # SIGINT and SIGTERM are blocked outside the drive's waits (SignalGuard), so a workflow
+        # or secret file read from a pipe whose writer never finished ignored Ctrl-C.
+        flow = self.write("flow.yaml", """
+            version: 1
+            params:
+              token: {secret: true}
+            tasks:
+              a: {run: 'true'}
+            """)
+        fifo = os.path.join(self.dir, "secrets.fifo")
+        os.mkfifo(fifo)
+        for args, path in ((["validate", "/dev/stdin"], "/dev/stdin"),
+                           (["run", "/dev/stdin"], "/dev/stdin"),
+                           (["run", flow, "--secret-file", fifo], fifo)):
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                r, w = os.pipe()
+                writer = os.open(fifo, os.O_RDWR)  # the FIFO's writer, which never writes
+                try:
+                    p = self.start(*args, stdin=r)
+                    os.write(w, b"version: 1\n")  # a start, then the writer stalls
+                    # Once wfo's handlers are in (SigCgt), the signal ends the wait whenever
+                    # it comes: blocked until then, it is let through in the wait.
+                    self.assertTrue(wait_for(lambda: caught(p.pid, signal.SIGINT)), args)
+                    p.send_signal(sig)
+                    out, err = p.communicate(timeout=20)
+                finally:
+                    os.close(r)
+                    os.close(w)
+                    os.close(writer)
+                self.assertEqual((p.returncode, out, err),
+                                 (130, "", f"wfo: error: interrupted while reading '{path}'\n"),
+                                 (args, sig))
+        self.assertFalse(os.path.exists(self.state))
 
     def test_second_driver_refused_then_takeover_after_kill(self):
         p = self.start_and_wait_for_slow()

@@ -64,16 +64,17 @@ class WfoTestCase(unittest.TestCase):
                            stdin=None if input is not None else subprocess.DEVNULL)
         return Result(p.returncode, p.stdout, p.stderr)
 
-    def start(self, *args, env=None, cwd=None, output=None):
+    def start(self, *args, env=None, cwd=None, output=None, stdin=subprocess.DEVNULL):
         """Starts wfo in the background; returns the Popen. Its stdout and stderr are piped,
-        or appended to the file `output` (for long or many runs: a pipe nobody reads fills)."""
+        or appended to the file `output` (for long or many runs: a pipe nobody reads fills).
+        `stdin`: as subprocess.Popen takes it (a descriptor, say); nothing by default."""
         e = dict(self.env)
         if env:
             e.update(env)
         if output is None:
             return subprocess.Popen([WFO, *args], cwd=cwd or self.dir, env=e, text=True,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    stdin=subprocess.DEVNULL)
+                                    stdin=stdin)
         with open(output, "a") as f:
             return subprocess.Popen([WFO, *args], cwd=cwd or self.dir, env=e, text=True,
                                     stdout=f, stderr=f, stdin=subprocess.DEVNULL)
