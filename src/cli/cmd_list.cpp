@@ -81,7 +81,7 @@ void register_list(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto* cmd = app.add_subcommand("list", "List runs, newest first");
   cmd->add_option("--status", o->status, "Only runs with this status");
   cmd->add_option("--limit", o->limit, "At most this many runs")
-      ->check(whole_number(1, 1'000'000'000));
+      ->transform(whole_number(1, 1'000'000'000));
   cmd->add_flag("--json", o->json, "Print an array of runs as JSON");
   cmd->callback([&g, o, exit_code] { *exit_code = list(g, *o); });
 }

@@ -51,11 +51,7 @@ int logs(const GlobalOptions& g, const LogsOptions& o) {
       chosen = nullptr;
       for (const auto& a : t.attempts)
         if (a.number == *o.attempt) chosen = &a;
-      if (!chosen)
-        return report(Error{ErrorKind::usage,
-                            "task '" + t.id + "' has no attempt " + std::to_string(*o.attempt), {},
-                            0, 0,
-                            "it has " + std::to_string(t.attempts.size()) + " attempt(s)"});
+      if (!chosen) return report(no_such_attempt(t, *o.attempt));
     }
     if (o.task.empty()) std::printf("==> %s (attempt %d) <==\n", t.id.c_str(), chosen->number);
     std::fflush(stdout);
@@ -76,7 +72,7 @@ void register_logs(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_option("id", o->run_id, "The run's id")->required();
   cmd->add_option("task", o->task, "The task (default: every task that ran)");
   cmd->add_option("--attempt", o->attempt, "The attempt number (default: the last)")
-      ->check(whole_number(1, 1'000'000'000));
+      ->transform(whole_number(1, 1'000'000'000));
   cmd->add_flag("-f,--follow", o->follow, "Follow the task's output until it ends");
   cmd->callback([&g, o, exit_code] { *exit_code = logs(g, *o); });
 }

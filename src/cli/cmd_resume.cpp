@@ -109,7 +109,7 @@ void register_resume(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto* cmd = app.add_subcommand("resume", "Continue an interrupted, failed or approved run");
   cmd->add_option("id", o->run_id, "The run's id")->required();
   cmd->add_option("-j,--jobs", o->jobs, "Attempts at once (default: as the run started)")
-      ->check(whole_number(1, k_max_jobs));
+      ->transform(whole_number(1, k_max_jobs));
   cmd->add_flag("--wait", o->wait, "At a gate, wait for a decision instead of exiting 3");
   cmd->add_flag("--json", o->json, "Print the run as JSON on stdout at the end");
   add_output_options(*cmd, o->output);

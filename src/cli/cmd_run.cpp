@@ -146,7 +146,7 @@ void register_run(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_option("file", o->file, "The workflow file")->required();
   cmd->add_option("-p,--param", o->params, "A param as NAME=VALUE (repeatable)");
   cmd->add_option("-j,--jobs", o->jobs, "Attempts at once (default: max_parallel, else CPUs)")
-      ->check(whole_number(1, k_max_jobs));
+      ->transform(whole_number(1, k_max_jobs));
   cmd->add_option("--run-id", o->run_id, "Choose the run's id (e.g. a CI pipeline's id)")
       ->check(not_empty("leave --run-id out for a new id"));
   cmd->add_flag("--wait", o->wait, "At a gate, wait for a decision instead of exiting 3");

@@ -60,7 +60,8 @@ void register_stats(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto o = std::make_shared<StatsOptions>();
   auto* cmd = app.add_subcommand(
       "stats", "Show a run's durations, attempts, CPU, peak RSS, critical path and waits");
-  cmd->add_option("id", o->run_id, "The run's id (default: the newest run)");
+  cmd->add_option("id", o->run_id, "The run's id (default: the newest run)")
+      ->check(not_empty("leave the id out for the newest run"));
   cmd->add_flag("--json", o->json, "Print the figures as JSON");
   cmd->add_option("--metrics", o->metrics_path, "Also write Prometheus metrics to FILE")
       ->type_name("FILE");

@@ -68,7 +68,8 @@ int status(const GlobalOptions& g, const StatusOptions& o) {
 void register_status(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto o = std::make_shared<StatusOptions>();
   auto* cmd = app.add_subcommand("status", "Show a run's tasks, attempts, delays and gates");
-  cmd->add_option("id", o->run_id, "The run's id (default: the newest run)");
+  cmd->add_option("id", o->run_id, "The run's id (default: the newest run)")
+      ->check(not_empty("leave the id out for the newest run"));
   cmd->add_flag("--json", o->json, "Print the run as JSON");
   cmd->callback([&g, o, exit_code] { *exit_code = status(g, *o); });
 }

@@ -20,8 +20,9 @@ void register_validate(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_graph(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_stats(CLI::App& app, GlobalOptions& g, int* exit_code);
 /// A check of an integer option, on its text before CLI11 converts it (so that a number too
-/// large for an int is answered the same way): a plain decimal from `lo` to `hi`, else
-/// "--jobs: must be a whole number from 1 to 10000, got '0'".
+/// large for an int is answered the same way): a plain decimal from `lo` to `hi` (leading
+/// zeros allowed, and decimal: 010 is 10), else "--jobs: must be a whole number from 1 to
+/// 10000, got '0'".
 CLI::Validator whole_number(long long lo, long long hi);
 /// A check that refuses an empty value, "--state: must not be empty; WAY_OUT", so that
 /// `--state "$UNSET"` does not quietly mean the default.

@@ -78,6 +78,15 @@ bool run_is_driven(const std::string& state_dir, const std::string& run_id) {
   return false;
 }
 
+Error no_such_attempt(const TaskRecord& t, int number) {
+  return Error{ErrorKind::usage,
+               "task '" + t.id + "' has no attempt " + std::to_string(number),
+               {},
+               0,
+               0,
+               "it has " + std::to_string(t.attempts.size()) + " attempt(s)"};
+}
+
 int follow_task_log(SqliteRunStore& store, const std::string& state_dir, const std::string& run_id,
                     const std::string& task, std::optional<int> only_attempt) {
   std::optional<LogFollower> follower;
@@ -105,6 +114,7 @@ int follow_task_log(SqliteRunStore& store, const std::string& state_dir, const s
     }
     if (follower) follower->copy_to_stdout();
     if (!keep_following(*t, a, only_attempt, state_dir, run_id)) {
+      if (!a && only_attempt) return report(no_such_attempt(*t, *only_attempt));
       if (follower) follower->copy_to_stdout();
       return k_exit_succeeded;
     }

@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -17,6 +21,34 @@
 #ifndef WFO_VERSION
 #define WFO_VERSION "0.0.0"
 #endif
+
+namespace {
+
+/// argv with each `--name=` (an empty value, as `--state="$UNSET"` expands) split into
+/// `--name` and "": CLI11 2.1 reads `--name=` as `--name` alone and takes the next word as
+/// its value, so `--state= run f.yaml` used a database named `run`. Split, the empty value
+/// meets the option's checks. Words after `--` are left alone; argv itself is not changed
+/// (a huge-page re-execution passes it on).
+std::vector<char*> empty_values_split(int argc, char** argv) {
+  static std::deque<std::string> names;  // the split words, alive as long as the result
+  static char empty[] = "";
+  std::vector<char*> out;
+  bool options = true;
+  for (int i = 0; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") options = false;
+    if (options && i > 0 && arg.size() > 3 && arg.starts_with("--") &&
+        arg.find('=') == arg.size() - 1) {
+      out.push_back(names.emplace_back(arg.substr(0, arg.size() - 1)).data());
+      out.push_back(empty);
+    } else {
+      out.push_back(argv[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace wfo;
@@ -63,8 +95,9 @@ int main(int argc, char** argv) {
       return k_exit_usage;
     }
   }
+  std::vector<char*> args = empty_values_split(argc, argv);
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

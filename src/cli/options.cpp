@@ -13,8 +13,12 @@ CLI::Validator whole_number(long long lo, long long hi) {
       [lo, hi, range](std::string& text) -> std::string {
         long long n = 0;
         auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-        if (ec == std::errc() && end == text.data() + text.size() && n >= lo && n <= hi)
+        if (ec == std::errc() && end == text.data() + text.size() && n >= lo && n <= hi) {
+          // CLI11 converts the text with strtoll(3) in base 0, where 010 is octal 8: hand it
+          // the number as decimal, so that 010 means 10.
+          text = std::to_string(n);
           return {};
+        }
         return "must be a whole number from " + range + ", got '" + text + "'";
       },
       "[" + std::to_string(lo) + "-" + std::to_string(hi) + "]");

@@ -131,37 +131,40 @@ Result<std::string> find_program(const SpawnRequest& request,
   return fail(ErrorKind::io, "cannot run '" + name + "': " + std::strerror(ENOENT));
 }
 
-/// What made execve(2) fail with E2BIG: one string longer than MAX_ARG_STRLEN (32 pages, 128
-/// KiB with 4 KiB pages), or all of them together over ARG_MAX. A `run:` that substitutes a
+/// What made execve(2) fail with E2BIG: a string (with its NUL; an environment entry with
+/// its NAME=) longer than MAX_ARG_STRLEN, 32 pages, or all of them with a pointer to each
+/// over the limit that the stack's size sets (sysconf's ARG_MAX). A `run:` that substitutes a
 /// large output is the usual cause; the way out is a file.
 std::string too_long(const SpawnRequest& request, const std::vector<const std::string*>& env) {
-  const size_t per_string = 32 * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  size_t longest = 0, shown = 0, total = 0;  // longest whole string; the size of what it holds
-  std::string what;
+  long page = ::sysconf(_SC_PAGESIZE);
+  const size_t per_string = 32 * static_cast<size_t>(page > 0 ? page : 4096);
+  auto over = [&](const std::string& what, size_t size, size_t allowed) {
+    return ": " + what + " is " + std::to_string(size) + " bytes, and Linux takes at most " +
+           std::to_string(allowed) + " there; pass a large value in a file";
+  };
+  size_t total = 0;
   for (size_t i = 0; i < request.argv.size(); ++i) {
-    size_t n = request.argv[i].size();
-    total += n + 1;
-    if (n > longest) {
-      longest = shown = n;
-      what = i == 2 && request.argv[1] == "-c" ? "the command" : "argument " + std::to_string(i);
-    }
+    const std::string& arg = request.argv[i];
+    total += arg.size() + 1 + sizeof(char*);
+    if (arg.size() + 1 > per_string)
+      return over(
+          i == 2 && request.argv[1] == "-c" ? "the command" : "argument " + std::to_string(i),
+          arg.size(), per_string - 1);
   }
   for (const std::string* line : env) {
-    total += line->size() + 1;
-    if (line->size() > longest) {
+    total += line->size() + 1 + sizeof(char*);
+    if (line->size() + 1 > per_string) {
       std::string var = line->substr(0, line->find('='));
-      longest = line->size();
-      shown = longest - var.size() - 1;  // the value, as the user knows it
       // render_shell (expr/template.cpp) passes each ${{ }} of a `run:` in WFO_EXPR_<n>.
-      what = var.starts_with("WFO_EXPR_") ? "the value of a ${{ }} in the command"
-                                          : "environment variable " + var;
+      return over(var.starts_with("WFO_EXPR_") ? "the value of a ${{ }} in the command"
+                                               : "environment variable " + var,
+                  line->size() - var.size() - 1, per_string - 1 - var.size() - 1);
     }
   }
-  if (longest + 1 > per_string)
-    return ": " + what + " is " + std::to_string(shown) + " bytes, and Linux takes at most " +
-           std::to_string(per_string) + " in one; pass a large value in a file";
-  return ": the arguments and environment are " + std::to_string(total) +
-         " bytes together, over the system's " + std::to_string(::sysconf(_SC_ARG_MAX)) +
+  long arg_max = ::sysconf(_SC_ARG_MAX);
+  return ": the arguments and environment take " + std::to_string(total) +
+         " bytes (with a pointer to each), over the system's limit" +
+         (arg_max > 0 ? " of " + std::to_string(arg_max) : std::string()) +
          "; pass large values in files";
 }
 

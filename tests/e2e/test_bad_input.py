@@ -2,6 +2,7 @@
 file:line:col with the offending line, a caret and the way out, and nothing written to the
 state database. Pathological files get the same clean refusal (the subprocess timeout only
 guards against a hang; there is no timing assertion)."""
+import json
 import os
 import random
 import sqlite3
@@ -216,6 +217,16 @@ class BadInputTest(WfoTestCase):
         cases.append((["run", flow, "--run-id", ""],
                       "wfo: error: --run-id: must not be empty; leave --run-id out for a new id\n"
                       "  run 'wfo --help' for usage\n"))
+        for command in ("status", "stats"):
+            cases.append(([command, ""], "wfo: error: id: must not be empty; leave the id out for "
+                                         "the newest run\n  run 'wfo --help' for usage\n"))
+        # --name= too: CLI11 took the next word as the value (a database named 'run').
+        cases.append((["--state=", "run", flow],
+                      "wfo: error: --state: must not be empty; leave --state out for $WFO_STATE, "
+                      "else .wfo/state.db\n  run 'wfo --help' for usage\n"))
+        cases.append((["run", "--run-id=", flow],
+                      "wfo: error: --run-id: must not be empty; leave --run-id out for a new id\n"
+                      "  run 'wfo --help' for usage\n"))
         cases.append((["run", flow, "--run-id", "r" * 129],
                       f"wfo: error: invalid run id '{'r' * 129}'\n  use at most 128 letters, digits, "
                       "'_', '.' and '-', not starting with '.' or '-'\n"))
@@ -224,6 +235,26 @@ class BadInputTest(WfoTestCase):
             self.assertEqual((r.code, r.err), (2, err))
         self.assertFalse(os.path.exists(self.state))
         self.assertFalse(os.path.exists(os.path.join(self.dir, ".wfo")))
+
+    def test_numbers_with_leading_zeros_are_decimal(self):
+        # CLI11 converts with strtoll's base 0, where 010 is octal 8.
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              a:
+                retry: {max_attempts: 10, delay: 1ms}
+                run: echo "attempt $WFO_ATTEMPT"; exit 1
+            """)
+        self.run_ok("run", flow, "--run-id", "z1", code=1)
+        self.assertEqual(self.run_ok("logs", "z1", "a", "--attempt", "010").out, "attempt 10\n")
+        self.assertEqual(self.run_ok("logs", "z1", "a", "--attempt", "09").out, "attempt 9\n")
+        # An attempt the task never had, with or without -f (which printed nothing, exit 0).
+        for follow in ([], ["-f"]):
+            r = self.wfo("logs", "z1", "a", "--attempt", "11", *follow)
+            self.assertEqual((r.code, r.out, r.err), (2, "", "wfo: error: task 'a' has no attempt "
+                                                             "11\n  it has 10 attempt(s)\n"))
+        self.run_ok("run", self.write("ok.yaml", "version: 1\ntasks:\n  b: {run: 'true'}\n"))
+        self.assertEqual(len(json.loads(self.run_ok("list", "--limit", "01", "--json").out)), 1)
 
     def test_a_device_a_fifo_or_a_huge_file_ends_at_once(self):
         # /dev/zero was read until memory ran out, and a FIFO nobody writes to blocked for

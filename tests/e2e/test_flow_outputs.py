@@ -191,15 +191,15 @@ class OutputsTest(WfoTestCase):
         self.assertEqual(r.code, 1, repr(r))
         self.assertEqual(self.task_statuses("e1"),
                          {"make": "succeeded", "inline": "failed", "envvar": "failed"})
-        limit = 32 * os.sysconf("SC_PAGESIZE")
+        limit = 32 * os.sysconf("SC_PAGESIZE")  # with the string's NUL, and an env entry's NAME=
         self.assertEqual(self.attempts("e1", "inline")[0]["reason"],
                          "cannot run '/bin/sh': Argument list too long: the value of a ${{ }} in "
-                         f"the command is 200000 bytes, and Linux takes at most {limit} in one; "
-                         "pass a large value in a file")
+                         f"the command is 200000 bytes, and Linux takes at most "
+                         f"{limit - len('WFO_EXPR_1=') - 1} there; pass a large value in a file")
         self.assertEqual(self.attempts("e1", "envvar")[0]["reason"],
                          "cannot run '/bin/sh': Argument list too long: environment variable BIG "
-                         f"is 200000 bytes, and Linux takes at most {limit} in one; pass a large "
-                         "value in a file")
+                         f"is 200000 bytes, and Linux takes at most {limit - len('BIG=') - 1} "
+                         "there; pass a large value in a file")
         self.assertFalse(os.path.exists(os.path.join(self.dir, "inline.txt")))
         self.assertFalse(os.path.exists(os.path.join(self.dir, "envvar.txt")))
 
