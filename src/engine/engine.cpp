@@ -6,6 +6,7 @@
 
 #include "engine/backoff.hpp"
 #include "engine/engine_impl.hpp"
+#include "engine/flow.hpp"
 #include "engine/gates.hpp"
 #include "engine/outputs.hpp"
 #include "util/duration.hpp"
@@ -180,7 +181,11 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
 // `running` become `interrupted` (after their processes are gone), unfinished tasks become
 // pending, and when the run had failed or was cancelled, its failed tasks get a fresh budget
 // and everything they blocked is pending again, as is every succeeded task whose
-// compensation succeeded: its work was undone, so going on needs it done again.
+// compensation succeeded: its work was undone, so going on needs it done again. So are the
+// for_each and sub-workflow tasks that hold such a task: they end when their members do, and
+// one kept as succeeded left its undone member pending for ever. A succeeded task after an
+// undone one is kept (it has no compensation, or its compensation failed: its work stands,
+// and running it again could do it twice).
 Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
   Transition t;
   std::vector<std::string> handles;
@@ -197,12 +202,16 @@ Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
   launcher.recover(run.id, handles);
   bool rerun_failed =
       snapshot.run.status == RunStatus::failed || snapshot.run.status == RunStatus::cancelled;
-  std::vector<uint8_t> reset(tasks.size(), 0);
+  std::vector<uint8_t> reset(tasks.size(), 0), redo(tasks.size(), 0);
+  if (rerun_failed)
+    for (uint32_t i = 0; i < tasks.size(); ++i)
+      if (tasks[i].status == TaskStatus::succeeded && tasks[i].undone)
+        for (uint32_t n = i; n != k_no_node; n = holder(n)) redo[n] = 1;
   for (uint32_t node : plan.dag.topological_order()) {
     TaskRun& task = tasks[node];
     bool need_reset = false;
     for (uint32_t n : plan.dag.needs(node)) need_reset = need_reset || reset[n];
-    bool undone = rerun_failed && task.status == TaskStatus::succeeded && task.undone;
+    bool undone = rerun_failed && task.status == TaskStatus::succeeded && redo[node];
     bool again = task.status == TaskStatus::running || task.status == TaskStatus::retrying ||
                  (rerun_failed &&
                   (task.status == TaskStatus::failed || task.status == TaskStatus::cancelled)) ||
@@ -333,18 +342,11 @@ Result<void> Engine::Impl::resolve(uint32_t i) {
     go = false;
     reason = "need '" + skipped_need + "' was skipped";
   } else if (task.if_expr) {
-    const auto& parts = task.if_expr->parsed.parts();
-    // A lone expression is evaluated for truthiness; mixed text is a non-empty string.
+    // The loader let through one expression, with blanks around it at most
+    // (expr::parse_condition); it is evaluated for truthiness.
     Result<expr::Value> v = expr::Value();
-    if (parts.size() == 1 && parts[0].expression) {
-      v = parts[0].expression->evaluate(context_for(i), flags);
-    } else {
-      auto text = task.if_expr->parsed.render(context_for(i), flags);
-      if (text)
-        v = expr::Value(*text);
-      else
-        v = std::unexpected(text.error());
-    }
+    for (const auto& part : task.if_expr->parsed.parts())
+      if (part.expression) v = part.expression->evaluate(context_for(i), flags);
     if (!v) return finish_task(i, TaskStatus::failed, "if: " + v.error().message);
     go = expr::truthy(*v);
     if (!go) reason = "if: " + task.if_expr->source + " was false";

@@ -228,6 +228,9 @@ struct Engine::Impl {
   void flow_context(uint32_t i, nlohmann::json& ctx) const;
   Result<void> start_foreach(uint32_t i);
   uint32_t add_instance(uint32_t collector, size_t index, const nlohmann::json& item);
+  /// The node that holds node `n`: its for_each collector, or the sub-workflow collector
+  /// that runs its file; k_no_node for a task of the root file.
+  uint32_t holder(uint32_t n) const;
   Result<void> start_subflow(uint32_t i);
   Result<void> open_collector(uint32_t i, std::string detail, std::vector<uint32_t> made = {});
   Result<void> complete_collector(uint32_t i);

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "engine/engine_impl.hpp"
+#include "engine/flow.hpp"
 #include "util/strings.hpp"
 
 namespace wfo {
@@ -52,10 +53,14 @@ Result<Launcher::Ended> Engine::Impl::run_to_end(const LaunchRequest& request) {
 
 Result<std::string> Engine::Impl::compensate() {
   std::vector<uint32_t> order;
-  for (uint32_t i = 0; i < tasks.size(); ++i)
+  for (uint32_t i = 0; i < tasks.size(); ++i) {
+    // A for_each collector shares its task's `compensate` with its instances, which did the
+    // work; run for the collector, it would undo with an empty `item` (rm -rf "out/").
+    bool collector = plan.flow && plan.flow->nodes[i].role == NodeRole::foreach_collector;
     if (tasks[i].status == TaskStatus::succeeded && plan.tasks[i].compensate &&
-        !tasks[i].compensated)
+        !tasks[i].compensated && !collector)
       order.push_back(i);
+  }
   if (order.empty()) return std::string();
   std::sort(order.begin(), order.end(),
             [&](uint32_t a, uint32_t b) { return tasks[a].finish_seq > tasks[b].finish_seq; });

@@ -156,6 +156,12 @@ Result<void> Engine::Impl::record_summary(uint32_t c, bool succeeded, const std:
   return commit(std::move(tr));
 }
 
+uint32_t Engine::Impl::holder(uint32_t n) const {
+  const FlowNode& node = plan.flow->nodes[n];
+  if (node.collector != k_no_node) return node.collector;
+  return plan.flow->scopes[node.scope].collector;
+}
+
 void Engine::Impl::restore_instances(const RunSnapshot& snapshot) {
   struct Found {
     uint32_t collector;

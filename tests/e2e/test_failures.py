@@ -231,6 +231,62 @@ class ContinueFallbackCompensateTest(WfoTestCase):
             "notify": [("main", "succeeded")]})
         self.assertEqual(self.run_status("saga2"), "succeeded")
 
+    def test_for_each_compensates_its_instances_only(self):
+        # The collector shares its task's compensate; run for it, `item` was empty and
+        # rm -rf "out/" removed everything.
+        os.makedirs(os.path.join(self.dir, "out", "keep-me"))
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              fe:
+                for_each: ${{ fromJSON('["a","b"]') }}
+                run: mkdir -p "out/${{ item }}" && echo "v=${{ item }}" >> "$WFO_OUTPUT"
+                compensate: rm -rf "out/${{ item }}" && echo "undo-${{ item }}" >> undo
+              boom: {needs: fe, run: 'test -e fixed'}
+            """)
+        r = self.wfo("run", flow, "-j1", "--run-id", "fe1")
+        self.assertEqual(r.code, 1, repr(r))
+        self.assertEqual(sorted(os.listdir(os.path.join(self.dir, "out"))), ["keep-me"])
+        self.assertEqual(sorted(self.read("undo").split()), ["undo-a", "undo-b"])
+        self.assertEqual(self.status_json("fe1")["reason"], "task failed: boom; compensated 2 tasks")
+        self.assertEqual([a["kind"] for a in self.attempts("fe1", "fe")], ["main"])
+        # The resume does the instances' undone work again: the for_each runs again for them.
+        self.write("fixed", "")
+        r = self.wfo("resume", "fe1", "-j1")
+        self.assertEqual(r.code, 0, repr(r))
+        self.assertEqual(sorted(os.listdir(os.path.join(self.dir, "out"))), ["a", "b", "keep-me"])
+        for t in ("fe[0]", "fe[1]"):
+            self.assertEqual([(a["kind"], a["status"]) for a in self.attempts("fe1", t)],
+                             [("main", "succeeded"), ("compensate", "succeeded"),
+                              ("main", "succeeded")])
+
+    def test_resume_after_a_compensation_inside_a_sub_workflow(self):
+        # The inner task was set to run again but its sub-workflow task was kept as
+        # succeeded, so nothing ever started it: every resume failed with "never ran".
+        self.write("child.yaml", """
+            version: 1
+            tasks:
+              x:
+                run: echo "x-$WFO_ATTEMPT" >> done; echo "v=x$WFO_ATTEMPT" >> "$WFO_OUTPUT"
+                compensate: echo undo-x >> done
+            outputs: {v: '${{ tasks.x.outputs.v }}'}
+            """)
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              s: {uses: child.yaml}
+              boom: {needs: s, run: 'echo "boom ${{ tasks.s.outputs.v }}" >> done; test -e fixed'}
+            """)
+        r = self.wfo("run", flow, "--run-id", "sub1")
+        self.assertEqual(r.code, 1, repr(r))
+        self.write("fixed", "")
+        r = self.wfo("resume", "sub1")
+        self.assertEqual(r.code, 0, repr(r))
+        self.assertEqual(self.read("done").split("\n")[:-1],
+                         ["x-1", "boom x1", "undo-x", "x-3", "boom x3"])
+        self.assertEqual(self.task_statuses("sub1"),
+                         {"s": "succeeded", "s/x": "succeeded", "boom": "succeeded"})
+
     def test_failing_compensation_is_recorded_and_others_run(self):
         flow = self.write("flow.yaml", """
             version: 1
