@@ -111,6 +111,13 @@ struct Compiler {
     place = TemplatePlace::once;
     if (spec.if_expr) {
       Template t = *spec.if_expr;
+      // One expression, so that `${{ a }} && ${{ b }}` is refused, not a non-empty string and
+      // so always true (the spec; GitHub Actions evaluates it so).
+      if (auto cond = expr::parse_condition(t); !cond) {
+        Error e = cond.error();
+        e.file = wf.file;
+        return std::unexpected(e);
+      }
       // `if:` may be written without ${{ }}, as in GitHub Actions.
       if (t.text.find("${{") == std::string::npos) t.text = "${{ " + t.text + " }}", t.mark.column -= 4;
       auto c = compile_template(t, i, refs);

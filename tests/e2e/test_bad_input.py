@@ -20,6 +20,7 @@ CASES = [
  ("bad_duration", "validate", "version: 1\ntasks:\n  a:\n    run: echo\n    timeout: 5 minutes\n"),
  ("bad_pattern", "validate", "version: 1\ntasks:\n  a:\n    run: echo\n    retry: {max_attempts: 2, on_output: [ok, '(a)\\1']}\n"),
  ("long_task_id", "validate", "version: 1\ntasks:\n  " + "a" * 201 + ": {run: x}\n"),
+ ("mixed_condition", "run", "version: 1\ntasks:\n  deploy:\n    if: '${{ false }} && ${{ false }}'\n    run: touch deployed\n"),
  ("cycle", "validate", "version: 1\ntasks:\n  a: {needs: c, run: x}\n  b: {needs: a, run: y}\n  c: {needs: b, run: z}\n"),
  ("needs_itself", "validate", "version: 1\ntasks:\n  a: {needs: a, run: x}\n"),
  ("unknown_need", "validate", "version: 1\ntasks:\n  test: {run: x}\n  deploy: {needs: tset, run: y}\n"),
@@ -62,6 +63,9 @@ EXPECTED = [
     ('long_task_id', 'validate',
      b"flow.yaml:3:3: error: task id 'aaaaaaaaaaaaaaaaaaaa'... is 201 characters long; the limit is 200\n"
      b"    " + b"a" * 70 + b"\n    ^\n  shorten it: its attempts' log files are named after it\n"),
+    ('mixed_condition', 'run',
+     b"flow.yaml:4:9: error: a condition must be a single expression (write '${{ a && b }}', not "
+     b"'${{ a }} && ${{ b }}')\n      if: '${{ false }} && ${{ false }}'\n          ^\n"),
     ('cycle', 'validate',
      b'flow.yaml:3:3: error: dependency cycle: a -> c -> b -> a\n    a: {needs: c, run: x}\n    ^\n  remove one of these needs to break the cycle\n'),
     ('needs_itself', 'validate',

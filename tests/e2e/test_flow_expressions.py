@@ -151,13 +151,16 @@ class ConditionsTest(WfoTestCase):
               false-skips-dependents:
                 needs: skip-by-if
                 run: touch false-skips-dependents
+              blanks-around:  # blanks around the one expression: it is still evaluated
+                if: "  ${{ false }} "
+                run: touch blanks-around
             """)
         run_id = self.run_id_of(self.run_ok("run", flow, code=1))
         self.assertEqual(self.task_statuses(run_id), {
             "broken": "failed", "tolerated": "failed", "after-broken": "skipped",
             "after-skipped": "skipped", "on-failure": "succeeded", "always": "succeeded",
             "on-success": "succeeded", "skip-by-if": "skipped",
-            "false-skips-dependents": "skipped"})
+            "false-skips-dependents": "skipped", "blanks-around": "skipped"})
         self.assertEqual(self.read("on-failure"), "failed 4\n")
         self.assertEqual(self.read("always"), "skipped\n")
         self.assertEqual(self.read("on-success"), "succeeded true\n")
@@ -168,7 +171,8 @@ class ConditionsTest(WfoTestCase):
         self.assertEqual(reasons["skip-by-if"],
                          "if: ${{ tasks.tolerated.exit_code == 0 }} was false")
         self.assertEqual(reasons["false-skips-dependents"], "need 'skip-by-if' was skipped")
-        for name in ("after-broken", "after-skipped", "skip-by-if", "false-skips-dependents"):
+        for name in ("after-broken", "after-skipped", "skip-by-if", "false-skips-dependents",
+                     "blanks-around"):
             self.assertFalse(self.exists(name), name)
 
     def exists(self, name):
