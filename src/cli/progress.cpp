@@ -196,7 +196,7 @@ std::string event_line(const Event& e) {
   else if (e.kind == "gate_approved" || e.kind == "gate_rejected")
     what = e.kind.substr(5) + ": " + d;
   else if (e.kind.starts_with("compensation_") || e.kind.starts_with("breaker_"))
-    what = e.kind + ": " + d;
+    what = d.empty() ? e.kind : e.kind + ": " + d;
   else
     return {};
   return format_clock(e.at) + " " + e.task_id + " " + what;

@@ -62,7 +62,10 @@ Result<void> Engine::Impl::start_foreach(uint32_t f) {
   std::vector<uint32_t> made;
   for (size_t k = 0; k < value->size(); ++k) made.push_back(add_instance(f, k, (*value)[k]));
   tasks.resize(plan.tasks.size());
-  return open_collector(f, std::to_string(made.size()) + " instance(s)", std::move(made));
+  // The detail first: the order in which a call's arguments are evaluated is unspecified,
+  // and g++ moved `made` away before it counted it ("0 instance(s)").
+  std::string detail = std::to_string(made.size()) + " instance(s)";
+  return open_collector(f, std::move(detail), std::move(made));
 }
 
 }  // namespace wfo

@@ -246,6 +246,10 @@ class ContinueFallbackCompensateTest(WfoTestCase):
             """)
         r = self.wfo("run", flow, "-j1", "--run-id", "fe1")
         self.assertEqual(r.code, 1, repr(r))
+        lines = [line.split(" ", 1)[1] for line in r.err.splitlines() if line[:1].isdigit()]
+        self.assertIn("fe started (2 instance(s))", lines)  # it said 0: an argument moved away
+        self.assertEqual(sorted(x for x in lines if "compensation" in x),
+                         ["fe[0] compensation_succeeded", "fe[1] compensation_succeeded"])
         self.assertEqual(sorted(os.listdir(os.path.join(self.dir, "out"))), ["keep-me"])
         self.assertEqual(sorted(self.read("undo").split()), ["undo-a", "undo-b"])
         self.assertEqual(self.status_json("fe1")["reason"], "task failed: boom; compensated 2 tasks")
