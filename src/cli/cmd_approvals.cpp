@@ -70,8 +70,8 @@ int approvals(const GlobalOptions& g, bool json) {
                 a["deadline"].is_null()
                     ? ""
                     : ("; deadline " + a["deadline"].get<std::string>()).c_str());
-    std::printf("    wfo approve %s --task %s\n", a["run"].get<std::string>().c_str(),
-                a["task"].get<std::string>().c_str());
+    std::printf("    wfo approve %s --task %s%s\n", a["run"].get<std::string>().c_str(),
+                shell_quote(a["task"].get<std::string>()).c_str(), state_arg(g).c_str());
   }
   return k_exit_succeeded;
 }

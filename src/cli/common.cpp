@@ -171,17 +171,6 @@ std::string state_arg(const GlobalOptions& g) {
   return g.state.empty() ? "" : " --state " + shell_quote(state_path(g));
 }
 
-std::string shell_quote(const std::string& s) {
-  bool plain =
-      !s.empty() &&
-      s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./=:") ==
-          std::string::npos;
-  if (plain) return s;
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 std::string new_run_id() {
   SystemTime now = system_now();
   std::string t = format_rfc3339(now);  // 2026-11-22T10:00:00.123Z

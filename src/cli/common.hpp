@@ -12,6 +12,7 @@
 #include "engine/ports.hpp"
 #include "store/sqlite_run_store.hpp"
 #include "util/error.hpp"
+#include "util/strings.hpp"  // shell_quote, used with the printed commands
 
 namespace wfo::cli {
 
@@ -29,11 +30,6 @@ std::string state_dir(const std::string& db_path);
 
 /// Opens the store; prints nothing. Errors: see SqliteRunStore::open.
 Result<std::unique_ptr<SqliteRunStore>> open_store(const GlobalOptions& g, bool create);
-
-/// `s` as one word for a POSIX shell (sh(1)), for a command line wfo prints for the user to
-/// paste: unchanged when it holds only letters, digits and `_-./=:`, else in single quotes
-/// with each `'` written as `'\''`.
-std::string shell_quote(const std::string& s);
 
 /// " --state PATH" (PATH absolute, shell_quote'd) when --state was given, else "": appended to
 /// the wfo commands wfo prints, so that one pasted reaches the same database ($WFO_STATE and

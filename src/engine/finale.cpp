@@ -111,7 +111,8 @@ Result<std::string> Engine::Impl::compensate() {
 std::vector<std::pair<std::string, std::string>> Engine::Impl::waiting_gate_env() const {
   for (const auto& [task, gate] : gates) {
     if (gate.status != GateStatus::waiting) continue;
-    std::string approve = "wfo approve " + run.id + " --task " + task + options.state_arg;
+    std::string approve =
+        "wfo approve " + run.id + " --task " + shell_quote(task) + options.state_arg;
     return {{"WFO_GATE_TASK", task},
             {"WFO_GATE_MESSAGE", gate.message},
             {"WFO_APPROVE_COMMAND", approve}};

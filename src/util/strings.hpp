@@ -24,6 +24,11 @@ size_t utf8_length(std::string_view s, size_t i);
 /// dumping a string that is not.
 bool valid_utf8(std::string_view s);
 
+/// `s` as one word for a POSIX shell (sh(1)), for a command line wfo prints for the user to
+/// paste: unchanged when it holds only letters, digits and `_-./=:`, else in single quotes
+/// with each `'` written as `'\''`.
+std::string shell_quote(const std::string& s);
+
 /// Joins `parts` with `sep`.
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 

@@ -246,6 +246,26 @@ class GateWaitInputsTest(WfoTestCase):
         self.assertTrue(os.path.exists(os.path.join(self.dir, "after")))
         self.assertEqual(self.run_status("w"), "succeeded")
 
+    def test_approvals_prints_a_command_that_works_as_pasted(self):
+        # A matrix instance's id has brackets: unquoted, zsh refused the command ("no
+        # matches found"); and without --state it reached another database.
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              m: {matrix: {k: [a]}, approval: {message: "go?"}, run: touch done}
+            """)
+        state = os.path.join(self.dir, "elsewhere", "st.db")
+        r = self.wfo("run", flow, "--run-id", "mq", "--state", state)
+        self.assertEqual(r.code, 3, repr(r))
+        out = self.run_ok("approvals", "--state", state).out
+        command = f"wfo approve mq --task 'm[k=a]' --state {state}"
+        self.assertEqual(out.splitlines()[-1], "    " + command)
+        pasted = subprocess.run(["sh", "-c", command.replace("wfo", WFO, 1)], cwd=self.dir,
+                                env=self.env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(pasted.returncode, 0, pasted.stderr)
+        self.run_ok("resume", "mq", "--state", state)
+        self.assertTrue(os.path.exists(os.path.join(self.dir, "done")))
+
     def test_ctrl_c_while_waiting_leaves_the_run_parked(self):
         flow = self.write("flow.yaml", """
             version: 1
