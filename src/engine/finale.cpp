@@ -134,7 +134,11 @@ void Engine::Impl::run_hook(const std::optional<CompiledTemplate>& hook, const s
                                             {"WFO_HOOK", name}};
   if (!options.state_db.empty()) env["WFO_STATE"] = options.state_db;
   for (const auto& [k, v] : extra_env) env[k] = v;
-  nlohmann::json ctx = {{"params", run.params}, {"run", {{"id", run.id}}}};
+  // The tasks a hook reads (recorded by the plan with those of the root's `outputs:`), as a
+  // task reads its needs: status, exit_code, outputs (matrix and for_each groups gathered).
+  nlohmann::json ctx = {{"params", run.params},
+                        {"run", {{"id", run.id}}},
+                        {"tasks", tasks_view(0, plan.flow->scopes[0].output_reads, k_no_node, {})}};
   int next_expr = 1;
   auto script = hook->parsed.render_shell(ctx, expr::StatusFlags{}, &next_expr);
   std::string detail;

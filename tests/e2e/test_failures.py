@@ -407,6 +407,21 @@ class HookTest(WfoTestCase):
                                  {"kind": "hook_succeeded", "detail": "on_exit: exit code 0"}])
         self.assertEqual(self.run_status("h"), "failed")
 
+    def test_hooks_read_tasks_as_tasks_do(self):
+        # The loader accepted ${{ tasks.X... }} in a hook, which then rendered as "".
+        flow = self.write("flow.yaml", """
+            version: 1
+            hooks:
+              on_failure: |
+                echo "${{ tasks.a.outputs.x }} ${{ tasks.b.status }} ${{ tasks.b.exit_code }} ${{ join(tasks.m.outputs.v, ',') }}" > hk
+            tasks:
+              a: {run: 'echo x=hello >> "$WFO_OUTPUT"'}
+              b: {run: exit 3}
+              m: {matrix: {k: [p, q]}, run: 'echo "v=${{ matrix.k }}" >> "$WFO_OUTPUT"'}
+            """)
+        self.assertEqual(self.wfo("run", flow).code, 1)
+        self.assertEqual(self.read("hk"), 'hello failed 3 p,q\n')
+
 
 if __name__ == "__main__":
     unittest.main()
