@@ -679,8 +679,16 @@ Result<DriveOutcome> Engine::Impl::finish_run() {
   bool failed = false, waiting = false;
   std::vector<std::string> failed_ids;
   std::string unended;  // the first task neither ended nor at a gate
+  // A failure counts unless the task, or a for_each or sub-workflow task that holds it, has
+  // continue_on_error (a sub-workflow's tasks come from another file, so the flag on its
+  // `uses:` task is not theirs).
+  auto tolerated = [&](uint32_t i) {
+    for (uint32_t n = i; n != k_no_node; n = holder(n))
+      if (plan.tasks[n].spec->continue_on_error) return true;
+    return false;
+  };
   for (uint32_t i = 0; i < tasks.size(); ++i) {
-    if (tasks[i].status == TaskStatus::failed && !plan.tasks[i].spec->continue_on_error) {
+    if (tasks[i].status == TaskStatus::failed && !tolerated(i)) {
       failed = true;
       failed_ids.push_back(id(i));
     }

@@ -129,6 +129,22 @@ class SubflowTest(WfoTestCase):
         self.assertEqual([a["status"] for a in self.attempts(run_id, "deploy")],
                          ["failed", "succeeded"])
 
+    def test_continue_on_error_on_the_parent_keeps_the_run_going(self):
+        # The inner task's failure failed the run although the `uses:` task continued.
+        self.write("child.yaml", "version: 1\ntasks:\n  f: {run: exit 3}\n")
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              s: {uses: child.yaml, continue_on_error: true}
+              after: {needs: s, run: 'echo "${{ tasks.s.status }}" > after'}
+            """)
+        r = self.wfo("run", flow, "--run-id", "coe")
+        self.assertEqual(r.code, 0, repr(r))
+        self.assertEqual(self.task_statuses("coe"),
+                         {"s": "failed", "s/f": "failed", "after": "succeeded"})
+        self.assertEqual(self.read("after"), "succeeded\n")  # as GitHub shows a continued job
+        self.assertEqual(self.run_status("coe"), "succeeded")
+
     def test_a_skipped_parent_skips_its_tasks(self):
         self.write("sub/deploy.yaml", SUB)
         flow = self.write("flow.yaml", PARENT.replace(
