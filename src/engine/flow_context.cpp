@@ -102,9 +102,14 @@ nlohmann::json Engine::Impl::tasks_view(uint32_t scope, const std::vector<std::s
     NodeRole role = fp.nodes[nodes->front()].role;
     if (role == NodeRole::matrix_instance)
       out[name] = group(*nodes, nlohmann::json());
-    else if (role == NodeRole::foreach_collector)
-      out[name] = group(fp.nodes[nodes->front()].members, entry(nodes->front()));
-    else
+    else if (role == NodeRole::foreach_collector) {
+      // Its own status (it may have failed to make its list); its instances' outputs
+      // gathered as a matrix's are, also when one of them failed (the collector keeps
+      // outputs only when it succeeded).
+      nlohmann::json view = group(fp.nodes[nodes->front()].members, nlohmann::json());
+      view["status"] = entry(nodes->front())["status"];
+      out[name] = std::move(view);
+    } else
       out[name] = entry(nodes->front());
   }
   return out;

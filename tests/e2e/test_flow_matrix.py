@@ -223,6 +223,24 @@ class ForEachTest(WfoTestCase):
         self.assertEqual(self.read("sum"), '["2","10","6"]\nsucceeded\n')
         self.assertEqual(len(self.attempts(run_id, "list")), 1)
 
+    def test_a_failed_instance_leaves_the_others_outputs_readable(self):
+        # They read as null: the collector keeps outputs only when it succeeded, while a
+        # matrix group gathered them from its instances (["a", null, "c"]).
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              fe:
+                for_each: ${{ fromJSON('["a","b","c"]') }}
+                fail_fast: false
+                run: echo "v=${{ item }}" >> "$WFO_OUTPUT"; test "${{ item }}" != b
+              read:
+                needs: fe
+                if: always()
+                run: echo "${{ toJSON(tasks.fe.outputs.v) }} ${{ tasks.fe.status }}" | tr -d ' \\n' > got
+            """)
+        self.assertEqual(self.wfo("run", flow).code, 1)
+        self.assertEqual(self.read("got"), '["a",null,"c"]failed')
+
     def test_a_value_that_is_not_a_list_fails_the_task(self):
         flow = self.write("f.yaml", """
             version: 1
