@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/follow.hpp"
 #include "util/duration.hpp"
 
 namespace wfo::cli {
@@ -62,8 +63,24 @@ int list(const GlobalOptions& g, const ListOptions& o) {
     }
     return report(store.error());
   }
-  auto runs = (*store)->list_runs(filter, o.limit);
+  // A run recorded `running` that nothing drives is shown as interrupted (show_abandoned),
+  // so --status running and --status interrupted each read both kinds of record.
+  bool either = filter == RunStatus::running || filter == RunStatus::interrupted;
+  auto runs = (*store)->list_runs(either ? RunStatus::running : filter, o.limit);
   if (!runs) return report(runs.error());
+  std::string dir = state_dir(state_path(g));
+  for (RunRecord& r : *runs) show_abandoned(r, dir);
+  if (either) {
+    auto more = (*store)->list_runs(RunStatus::interrupted, o.limit);
+    if (!more) return report(more.error());
+    runs->insert(runs->end(), more->begin(), more->end());
+    std::erase_if(*runs, [&](const RunRecord& r) { return r.status != *filter; });
+    // Newest first, as list_runs gives them (started_at: ids need not sort by time).
+    std::stable_sort(runs->begin(), runs->end(), [](const RunRecord& a, const RunRecord& b) {
+      return a.started_at > b.started_at;
+    });
+    if (runs->size() > static_cast<size_t>(o.limit)) runs->resize(static_cast<size_t>(o.limit));
+  }
   if (o.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : *runs) out.push_back(run_summary_json(r));

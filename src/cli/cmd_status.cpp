@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/follow.hpp"
 #include "cli/status_tree.hpp"
 #include "engine/gates.hpp"
 #include "util/duration.hpp"
@@ -56,6 +57,7 @@ int status(const GlobalOptions& g, const StatusOptions& o) {
     snapshot = (*store)->load_run(id);
     if (!snapshot) return report(snapshot.error());
   }
+  show_abandoned(snapshot->run, state_dir(state_path(g)));
   if (o.json)
     print_json(run_json(*snapshot, true));
   else

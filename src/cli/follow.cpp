@@ -78,6 +78,12 @@ bool run_is_driven(const std::string& state_dir, const std::string& run_id) {
   return false;
 }
 
+void show_abandoned(RunRecord& r, const std::string& state_dir) {
+  if (r.status != RunStatus::running || run_is_driven(state_dir, r.id)) return;
+  r.status = RunStatus::interrupted;
+  if (r.reason.empty()) r.reason = "its driver stopped";
+}
+
 Error no_such_attempt(const TaskRecord& t, int number) {
   return Error{ErrorKind::usage,
                "task '" + t.id + "' has no attempt " + std::to_string(number),

@@ -13,6 +13,11 @@ namespace wfo::cli {
 /// none (false when the lock file does not exist).
 bool run_is_driven(const std::string& state_dir, const std::string& run_id);
 
+/// A run recorded `running` that no process drives (its driver was killed, or the machine
+/// went down) is shown as `interrupted`, which is what it is and how `wfo resume` takes it:
+/// sets `r.status` and, when empty, `r.reason` ("its driver stopped"). Other runs are left.
+void show_abandoned(RunRecord& r, const std::string& state_dir);
+
 /// The refusal of `wfo logs --attempt N` for a task with no attempt N (ErrorKind::usage):
 /// "task 'X' has no attempt N", hint "it has K attempt(s)".
 Error no_such_attempt(const TaskRecord& t, int number);

@@ -1,4 +1,5 @@
 """End-to-end: SIGINT/SIGTERM interrupt (exit 130) and resume; one driver per run; cancel."""
+import json
 import os
 import signal
 import sqlite3
@@ -120,8 +121,17 @@ class SignalTest(WfoTestCase):
         r = self.wfo("resume", "sig-1")
         self.assertEqual(r.code, 5, repr(r))
         self.assertRegex(r.err, r"^wfo: error: run sig-1 is being driven by pid %d on host \S+\n" % p.pid)
+        self.assertEqual(self.status_json("sig-1")["status"], "running")  # while driven
         p.kill()
         p.communicate()
+        # The record still says running; with no driver, status and list say what it is
+        # (they said running for ever).
+        self.assertEqual(self.run_status("sig-1"), "running")
+        doc = self.status_json("sig-1")
+        self.assertEqual((doc["status"], doc["reason"]), ("interrupted", "its driver stopped"))
+        listed = lambda *a: [x["id"] for x in json.loads(self.run_ok("list", "--json", *a).out)]
+        self.assertEqual(listed("--status", "interrupted"), ["sig-1"])
+        self.assertEqual(listed("--status", "running"), [])
         # The dead driver's lock is gone with it; a resume takes over, and first stops the
         # attempt the dead driver left running (its `sleep` would end it with slow-end 1).
         r = self.run_ok("resume", "sig-1")
