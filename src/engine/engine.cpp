@@ -739,6 +739,14 @@ Result<DriveOutcome> Engine::Impl::finish_stopped() {
   } else if (stop == StopMode::interrupt) {
     run.status = RunStatus::interrupted;
     run.reason = "interrupted by a signal";
+    // Every attempt has ended; what still reads running is a for_each or sub-workflow task
+    // waiting for its members. Pending, as its interrupted members are, and as a resume
+    // would make it anyway.
+    for (uint32_t i = 0; i < tasks.size(); ++i) {
+      if (tasks[i].status != TaskStatus::running) continue;
+      tasks[i].status = TaskStatus::pending;
+      t.tasks.push_back(task_record(i));
+    }
   } else {
     run.status = stop == StopMode::cancel ? RunStatus::cancelled : RunStatus::failed;
     if (stop == StopMode::cancel) run.reason = "cancelled";

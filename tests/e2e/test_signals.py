@@ -81,6 +81,27 @@ class SignalTest(WfoTestCase):
     def test_sigterm(self):
         self.check_interrupt(signal.SIGTERM)
 
+    def test_ctrl_c_leaves_for_each_and_sub_workflow_tasks_pending(self):
+        # They stayed running inside an interrupted run, as if something still ran them.
+        self.write("child.yaml", "version: 1\ntasks:\n  c: {run: 'touch c-started; sleep 30'}\n")
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              fe: {for_each: "${{ fromJSON('[1]') }}", run: 'touch fe-started; sleep 30'}
+              s: {uses: child.yaml}
+            """)
+        p = self.start("run", flow, "--run-id", "sig-2")
+        started = lambda: all(os.path.exists(os.path.join(self.dir, f))
+                              for f in ("fe-started", "c-started"))
+        self.assertTrue(wait_for(lambda: started() and all(
+            [a["status"] for a in self.attempts("sig-2", t)] == ["running"]
+            for t in ("fe[0]", "s/c")), timeout=20))
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 130, err)
+        self.assertEqual(self.task_statuses("sig-2"),
+                         {"fe": "pending", "fe[0]": "pending", "s": "pending", "s/c": "pending"})
+
     def test_ctrl_c_ends_a_wait_for_a_pipe_that_never_ends(self):
         # SIGINT and SIGTERM are blocked outside the drive's waits (SignalGuard), so a workflow
         # or secret file read from a pipe whose writer never finished ignored Ctrl-C.
