@@ -30,7 +30,8 @@ bool wait_readable(int fd) {
 
 Result<std::string> read_file(const std::string& path, bool* regular) {
   // O_NONBLOCK: a FIFO nobody writes to opens at once (and reads as empty) instead of
-  // blocking; it is cleared below, so that a pipe's reads wait for its writer.
+  // blocking. A regular file loses the flag below; a pipe keeps it, and its reads wait for
+  // the writer in wait_readable().
   int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return fail(ErrorKind::io, "cannot read '" + path + "': " + std::strerror(errno));
   std::string out;
