@@ -142,6 +142,11 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
       if (a.number <= t.budget_base) continue;
       if (a.kind == AttemptKind::fallback) {
         t.fallback_used = true;
+        // Cut short by a Ctrl-C or a dead driver: the resume runs the fallback again (an
+        // interrupted attempt does not count), not the task's own command.
+        // (`running` is what a dead driver left; recover_and_reset makes it interrupted.)
+        bool cut = a.status == AttemptStatus::interrupted || a.status == AttemptStatus::running;
+        t.next_kind = cut ? AttemptKind::fallback : AttemptKind::main;
         if (a.status == AttemptStatus::succeeded) t.outputs = a.outputs, last_success = a.number;
       }
       if (a.kind != AttemptKind::main) continue;
@@ -219,8 +224,11 @@ Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
                   (task.status == TaskStatus::skipped || task.status == TaskStatus::cancelled)) ||
                  undone;
     if ((task.status == TaskStatus::failed && rerun_failed) || undone) {
+      // A fresh budget: its retries, and its fallback after them.
       task.budget_base = task.attempts;
       task.failures = 0;
+      task.fallback_used = false;
+      task.next_kind = AttemptKind::main;
     }
     if (undone) task.compensated = task.undone = false;
     if (!again) continue;

@@ -2,6 +2,7 @@
 pools and circuit breakers, hooks (issue 3), through the real binary."""
 import json
 import os
+import signal
 import textwrap
 import time
 import unittest
@@ -230,6 +231,44 @@ class ContinueFallbackCompensateTest(WfoTestCase):
             "charge": [("main", "succeeded"), ("compensate", "failed")],
             "notify": [("main", "succeeded")]})
         self.assertEqual(self.run_status("saga2"), "succeeded")
+
+    def test_resume_goes_on_with_the_fallback(self):
+        # A failed run's resume gives a fresh budget, the fallback included (it was spent,
+        # so the task failed without it); a fallback cut by Ctrl-C runs again on resume (the
+        # task's own command ran instead, past its budget).
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              t:
+                run: echo "main $WFO_ATTEMPT" >> ledger; exit 1
+                fallback: {run: 'echo "fallback $WFO_ATTEMPT" >> ledger; test -e fixed'}
+            """)
+        self.assertEqual(self.wfo("run", flow, "--run-id", "fb1").code, 1)
+        self.write("fixed", "")
+        r = self.wfo("resume", "fb1")
+        self.assertEqual(r.code, 0, repr(r))
+        self.assertEqual(self.read("ledger"), "main 1\nfallback 2\nmain 3\nfallback 4\n")
+        flow = self.write("slow.yaml", """
+            version: 1
+            tasks:
+              t:
+                run: echo "main $WFO_ATTEMPT" >> ledger2; exit 1
+                fallback:
+                  run: |
+                    echo "fallback $WFO_ATTEMPT" >> ledger2
+                    [ "$WFO_ATTEMPT" != 2 ] || { touch cut-here; sleep 30; }
+            """)
+        p = self.start("run", flow, "--run-id", "fb2")
+        self.assertTrue(wait_for(lambda: os.path.exists(os.path.join(self.dir, "cut-here")), 20))
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 130, err)
+        r = self.wfo("resume", "fb2")
+        self.assertEqual(r.code, 0, repr(r))
+        self.assertEqual(self.read("ledger2"), "main 1\nfallback 2\nfallback 3\n")
+        self.assertEqual([(a["kind"], a["status"]) for a in self.attempts("fb2", "t")],
+                         [("main", "failed"), ("fallback", "interrupted"),
+                          ("fallback", "succeeded")])
 
     def test_for_each_compensates_its_instances_only(self):
         # The collector shares its task's compensate; run for it, `item` was empty and
