@@ -135,7 +135,10 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
     int last_success = 0;
     for (const AttemptRecord& a : rec.attempts) {
       t.attempts = std::max(t.attempts, a.number);
-      if (a.kind == AttemptKind::compensate && a.number > last_success) {
+      // A compensation cut short (interrupted, or left running by a dead driver) did not
+      // compensate: the resume runs it again.
+      bool cut = a.status == AttemptStatus::interrupted || a.status == AttemptStatus::running;
+      if (a.kind == AttemptKind::compensate && a.number > last_success && !cut) {
         t.compensated = true;
         t.undone = a.status == AttemptStatus::succeeded;
       }
@@ -720,6 +723,9 @@ Result<DriveOutcome> Engine::Impl::finish_run() {
     auto note = compensate();
     if (!note) return std::unexpected(note.error());
     if (!note->empty()) run.reason += "; " + *note;
+    // Interrupted while compensating: the run is interrupted, and its resume compensates
+    // what is left (the failed task stays failed: nothing else runs then).
+    if (finale_interrupted) run.status = RunStatus::interrupted;
   } else {
     run.reason.clear();
   }
@@ -730,6 +736,7 @@ Result<DriveOutcome> Engine::Impl::finish_run() {
   t.events.push_back(event("run_" + std::string(to_string(run.status)), UINT32_MAX, run.reason));
   if (auto ok = commit(std::move(t)); !ok) return std::unexpected(ok.error());
   run_end_hooks();
+  if (run.status == RunStatus::interrupted) return DriveOutcome::interrupted;
   return failed    ? DriveOutcome::failed
          : waiting ? DriveOutcome::waiting_approval
                    : DriveOutcome::succeeded;

@@ -191,6 +191,9 @@ struct Engine::Impl {
   const std::string& id(uint32_t i) const { return plan.tasks[i].spec->id; }
 
   // finale.cpp: compensation and run hooks, run one at a time after the loop
+  /// Set by run_to_end when SIGINT, SIGTERM or SIGHUP stopped its process: compensate()
+  /// then stops, and the run is interrupted, to finish compensating on resume.
+  bool finale_interrupted = false;
   Result<Launcher::Ended> run_to_end(const LaunchRequest& request);
   Result<std::string> compensate();
   void run_hook(const std::optional<CompiledTemplate>& hook, const std::string& name,

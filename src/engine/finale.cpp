@@ -44,8 +44,12 @@ Result<Launcher::Ended> Engine::Impl::run_to_end(const LaunchRequest& request) {
   for (;;) {
     notify();
     Launcher::Events events = launcher.wait(clock.steady_now() + std::chrono::seconds(1));
-    // A signal now stops this process too; the run's outcome is already recorded.
-    if (events.signal) launcher.cancel(started->token, options.kill_grace);
+    // A signal stops this process too. A hook's run has its outcome recorded already; a
+    // compensation's is recorded interrupted, and the run with it (compensate()).
+    if (events.signal) {
+      finale_interrupted = true;
+      launcher.cancel(started->token, options.kill_grace);
+    }
     for (const auto& e : events.ended)
       if (e.token == started->token) return e;
   }
@@ -90,6 +94,17 @@ Result<std::string> Engine::Impl::compensate() {
       a.usage = ended->usage;
     }
     bool ok = ended && ended->signal == 0 && ended->exit_code == 0;
+    if (finale_interrupted && !ok) {
+      // Cut short: neither done nor failed. The task is not compensated yet; the resume of
+      // the interrupted run compensates it (and those after it in this order).
+      a.status = AttemptStatus::interrupted;
+      a.reason = "wfo was interrupted";
+      Transition tr;
+      tr.attempts.push_back(a);
+      tr.events.push_back(event("attempt_interrupted", i, a.reason, number));
+      if (auto c = commit(std::move(tr)); !c) return std::unexpected(c.error());
+      return std::string("compensation interrupted");
+    }
     a.status = ok ? AttemptStatus::succeeded : AttemptStatus::failed;
     a.reason = !ended ? ended.error().message
                : ok   ? ""
@@ -101,6 +116,7 @@ Result<std::string> Engine::Impl::compensate() {
     tr.events.push_back(
         event(ok ? "compensation_succeeded" : "compensation_failed", i, a.reason, number));
     if (auto c = commit(std::move(tr)); !c) return std::unexpected(c.error());
+    if (finale_interrupted) return std::string("compensation interrupted");
   }
   size_t n = order.size();
   if (failures == 0) return "compensated " + std::to_string(n) + (n == 1 ? " task" : " tasks");

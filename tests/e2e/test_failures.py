@@ -153,6 +153,17 @@ class TimeoutTest(WfoTestCase):
 
 
 class ContinueFallbackCompensateTest(WfoTestCase):
+    def ctrl_c_once(self, marker, *args):
+        """Runs wfo with `args`, sends SIGINT once the file `marker` exists; expects 130."""
+        p = self.start(*args)
+        self.assertTrue(wait_for(lambda: os.path.exists(os.path.join(self.dir, marker)), 20))
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 130, err)
+
+    def kinds(self, run_id, task):
+        return [(a["kind"], a["status"]) for a in self.attempts(run_id, task)]
+
     def test_continue_on_error(self):
         flow = self.write("flow.yaml", """
             version: 1
@@ -258,17 +269,37 @@ class ContinueFallbackCompensateTest(WfoTestCase):
                     echo "fallback $WFO_ATTEMPT" >> ledger2
                     [ "$WFO_ATTEMPT" != 2 ] || { touch cut-here; sleep 30; }
             """)
-        p = self.start("run", flow, "--run-id", "fb2")
-        self.assertTrue(wait_for(lambda: os.path.exists(os.path.join(self.dir, "cut-here")), 20))
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=20)
-        self.assertEqual(p.returncode, 130, err)
+        self.ctrl_c_once("cut-here", "run", flow, "--run-id", "fb2")
         r = self.wfo("resume", "fb2")
         self.assertEqual(r.code, 0, repr(r))
         self.assertEqual(self.read("ledger2"), "main 1\nfallback 2\nfallback 3\n")
-        self.assertEqual([(a["kind"], a["status"]) for a in self.attempts("fb2", "t")],
-                         [("main", "failed"), ("fallback", "interrupted"),
-                          ("fallback", "succeeded")])
+        self.assertEqual(self.kinds("fb2", "t"), [("main", "failed"), ("fallback", "interrupted"),
+                                                  ("fallback", "succeeded")])
+
+    def test_ctrl_c_while_compensating_is_finished_on_resume(self):
+        # The cut compensation was recorded failed, the run exited 1 and its task was kept
+        # as compensated: its undo was never finished.
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              a:
+                run: 'true'
+                compensate: |
+                  echo "undo-a-start $WFO_ATTEMPT" >> ledger
+                  [ "$WFO_ATTEMPT" != 2 ] || { touch undoing; sleep 30; }
+                  echo "undo-a-end $WFO_ATTEMPT" >> ledger
+              b: {needs: a, run: exit 1}
+            """)
+        self.ctrl_c_once("undoing", "run", flow, "--run-id", "cc1")
+        self.assertEqual(self.run_status("cc1"), "interrupted")
+        self.assertEqual(self.kinds("cc1", "a"), [("main", "succeeded"), ("compensate", "interrupted")])
+        # The resume finishes the saga: the compensation runs again, and the run fails.
+        r = self.wfo("resume", "cc1")
+        self.assertEqual(r.code, 1, repr(r))
+        self.assertEqual(self.read("ledger"), "undo-a-start 2\nundo-a-start 3\nundo-a-end 3\n")
+        self.assertEqual(self.kinds("cc1", "a"), [("main", "succeeded"), ("compensate", "interrupted"),
+                                                  ("compensate", "succeeded")])
+        self.assertEqual(self.status_json("cc1")["reason"], "task failed: b; compensated 1 task")
 
     def test_for_each_compensates_its_instances_only(self):
         # The collector shares its task's compensate; run for it, `item` was empty and
