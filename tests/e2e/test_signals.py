@@ -157,12 +157,10 @@ class SignalTest(WfoTestCase):
 
     def test_status_and_list_show_a_run_without_driver_as_interrupted(self):
         # After kill -9 the record says running until a resume; status and list said so for
-        # ever. (Apart from the takeover test: these commands take time, and the dead
-        # driver's attempt may end meanwhile.)
+        # ever. (Apart from the takeover test, and nothing before the kill: these commands
+        # take time under a sanitizer, and the 2 s attempt may end meanwhile.)
         p = self.start_and_wait_for_slow()
         listed = lambda *a: [x["id"] for x in json.loads(self.run_ok("list", "--json", *a).out)]
-        self.assertEqual(self.status_json("sig-1")["status"], "running")  # while driven
-        self.assertEqual(listed("--status", "running"), ["sig-1"])
         p.kill()
         p.communicate()
         self.assertEqual(self.run_status("sig-1"), "running")
