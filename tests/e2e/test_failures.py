@@ -428,24 +428,23 @@ class AgentTest(WfoTestCase):
             self.assertRegex(a[1]["reason"], r"^circuit open for agent api until \d\d:\d\d:\d\d$")
 
     def test_breaker_trial_after_cooldown_closes_it(self):
+        # The service fails its first call only: that opens the breaker, attempts during the
+        # cooldown never call it, and the trial after the cooldown passes. (The test wrote a
+        # file that made the service healthy, and lost the race when it came between the
+        # first call's two commands; a loaded machine also let the trial come too soon.)
         flow = self.write("flow.yaml", """
             version: 1
             agents:
               api:
-                command: 'echo call >> calls; [ -f healthy ]'
-                circuit_breaker: {failures: 1, cooldown: 300ms}
+                command: 'echo call >> calls; [ "$(wc -l < calls)" -ge 2 ]'
+                circuit_breaker: {failures: 1, cooldown: 1s}
             tasks:
               a:
                 agent: api
-                retry: {max_attempts: 4, delay: 150ms}
-                run_before: null
-            """.replace("                run_before: null\n", ""))
-        # First attempt fails and opens the breaker; a healthy service later lets the trial pass.
-        p = self.start("run", flow, "--run-id", "trial")
-        self.assertTrue(wait_for(lambda: os.path.exists(os.path.join(self.dir, "calls")), 10))
-        self.write("healthy", "")
-        out, err = p.communicate(timeout=30)
-        self.assertEqual(p.returncode, 0, err)
+                retry: {max_attempts: 20, delay: 150ms}
+            """)
+        r = self.wfo("run", flow, "--run-id", "trial")
+        self.assertEqual(r.code, 0, repr(r))
         reasons = [a["reason"] for a in self.attempts("trial", "a")]
         self.assertEqual(reasons[0], "exit code 1")
         self.assertTrue(any(r.startswith("circuit open for agent api") for r in reasons[1:-1]), reasons)
