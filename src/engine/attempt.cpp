@@ -113,7 +113,8 @@ nlohmann::json merged_outputs(const TaskRun& t) {
 
 expr::StatusFlags Engine::Impl::flags_for(uint32_t i) const {
   expr::StatusFlags flags;
-  flags.cancelled = stop == StopMode::cancel;
+  // A run's timeout stops it as a cancel does (spec: Tasks, status functions).
+  flags.cancelled = stop == StopMode::cancel || stop == StopMode::run_timeout;
   for (uint32_t n : plan.dag.needs(i)) {
     const TaskRun& need = tasks[n];
     bool ok = need.status == TaskStatus::succeeded ||

@@ -277,10 +277,14 @@ Result<DriveOutcome> Engine::Impl::drive(RunSnapshot snapshot) {
   for (;;) {
     if (auto ok = check_external(); !ok) return std::unexpected(ok.error());
     check_deadlines();
-    if (stop == StopMode::none)
+    if ((stop == StopMode::cancel || stop == StopMode::run_timeout) && !cleanup &&
+        !cleanup_halted && running_by_token.empty())
+      if (auto ok = begin_cleanup(); !ok) return std::unexpected(ok.error());
+    if (stop == StopMode::none || cleanup_running())
       if (auto ok = start_ready(); !ok) return std::unexpected(ok.error());
-    if (running_by_token.empty()) {
-      if (stop != StopMode::none) return finish_stopped();
+    if (running_by_token.empty() && stop != StopMode::none) {
+      if (!cleanup_running() || (ready.empty() && retry_timers.empty())) return finish_stopped();
+    } else if (running_by_token.empty()) {
       bool gate_waiting = std::any_of(tasks.begin(), tasks.end(), [](const TaskRun& t) {
         return t.status == TaskStatus::waiting_approval;
       });
@@ -302,7 +306,8 @@ Result<DriveOutcome> Engine::Impl::drive(RunSnapshot snapshot) {
       uint32_t i = retry_timers.begin()->second;
       retry_timers.erase(retry_timers.begin());
       tasks[i].retry_at.reset();
-      if (stop == StopMode::none) ready.push(i, plan.tasks[i].spec->priority, i);
+      if (stop == StopMode::none || cleanup_running())
+        ready.push(i, plan.tasks[i].spec->priority, i);
     }
     // A start record no other commit took along is written now, so that `wfo status` and
     // a resume after a crash see a long attempt as running.
@@ -399,7 +404,7 @@ Result<void> Engine::Impl::release_dependents(uint32_t i) {
   if (auto ok = settled(i); !ok) return ok;  // collectors and fail_fast (flow.cpp)
   for (uint32_t d : plan.dag.dependents(i)) {
     if (tasks[d].waiting_needs > 0 && --tasks[d].waiting_needs == 0 && !is_final(tasks[d].status))
-      if (stop == StopMode::none)
+      if (stop == StopMode::none || (cleanup_running() && cleanup_task(d)))
         if (auto ok = resolve(d); !ok) return ok;
   }
   return {};
@@ -483,7 +488,20 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
     tr.events.push_back(event("attempt_interrupted", i, a.reason, a.number));
     return commit(std::move(tr));
   }
-  if ((stop == StopMode::cancel || stop == StopMode::run_timeout) && !clean_exit) {
+  // A cleanup task's attempt (begin_cleanup) ends as any attempt does, unless a signal
+  // stopped it.
+  bool stopped = (stop == StopMode::cancel || stop == StopMode::run_timeout) &&
+                 (!cleanup || cleanup_halted) && !clean_exit;
+  if (stopped && cleanup) {
+    a.status = AttemptStatus::cancelled;
+    a.reason = "wfo was interrupted while the run was being stopped";
+    Transition tr;
+    tr.attempts.push_back(a);
+    tr.events.push_back(event("attempt_cancelled", i, a.reason, a.number));
+    if (auto ok = commit(std::move(tr)); !ok) return ok;
+    return finish_task(i, TaskStatus::cancelled, a.reason);
+  }
+  if (stopped) {
     a.status = stop == StopMode::cancel ? AttemptStatus::cancelled : AttemptStatus::timed_out;
     a.reason = stop == StopMode::cancel ? "run cancelled" : run.reason;
     Transition tr;
@@ -629,11 +647,56 @@ void Engine::Impl::check_deadlines() {
 }
 
 void Engine::Impl::begin_stop(StopMode mode) {
-  if (stop != StopMode::none) return;
-  stop = mode;
+  if (stop != StopMode::none) {
+    // A signal after a cancel or the run's timeout: no cleanup task starts, and those
+    // running are stopped (the attempts the stop itself stopped are ending already).
+    if (mode != StopMode::interrupt || stop == StopMode::interrupt || cleanup_halted) return;
+    cleanup_halted = true;
+    if (!cleanup) return;
+  } else {
+    stop = mode;
+  }
   for (const auto& [token, i] : running_by_token) launcher.cancel(token, options.kill_grace);
   retry_timers.clear();
   while (!ready.empty()) ready.pop();
+}
+
+bool Engine::Impl::cleanup_task(uint32_t i) const {
+  const CompiledTask& task = plan.tasks[i];
+  const TaskRun& t = tasks[i];
+  NodeRole role = plan.flow->nodes[i].role;
+  return task.if_uses_status && t.status == TaskStatus::pending && !t.running && t.failures == 0 &&
+         !t.fallback_used && holder(i) == k_no_node &&
+         (role == NodeRole::task || role == NodeRole::matrix_instance) && !task.spec->approval &&
+         !task.spec->repeat;
+}
+
+Result<void> Engine::Impl::begin_cleanup() {
+  cleanup = true;
+  std::vector<uint32_t> kept, cancelled;
+  for (uint32_t i = 0; i < tasks.size(); ++i) {
+    if (is_final(tasks[i].status)) continue;
+    (cleanup_task(i) ? kept : cancelled).push_back(i);
+  }
+  if (kept.empty()) return {};  // finish_stopped cancels what is left
+  Transition tr;
+  std::string reason = stop == StopMode::cancel ? "cancelled" : run.reason;
+  for (uint32_t i : cancelled) {
+    tasks[i].status = TaskStatus::cancelled;
+    tasks[i].reason = reason;
+    tasks[i].ended_at = clock.system_now();
+    tr.tasks.push_back(task_record(i));
+  }
+  if (auto ok = commit(std::move(tr)); !ok) return ok;
+  for (uint32_t i : cancelled)
+    for (uint32_t d : plan.dag.dependents(i))
+      if (tasks[d].waiting_needs > 0) --tasks[d].waiting_needs;
+  // Their `if` is read again, now with cancelled() true and success() false.
+  for (uint32_t i : kept) tasks[i].resolved = false;
+  for (uint32_t i : kept)
+    if (tasks[i].waiting_needs == 0 && tasks[i].status == TaskStatus::pending)
+      if (auto ok = resolve(i); !ok) return ok;
+  return {};
 }
 
 Result<void> Engine::Impl::check_external() {

@@ -11,7 +11,8 @@
 //   spawn of a task that needs it (await_ends). In `full` mode a success is queued to the
 //   writer instead and waited for in the same places.
 // - `waiting_needs` of a task counts its needs that are not final; a task is resolved (its
-//   `if` and gate evaluated) exactly once per drive, when that count reaches zero.
+//   `if` and gate evaluated) exactly once per drive, when that count reaches zero; a cleanup
+//   task (begin_cleanup) once more, after a cancel or the run's timeout.
 // - A task has at most one running attempt; a retry is scheduled only after the previous
 //   attempt has been reaped (the launcher kills the attempt's whole group before reaping).
 
@@ -100,6 +101,8 @@ struct Engine::Impl {
   bool run_dir_ready = false;
   int64_t finish_seq = 0;
   StopMode stop = StopMode::none;
+  bool cleanup = false;         ///< begin_cleanup ran: cleanup tasks may be running
+  bool cleanup_halted = false;  ///< a signal after a cancel or run timeout: nothing more runs
   std::optional<SteadyTime> run_deadline;
   /// Circuit breakers by agent name (spec: Agents), with whether a trial attempt runs.
   struct Breaker {
@@ -158,6 +161,17 @@ struct Engine::Impl {
   Result<void> apply_gate(const GateRecord& gate);
   void check_deadlines();
   void begin_stop(StopMode mode);
+  /// After `wfo cancel` or the run's timeout, once the attempts it stopped have ended: the
+  /// tasks that may still run (cleanup_task) wait for their needs and run if their `if`
+  /// holds; every other task not ended is cancelled, in one commit. Errors: the commit's.
+  Result<void> begin_cleanup();
+  /// True for a task that a cancel or the run's timeout does not cancel before its `if` is
+  /// read again: pending, no attempt failed yet, in the root workflow (not a for_each,
+  /// sub-workflow or a task inside one), no `approval` or `repeat`, and an `if` that calls
+  /// a status function (GitHub Actions re-evaluates `if` on cancellation).
+  bool cleanup_task(uint32_t i) const;
+  /// Cleanup tasks may start: the cleanup began and no signal stopped it.
+  bool cleanup_running() const { return cleanup && !cleanup_halted; }
   Result<DriveOutcome> finish_run();
   Result<DriveOutcome> finish_stopped();
   SteadyTime next_wake() const;

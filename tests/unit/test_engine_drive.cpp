@@ -500,3 +500,35 @@ TEST_CASE("the run's timeout stops every attempt and fails the run") {
     CHECK(h.store.run.reason == "run timed out after 10s");
   }
 }
+
+TEST_CASE("after the run's timeout, tasks whose if holds run once the stopped attempts end") {
+  // d: always(), needs the stopped a; e: always(), needs d; f: the default success(), needs
+  // b; g: !cancelled().
+  std::vector<TaskSpec> tasks{task("a"),
+                              task("b"),
+                              task("d", "true", {"a"}),
+                              task("e", "true", {"d"}),
+                              task("f", "true", {"b"}),
+                              task("g", "true", {"a"})};
+  tasks[2].if_expr = tmpl("${{ always() }}");
+  tasks[3].if_expr = tmpl("${{ always() }}");
+  tasks[5].if_expr = tmpl("${{ !cancelled() }}");
+  Workflow wf = workflow(tasks);
+  wf.timeout = 10s;
+  Harness h(wf);
+  h.options.kill_grace = 2s;
+  h.launcher.script("a", 1, Script().hangs().ignores_sigterm());
+  h.launcher.script("b", 1, Script().lasts(20s));
+  CHECK(drove(h.start()) == DriveOutcome::failed);
+  CHECK(h.launcher.launched_tasks() == Names{"a", "b", "d", "e"});
+  // Only after SIGKILL reaped a (10 s + the 2 s grace) and the stopped b.
+  REQUIRE(h.launcher.launches.size() == 4);
+  CHECK(h.launcher.launches[2].at == FakeClock::at(12s));
+  CHECK(h.store.task("d").status == TaskStatus::succeeded);
+  CHECK(h.store.task("e").status == TaskStatus::succeeded);
+  CHECK(h.store.task("f").status == TaskStatus::cancelled);
+  CHECK(h.store.task("g").status == TaskStatus::skipped);
+  CHECK(h.store.task("b").status == TaskStatus::failed);
+  CHECK(h.store.run.status == RunStatus::failed);
+  CHECK(h.store.run.reason == "run timed out after 10s");
+}
