@@ -118,7 +118,7 @@ Result<void> Engine::Impl::complete_collector(uint32_t c) {
   nlohmann::json outputs = nlohmann::json::object();
   if (status == TaskStatus::succeeded) {
     if (node.role == NodeRole::foreach_collector) {
-      outputs = gather_outputs(per_instance);
+      outputs = gather_outputs(per_instance, plan.tasks[c].spec->outputs);
     } else if (auto declared = scope_outputs(node.child_scope); declared) {
       outputs = std::move(*declared);
     } else {

@@ -24,8 +24,10 @@ std::string group_status(const std::vector<std::string>& statuses) {
 
 }  // namespace
 
-nlohmann::json gather_outputs(const std::vector<nlohmann::json>& per_instance) {
+nlohmann::json gather_outputs(const std::vector<nlohmann::json>& per_instance,
+                              const std::vector<OutputSpec>& declared) {
   std::vector<std::string> keys;
+  for (const OutputSpec& o : declared) keys.push_back(o.name);
   for (const auto& o : per_instance)
     for (const auto& [k, v] : o.items())
       if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
@@ -76,7 +78,8 @@ nlohmann::json Engine::Impl::tasks_view(uint32_t scope, const std::vector<std::s
     auto it = by_id.find(id(n));
     return it != by_id.end() ? *it : task_view(n);
   };
-  auto group = [&](const std::vector<uint32_t>& members, nlohmann::json view) {
+  auto group = [&](const std::vector<uint32_t>& members, const std::vector<OutputSpec>& declared,
+                   nlohmann::json view) {
     std::vector<std::string> statuses;
     std::vector<nlohmann::json> outputs;
     nlohmann::json codes = nlohmann::json::array();
@@ -87,7 +90,7 @@ nlohmann::json Engine::Impl::tasks_view(uint32_t scope, const std::vector<std::s
       codes.push_back(v["exit_code"]);
     }
     if (view.is_null())
-      view = {{"status", group_status(statuses)}, {"outputs", gather_outputs(outputs)}};
+      view = {{"status", group_status(statuses)}, {"outputs", gather_outputs(outputs, declared)}};
     view["exit_code"] = std::move(codes);
     return view;
   };
@@ -101,12 +104,13 @@ nlohmann::json Engine::Impl::tasks_view(uint32_t scope, const std::vector<std::s
     if (!nodes || nodes->empty()) continue;
     NodeRole role = fp.nodes[nodes->front()].role;
     if (role == NodeRole::matrix_instance)
-      out[name] = group(*nodes, nlohmann::json());
+      out[name] = group(*nodes, plan.tasks[nodes->front()].spec->outputs, nlohmann::json());
     else if (role == NodeRole::foreach_collector) {
       // Its own status (it may have failed to make its list); its instances' outputs
       // gathered as a matrix's are, also when one of them failed (the collector keeps
       // outputs only when it succeeded).
-      nlohmann::json view = group(fp.nodes[nodes->front()].members, nlohmann::json());
+      nlohmann::json view = group(fp.nodes[nodes->front()].members,
+                                  plan.tasks[nodes->front()].spec->outputs, nlohmann::json());
       view["status"] = entry(nodes->front())["status"];
       out[name] = std::move(view);
     } else

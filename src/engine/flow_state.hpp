@@ -28,10 +28,13 @@ struct FlowState {
   mutable std::unordered_map<uint32_t, nlohmann::json> scope_params;
 };
 
-/// The outputs of a group read as one task (spec: Outputs and handoffs): each key any
-/// instance set, as an array of the instances' values in their order, null where an instance
-/// did not set it. `per_instance` holds one object of string values per instance.
-nlohmann::json gather_outputs(const std::vector<nlohmann::json>& per_instance);
+/// The outputs of a group read as one task (spec: Outputs and handoffs): each key the task
+/// declares (`outputs:`, in their order) and each other key any instance set, as an array of
+/// the instances' values in their order, null where an instance did not set it; so a group
+/// without instances (an empty for_each list) reads `[]` for a declared key. `per_instance`
+/// holds one object of string values per instance.
+nlohmann::json gather_outputs(const std::vector<nlohmann::json>& per_instance,
+                              const std::vector<OutputSpec>& declared);
 
 /// The `env` context of a file's tasks: its `env:` entries as written.
 nlohmann::json env_texts(const Workflow& wf);

@@ -241,6 +241,24 @@ class ForEachTest(WfoTestCase):
         self.assertEqual(self.wfo("run", flow).code, 1)
         self.assertEqual(self.read("got"), '["a",null,"c"]failed')
 
+    def test_an_empty_list_reads_its_declared_outputs_as_empty_arrays(self):
+        # They read as null (no instance named them); `[]` is what a list of no values is.
+        # A key no instance set and the task does not declare still reads null.
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              fe:
+                for_each: ${{ fromJSON('[]') }}
+                outputs: {v: {required: true}}
+                run: echo "v=${{ item }}" >> "$WFO_OUTPUT"
+              read:
+                needs: fe
+                run: echo "${{ toJSON(tasks.fe.outputs.v) }} ${{ toJSON(tasks.fe.outputs.w) }} ${{ tasks.fe.status }}" > got
+            """)
+        self.run_ok("run", flow, "--run-id", "empty")
+        self.assertEqual(self.read("got"), "[] null succeeded\n")
+        self.assertEqual(self.task_statuses("empty"), {"fe": "succeeded", "read": "succeeded"})
+
     def test_a_value_that_is_not_a_list_fails_the_task(self):
         flow = self.write("f.yaml", """
             version: 1
