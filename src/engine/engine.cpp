@@ -85,6 +85,9 @@ Result<void> Engine::Impl::commit_end(uint32_t i, Transition t) {
 Result<void> Engine::Impl::await_ends(uint32_t i) {
   uint64_t ticket = tasks[i].end_ticket;
   for (uint32_t n : plan.dag.needs(i)) ticket = std::max(ticket, tasks[n].end_ticket);
+  if (!waits_past_kept.empty())
+    if (auto w = waits_past_kept.find(i); w != waits_past_kept.end())
+      for (uint32_t n : w->second) ticket = std::max(ticket, tasks[n].end_ticket);
   return await_ticket(ticket);
 }
 
@@ -193,7 +196,7 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
 // for_each and sub-workflow tasks that hold such a task: they end when their members do, and
 // one kept as succeeded left its undone member pending for ever. A succeeded task after an
 // undone one is kept (it has no compensation, or its compensation failed: its work stands,
-// and running it again could do it twice).
+// and running it again could do it twice); wait_past_kept orders what follows it.
 Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
   Transition t;
   std::vector<std::string> handles;
@@ -270,6 +273,7 @@ Result<DriveOutcome> Engine::Impl::drive(RunSnapshot snapshot) {
   for (uint32_t i = 0; i < tasks.size(); ++i)
     for (uint32_t n : plan.dag.needs(i))
       if (!is_final(tasks[n].status)) ++tasks[i].waiting_needs;
+  if (options.resume) wait_past_kept();
   for (uint32_t i : plan.dag.topological_order())
     if (!is_final(tasks[i].status) && tasks[i].waiting_needs == 0)
       if (auto ok = resolve(i); !ok) return std::unexpected(ok.error());
@@ -351,6 +355,12 @@ Result<void> Engine::Impl::resolve(uint32_t i) {
   std::string skipped_need;
   for (uint32_t n : plan.dag.needs(i))
     if (tasks[n].status == TaskStatus::skipped) skipped_need = id(n);
+  const std::vector<uint32_t>* past_kept = nullptr;
+  if (!waits_past_kept.empty())
+    if (auto w = waits_past_kept.find(i); w != waits_past_kept.end()) past_kept = &w->second;
+  if (past_kept)
+    for (uint32_t n : *past_kept)
+      if (tasks[n].status == TaskStatus::skipped) skipped_need = id(n);
   expr::StatusFlags flags = flags_for(i);
   bool go = flags.success;
   std::string reason;
@@ -372,6 +382,13 @@ Result<void> Engine::Impl::resolve(uint32_t i) {
         reason = "need '" + id(n) + "' " + std::string(to_string(tasks[n].status));
         break;
       }
+    if (reason.empty() && past_kept)
+      for (uint32_t n : *past_kept)
+        if (tasks[n].status != TaskStatus::succeeded) {
+          reason = "'" + id(n) + "', run again before its needs, " +
+                   std::string(to_string(tasks[n].status));
+          break;
+        }
   }
   if (!go) return finish_task(i, TaskStatus::skipped, reason);
   const auto& approval = task.spec->approval;
@@ -402,12 +419,50 @@ Result<void> Engine::Impl::resolve(uint32_t i) {
 
 Result<void> Engine::Impl::release_dependents(uint32_t i) {
   if (auto ok = settled(i); !ok) return ok;  // collectors and fail_fast (flow.cpp)
-  for (uint32_t d : plan.dag.dependents(i)) {
+  auto release = [&](uint32_t d) -> Result<void> {
     if (tasks[d].waiting_needs > 0 && --tasks[d].waiting_needs == 0 && !is_final(tasks[d].status))
-      if (stop == StopMode::none || (cleanup_running() && cleanup_task(d)))
-        if (auto ok = resolve(d); !ok) return ok;
-  }
+      if (stop == StopMode::none || (cleanup_running() && cleanup_task(d))) return resolve(d);
+    return {};
+  };
+  for (uint32_t d : plan.dag.dependents(i))
+    if (auto ok = release(d); !ok) return ok;
+  if (waiters_past_kept.empty()) return {};
+  auto waiting = waiters_past_kept.find(i);
+  if (waiting == waiters_past_kept.end()) return {};
+  for (uint32_t d : waiting->second)
+    if (auto ok = release(d); !ok) return ok;
   return {};
+}
+
+void Engine::Impl::wait_past_kept() {
+  std::vector<uint32_t> seen_by(tasks.size(), k_no_node), stack;
+  for (uint32_t r = 0; r < tasks.size(); ++r) {
+    if (is_final(tasks[r].status)) continue;
+    // Ended tasks after r, through ended tasks only; a task not ended found past one of
+    // them waits for r, unless it needs r itself (counted already).
+    for (uint32_t d : plan.dag.dependents(r))
+      if (is_final(tasks[d].status) && seen_by[d] != r) {
+        seen_by[d] = r;
+        stack.push_back(d);
+      }
+    while (!stack.empty()) {
+      uint32_t k = stack.back();
+      stack.pop_back();
+      for (uint32_t d : plan.dag.dependents(k)) {
+        if (seen_by[d] == r) continue;
+        seen_by[d] = r;
+        if (is_final(tasks[d].status)) {
+          stack.push_back(d);
+          continue;
+        }
+        auto needs = plan.dag.needs(d);
+        if (std::find(needs.begin(), needs.end(), r) != needs.end()) continue;
+        waits_past_kept[d].push_back(r);
+        waiters_past_kept[r].push_back(d);
+        ++tasks[d].waiting_needs;
+      }
+    }
+  }
 }
 
 Result<void> Engine::Impl::start_ready() {
@@ -688,9 +743,13 @@ Result<void> Engine::Impl::begin_cleanup() {
     tr.tasks.push_back(task_record(i));
   }
   if (auto ok = commit(std::move(tr)); !ok) return ok;
-  for (uint32_t i : cancelled)
+  for (uint32_t i : cancelled) {
     for (uint32_t d : plan.dag.dependents(i))
       if (tasks[d].waiting_needs > 0) --tasks[d].waiting_needs;
+    if (auto w = waiters_past_kept.find(i); w != waiters_past_kept.end())
+      for (uint32_t d : w->second)
+        if (tasks[d].waiting_needs > 0) --tasks[d].waiting_needs;
+  }
   // Their `if` is read again, now with cancelled() true and success() false.
   for (uint32_t i : kept) tasks[i].resolved = false;
   for (uint32_t i : kept)

@@ -102,6 +102,10 @@ struct Engine::Impl {
   int64_t finish_seq = 0;
   StopMode stop = StopMode::none;
   bool cleanup = false;         ///< begin_cleanup ran: cleanup tasks may be running
+  /// A resume's waits past kept tasks (wait_past_kept): task -> the tasks that run again
+  /// before a kept need of it, and the reverse. Empty unless a kept task follows one that
+  /// runs again.
+  std::unordered_map<uint32_t, std::vector<uint32_t>> waits_past_kept, waiters_past_kept;
   bool cleanup_halted = false;  ///< a signal after a cancel or run timeout: nothing more runs
   std::optional<SteadyTime> run_deadline;
   /// Circuit breakers by agent name (spec: Agents), with whether a trial attempt runs.
@@ -150,6 +154,13 @@ struct Engine::Impl {
   void load(const RunSnapshot& snapshot);
   Result<void> recover_and_reset(const RunSnapshot& snapshot);
   Result<void> resolve(uint32_t i);
+  /// On resume, a task that succeeded is kept (its work stands) even when a task before it
+  /// runs again (a compensation undid it, or it failed before an `always()` task ran): each
+  /// task that has not ended and needs such a kept task also waits for those that run
+  /// again, counted in its waiting_needs, and reads their ends as its needs' (flags_for).
+  /// Forward walks from each task not ended through ended ones only: O(tasks + needs) when
+  /// no ended task follows one not ended. Errors: none.
+  void wait_past_kept();
   Result<void> release_dependents(uint32_t i);
   Result<void> start_ready();
   Result<void> on_ended(const Launcher::Ended& ended);

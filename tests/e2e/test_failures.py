@@ -243,6 +243,44 @@ class ContinueFallbackCompensateTest(WfoTestCase):
             "notify": [("main", "succeeded")]})
         self.assertEqual(self.run_status("saga2"), "succeeded")
 
+    def test_resume_orders_a_kept_task_s_dependents_after_what_runs_again(self):
+        # b is kept (no compensation: its work stands), a was undone and runs again. c, which
+        # needs b, started with a at once and read a's old output; it waits for a now, and is
+        # skipped when a fails this time.
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              a:
+                run: test ! -e a.broken && echo "v=run$(cat a.count 2>/dev/null | wc -l)" >> "$WFO_OUTPUT" && echo 1 >> a.count
+                compensate: echo undo-a >> ledger
+              b: {needs: a, run: echo b >> ledger}
+              c:
+                needs: b
+                run: echo "c read ${{ tasks.a.outputs.v }}" >> ledger; test -e fixed
+            """)
+        r = self.wfo("run", flow, "-j2", "--run-id", "order")
+        self.assertEqual(r.code, 1, repr(r))
+        self.write("fixed", "")
+        r = self.wfo("resume", "order", "-j2")
+        self.assertEqual(r.code, 0, repr(r))
+        self.assertEqual(self.read("ledger").split("\n"),
+                         ["b", "c read run0", "undo-a", "c read run1", ""])
+        self.assertEqual(self.task_statuses("order"),
+                         {"a": "succeeded", "b": "succeeded", "c": "succeeded"})
+        self.assertEqual(len(self.attempts("order", "b")), 1)
+        # The same failure, and a fails when it runs again: c does not run.
+        os.remove(os.path.join(self.dir, "fixed"))
+        r = self.wfo("run", flow, "-j2", "--run-id", "order2")
+        self.assertEqual(r.code, 1, repr(r))
+        self.write("a.broken", "")
+        r = self.wfo("resume", "order2", "-j2")
+        self.assertEqual(r.code, 1, repr(r))
+        doc = self.status_json("order2")
+        c = [t for t in doc["tasks"] if t["id"] == "c"][0]
+        self.assertEqual((c["status"], c["reason"]),
+                         ("skipped", "'a', run again before its needs, failed"))
+        self.assertEqual(len(c["attempts"]), 1)
+
     def test_resume_goes_on_with_the_fallback(self):
         # A failed run's resume gives a fresh budget, the fallback included (it was spent,
         # so the task failed without it); a fallback cut by Ctrl-C runs again on resume (the

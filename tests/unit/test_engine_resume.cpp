@@ -186,6 +186,33 @@ TEST_CASE("resume of a failed run gives its failed tasks a fresh budget") {
   CHECK(h.store.attempts("ok").size() == 1);
 }
 
+TEST_CASE("on resume, a task after a kept need waits for what runs again before that need") {
+  // n (always()) ran after a failed and is kept; d, which needs n, runs again: it waits for
+  // a, and reads a's end as a need's.
+  std::vector<TaskSpec> tasks{task("a"), task("n", "true", {"a"}), task("d", "true", {"n"})};
+  tasks[1].if_expr = tmpl("${{ always() }}");
+  Harness h(workflow(tasks));
+  h.launcher.script("a", 1, Script().exits(1));
+  h.launcher.script("d", 1, Script().exits(1));
+  CHECK(drove(h.start()) == DriveOutcome::failed);
+  CHECK(h.store.task("n").status == TaskStatus::succeeded);
+
+  SUBCASE("a succeeds this time: d starts after it") {
+    h.launcher.script("a", 2, Script().lasts(5s));
+    CHECK(drove(h.resume()) == DriveOutcome::succeeded);
+    CHECK(h.launcher.launched_tasks() == Names{"a", "n", "d", "a", "d"});
+    CHECK(h.launcher.launches[4].at >= h.launcher.launches[3].at + 5s);
+    CHECK(h.store.attempts("n").size() == 1);  // kept
+  }
+  SUBCASE("a fails again: d is skipped") {
+    h.launcher.script("a", 2, Script().exits(1));
+    CHECK(drove(h.resume()) == DriveOutcome::failed);
+    CHECK(h.launcher.launched_tasks() == Names{"a", "n", "d", "a"});
+    CHECK(h.store.task("d").status == TaskStatus::skipped);
+    CHECK(h.store.task("d").reason == "'a', run again before its needs, failed");
+  }
+}
+
 TEST_CASE("an interrupt cancels running attempts and records them interrupted") {
   std::vector<TaskSpec> tasks{task("a"), task("b"), task("c", "true", {"a"})};
   Harness h(workflow(tasks));
