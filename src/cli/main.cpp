@@ -48,6 +48,52 @@ std::vector<char*> empty_values_split(int argc, char** argv) {
   return out;
 }
 
+/// Refuses an option written before the command that is not one of wfo's own (--state,
+/// --help, --version): CLI11 said "the following arguments were not expected: 4 -j" for
+/// `wfo -j 4 run f.yaml`, or "a subcommand is required" for `wfo --bogus`. Names the
+/// option, and for a command's own option shows the line with it moved after the command.
+/// Returns true (after printing) when the line was refused.
+bool refused_early_option(CLI::App& app, const std::vector<char*>& args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string_view a = args[i];
+    if (a == "--" || !a.starts_with("-") || a == "-") break;
+    std::string name(a.starts_with("--") ? a.substr(0, a.find('=')) : a.substr(0, 2));
+    if (name == "--state" || name == "--help" || name == "-h" || name == "--version") {
+      if (name == "--state" && a.find('=') == std::string_view::npos) ++i;  // its value
+      continue;
+    }
+    const CLI::App* command = nullptr;
+    size_t at = i + 1;
+    for (; at < args.size() && command == nullptr; ++at)
+      for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+        if (sub->get_name() == args[at]) command = sub;
+    const CLI::Option* own = command ? command->get_option_no_throw(name) : nullptr;
+    if (own == nullptr) {
+      std::fprintf(stderr,
+                   "wfo: error: unknown option '%s' before the command\n"
+                   "  only --state, --help and --version go there; run 'wfo --help' for "
+                   "usage\n",
+                   name.c_str());
+      return true;
+    }
+    // The line with the option (and its value, when it takes one and it is a word of its
+    // own) moved to the end.
+    bool with_value =
+        own->get_items_expected_max() > 0 && a.size() == name.size() && i + 1 < at - 1;
+    std::string line = "wfo";
+    for (size_t k = 1; k < args.size(); ++k)
+      if (k != i && !(with_value && k == i + 1)) line += " " + wfo::shell_quote(args[k]);
+    line += " " + wfo::shell_quote(args[i]);
+    if (with_value) line += " " + wfo::shell_quote(args[i + 1]);
+    std::fprintf(stderr,
+                 "wfo: error: option '%s' belongs to 'wfo %s': put it after the command\n"
+                 "  as in: %s\n",
+                 name.c_str(), command->get_name().c_str(), line.c_str());
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -96,6 +142,7 @@ int main(int argc, char** argv) {
     }
   }
   std::vector<char*> args = empty_values_split(argc, argv);
+  if (refused_early_option(app, args)) return k_exit_usage;
   try {
     app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::CallForHelp& e) {

@@ -207,6 +207,20 @@ class BadInputTest(WfoTestCase):
             (["resume", "r1", "-j", "0"],
              "wfo: error: --jobs: must be a whole number from 1 to 10000, got '0'\n"
              "  run 'wfo --help' for usage\n"),
+            # A command's option before the command: CLI11 said "not expected: 4 -j".
+            (["--state", "s.db", "-j", "4", "run", "f.yaml", "--run-id", "x y"],
+             "wfo: error: option '-j' belongs to 'wfo run': put it after the command\n"
+             "  as in: wfo --state s.db run f.yaml --run-id 'x y' -j 4\n"),
+            (["--json", "list"],
+             "wfo: error: option '--json' belongs to 'wfo list': put it after the command\n"
+             "  as in: wfo list --json\n"),
+            (["--jobs=3", "resume", "r1"],
+             "wfo: error: option '--jobs' belongs to 'wfo resume': put it after the command\n"
+             "  as in: wfo resume r1 --jobs=3\n"),
+            # CLI11 said "a subcommand is required".
+            (["--bogus", "list"],
+             "wfo: error: unknown option '--bogus' before the command\n"
+             "  only --state, --help and --version go there; run 'wfo --help' for usage\n"),
         ]
         flow = self.write("flow.yaml", "version: 1\ntasks:\n  a: {run: 'true'}\n")
         # A number too large for an int gets the same answer as any other out of range.
