@@ -228,6 +228,40 @@ class ObserveTest(WfoTestCase):
         mer = self.run_ok("graph", flow, "--format", "mermaid").out
         self.assertEqual(mer, 'flowchart LR\n  t0["build-app"]\n  t1["test-app"]\n  t0 --> t1\n')
 
+    def test_graph_groups_a_sub_workflow_s_tasks(self):
+        # They were drawn loose, with no edge to the task that runs them. Now in a group of
+        # their own (nested as the files are), started by a dashed edge; a for_each is one
+        # node, marked.
+        import shutil, subprocess
+        self.write("inner.yaml", """
+            version: 1
+            tasks:
+              one: {run: "true"}
+              two: {needs: one, uses: leaf.yaml}
+            """)
+        self.write("leaf.yaml", "version: 1\ntasks:\n  x: {run: 'true'}\n")
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              a: {run: "true"}
+              s: {needs: a, uses: inner.yaml}
+              fe: {needs: s, for_each: "${{ fromJSON('[1]') }}", run: "true"}
+            """)
+        mer = self.run_ok("graph", flow, "--format", "mermaid").out
+        self.assertEqual(mer, "\n".join([
+            "flowchart LR", '  t0["a"]', '  t1["s"]', '  subgraph s1 ["s: inner.yaml"]',
+            '    t2["s/one"]', '    t3["s/two"]', '    subgraph s3 ["s/two: leaf.yaml"]',
+            '      t4["s/two/x"]', "    end", "  end", '  t5["fe (for_each)"]',
+            "  t0 --> t1", "  t1 -.-> t2", "  t2 --> t3", "  t3 -.-> t4", "  t1 --> t5", ""]))
+        dot = self.run_ok("graph", flow).out
+        self.assertIn('  subgraph "cluster_s" {\n    label="s: inner.yaml";\n', dot)
+        self.assertIn('    subgraph "cluster_s/two" {\n      label="s/two: leaf.yaml";\n', dot)
+        self.assertIn('  "s/two" -> "s/two/x" [style=dashed];\n', dot)
+        self.assertIn('  "fe" [shape=box3d];\n', dot)
+        if shutil.which("dot"):
+            p = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
