@@ -51,47 +51,86 @@ std::vector<char*> empty_values_split(int argc, char** argv) {
 /// Refuses an option written before the command that is not one of wfo's own (--state,
 /// --help, --version): CLI11 said "the following arguments were not expected: 4 -j" for
 /// `wfo -j 4 run f.yaml`, or "a subcommand is required" for `wfo --bogus`. Names the
-/// option, and for a command's own option shows the line with it moved after the command.
-/// Returns true (after printing) when the line was refused.
+/// option, and when the command takes it, shows the line with the options moved after the
+/// command's own words (before its `--`, if any). Returns true (after printing) when the
+/// line was refused; a line asking for help or the version goes to CLI11 as it is.
 bool refused_early_option(CLI::App& app, const std::vector<char*>& args) {
+  auto commands = app.get_subcommands([](const CLI::App*) { return true; });
+  auto command_named = [&](std::string_view word) -> const CLI::App* {
+    for (const auto* sub : commands)
+      if (sub->get_name() == word) return sub;
+    return nullptr;
+  };
+  // An option as some command has it (for whether it takes a value), and who has it.
+  auto lookup = [&](const std::string& name, std::string* owners) -> const CLI::Option* {
+    const CLI::Option* found = nullptr;
+    for (const auto* sub : commands)
+      if (const CLI::Option* o = sub->get_option_no_throw(name)) {
+        if (!found) found = o;
+        if (owners) *owners += (owners->empty() ? "wfo " : ", wfo ") + sub->get_name();
+      }
+    return found;
+  };
+  std::vector<size_t> moved;  // the words to move: foreign options and their values
+  std::string first;          // the first foreign option's name
+  const CLI::App* command = nullptr;
+  size_t at = args.size();  // the command's word
   for (size_t i = 1; i < args.size(); ++i) {
     std::string_view a = args[i];
-    if (a == "--" || !a.starts_with("-") || a == "-") break;
+    if (a == "--") break;
+    if (!a.starts_with("-") || a == "-") {
+      if ((command = command_named(a))) at = i;
+      break;
+    }
     std::string name(a.starts_with("--") ? a.substr(0, a.find('=')) : a.substr(0, 2));
-    if (name == "--state" || name == "--help" || name == "-h" || name == "--version") {
-      if (name == "--state" && a.find('=') == std::string_view::npos) ++i;  // its value
+    if (name == "--help" || name == "-h" || name == "--version") return false;
+    bool attached = a.size() != name.size();
+    if (name == "--state") {
+      if (!attached) ++i;  // its value
       continue;
     }
-    const CLI::App* command = nullptr;
-    size_t at = i + 1;
-    for (; at < args.size() && command == nullptr; ++at)
-      for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
-        if (sub->get_name() == args[at]) command = sub;
-    const CLI::Option* own = command ? command->get_option_no_throw(name) : nullptr;
-    if (own == nullptr) {
-      std::fprintf(stderr,
-                   "wfo: error: unknown option '%s' before the command\n"
-                   "  only --state, --help and --version go there; run 'wfo --help' for "
-                   "usage\n",
-                   name.c_str());
-      return true;
-    }
-    // The line with the option (and its value, when it takes one and it is a word of its
-    // own) moved to the end.
-    bool with_value =
-        own->get_items_expected_max() > 0 && a.size() == name.size() && i + 1 < at - 1;
-    std::string line = "wfo";
-    for (size_t k = 1; k < args.size(); ++k)
-      if (k != i && !(with_value && k == i + 1)) line += " " + wfo::shell_quote(args[k]);
-    line += " " + wfo::shell_quote(args[i]);
-    if (with_value) line += " " + wfo::shell_quote(args[i + 1]);
+    if (first.empty()) first = name;
+    moved.push_back(i);
+    const CLI::Option* o = lookup(name, nullptr);
+    if (o && o->get_items_expected_max() > 0 && !attached && i + 1 < args.size())
+      moved.push_back(++i);
+  }
+  if (first.empty()) return false;
+  std::string owners;
+  lookup(first, &owners);
+  if (owners.empty()) {
     std::fprintf(stderr,
-                 "wfo: error: option '%s' belongs to 'wfo %s': put it after the command\n"
-                 "  as in: %s\n",
-                 name.c_str(), command->get_name().c_str(), line.c_str());
+                 "wfo: error: unknown option '%s' before the command\n"
+                 "  only --state, --help and --version go there; run 'wfo --help' for "
+                 "usage\n",
+                 first.c_str());
     return true;
   }
-  return false;
+  if (!command || !command->get_option_no_throw(first)) {
+    std::fprintf(stderr,
+                 "wfo: error: option '%s' belongs to a command (%s), not before one\n"
+                 "  run 'wfo --help' for usage\n",
+                 first.c_str(), owners.c_str());
+    return true;
+  }
+  // The line with the moved words after the command's own, before a `--` among them.
+  std::string line = "wfo", tail;
+  for (size_t k : moved) tail += " " + wfo::shell_quote(args[k]);
+  bool placed = false;
+  for (size_t k = 1; k < args.size(); ++k) {
+    if (std::find(moved.begin(), moved.end(), k) != moved.end()) continue;
+    if (k > at && !placed && std::string_view(args[k]) == "--") {
+      line += tail;
+      placed = true;
+    }
+    line += " " + wfo::shell_quote(args[k]);
+  }
+  if (!placed) line += tail;
+  std::fprintf(stderr,
+               "wfo: error: option '%s' belongs to 'wfo %s': put it after the command\n"
+               "  as in: %s\n",
+               first.c_str(), command->get_name().c_str(), line.c_str());
+  return true;
 }
 
 }  // namespace

@@ -217,6 +217,16 @@ class BadInputTest(WfoTestCase):
             (["--jobs=3", "resume", "r1"],
              "wfo: error: option '--jobs' belongs to 'wfo resume': put it after the command\n"
              "  as in: wfo resume r1 --jobs=3\n"),
+            # The value of an option is no command; a `--` stays last.
+            (["--run-id", "list", "run", "f.yaml"],
+             "wfo: error: option '--run-id' belongs to 'wfo run': put it after the command\n"
+             "  as in: wfo run f.yaml --run-id list\n"),
+            (["-j", "4", "run", "--", "f.yaml"],
+             "wfo: error: option '-j' belongs to 'wfo run': put it after the command\n"
+             "  as in: wfo run -j 4 -- f.yaml\n"),
+            (["-j", "4", "list"],
+             "wfo: error: option '-j' belongs to a command (wfo run, wfo resume), not before one\n"
+             "  run 'wfo --help' for usage\n"),
             # CLI11 said "a subcommand is required".
             (["--bogus", "list"],
              "wfo: error: unknown option '--bogus' before the command\n"
