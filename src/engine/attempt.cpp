@@ -115,19 +115,15 @@ expr::StatusFlags Engine::Impl::flags_for(uint32_t i) const {
   expr::StatusFlags flags;
   // A run's timeout stops it as a cancel does (spec: Tasks, status functions).
   flags.cancelled = stop == StopMode::cancel || stop == StopMode::run_timeout;
-  auto read = [&](uint32_t n) {
-    const TaskRun& need = tasks[n];
-    bool ok = need.status == TaskStatus::succeeded ||
-              (need.status == TaskStatus::failed && plan.tasks[n].spec->continue_on_error);
+  for (uint32_t n : plan.dag.needs(i)) {
+    // A need kept by a resume reads as what the tasks before it that ran again made of it.
+    TaskStatus status = need_view(n).status;
+    bool ok = status == TaskStatus::succeeded ||
+              (status == TaskStatus::failed && plan.tasks[n].spec->continue_on_error);
     if (!ok) flags.success = false;
-    if (need.status == TaskStatus::failed && !plan.tasks[n].spec->continue_on_error)
+    if (status == TaskStatus::failed && !plan.tasks[n].spec->continue_on_error)
       flags.failure = true;
-  };
-  for (uint32_t n : plan.dag.needs(i)) read(n);
-  // On resume, the tasks that ran again before a kept need count as needs (wait_past_kept).
-  if (!waits_past_kept.empty())
-    if (auto w = waits_past_kept.find(i); w != waits_past_kept.end())
-      for (uint32_t n : w->second) read(n);
+  }
   if (flags.cancelled) flags.success = false;
   return flags;
 }

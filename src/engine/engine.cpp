@@ -244,10 +244,13 @@ Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
     task.ended_at.reset();
     t.tasks.push_back(task_record(node));
   }
+  // A cancel asked of a driver that then died (kill -9, a crash, maybe in the middle of the
+  // cleanup after the cancel) is carried out by this drive: it stops at once (drive()).
+  cancel_on_resume = snapshot.run.cancel_requested && snapshot.run.status == RunStatus::running;
   run.status = RunStatus::running;
   run.ended_at.reset();
   run.reason.clear();
-  run.cancel_requested = false;
+  run.cancel_requested = cancel_on_resume;
   t.run = run;
   t.events.push_back(event("run_resumed", UINT32_MAX, "by " + options.user));
   return commit(std::move(t));
@@ -274,9 +277,11 @@ Result<DriveOutcome> Engine::Impl::drive(RunSnapshot snapshot) {
     for (uint32_t n : plan.dag.needs(i))
       if (!is_final(tasks[n].status)) ++tasks[i].waiting_needs;
   if (options.resume) wait_past_kept();
-  for (uint32_t i : plan.dag.topological_order())
-    if (!is_final(tasks[i].status) && tasks[i].waiting_needs == 0)
-      if (auto ok = resolve(i); !ok) return std::unexpected(ok.error());
+  if (cancel_on_resume) begin_stop(StopMode::cancel);  // nothing starts but cleanup tasks
+  if (stop == StopMode::none)
+    for (uint32_t i : plan.dag.topological_order())
+      if (!is_final(tasks[i].status) && tasks[i].waiting_needs == 0)
+        if (auto ok = resolve(i); !ok) return std::unexpected(ok.error());
 
   for (;;) {
     if (auto ok = check_external(); !ok) return std::unexpected(ok.error());
@@ -352,21 +357,23 @@ Result<void> Engine::Impl::resolve(uint32_t i) {
     }
     return {};
   }
+  // Why a need reads as it does: its status, or for a need kept by a resume, what a task
+  // before it that ran again made of it (need_view).
+  auto why = [this](uint32_t n, const NeedView& v) {
+    if (v.culprit == k_no_node) return "need '" + id(n) + "' " + std::string(to_string(v.status));
+    return "need '" + id(n) + "' was kept, but '" + id(v.culprit) + "' before it " +
+           std::string(to_string(tasks[v.culprit].status));
+  };
   std::string skipped_need;
   for (uint32_t n : plan.dag.needs(i))
-    if (tasks[n].status == TaskStatus::skipped) skipped_need = id(n);
-  const std::vector<uint32_t>* past_kept = nullptr;
-  if (!waits_past_kept.empty())
-    if (auto w = waits_past_kept.find(i); w != waits_past_kept.end()) past_kept = &w->second;
-  if (past_kept)
-    for (uint32_t n : *past_kept)
-      if (tasks[n].status == TaskStatus::skipped) skipped_need = id(n);
+    if (NeedView v = need_view(n); v.status == TaskStatus::skipped)
+      skipped_need = v.culprit == k_no_node ? "need '" + id(n) + "' was skipped" : why(n, v);
   expr::StatusFlags flags = flags_for(i);
   bool go = flags.success;
   std::string reason;
   if (!skipped_need.empty() && !task.if_uses_status) {
     go = false;
-    reason = "need '" + skipped_need + "' was skipped";
+    reason = skipped_need;
   } else if (task.if_expr) {
     // The loader let through one expression, with blanks around it at most
     // (expr::parse_condition); it is evaluated for truthiness.
@@ -378,17 +385,10 @@ Result<void> Engine::Impl::resolve(uint32_t i) {
     if (!go) reason = "if: " + task.if_expr->source + " was false";
   } else if (!go) {
     for (uint32_t n : plan.dag.needs(i))
-      if (tasks[n].status != TaskStatus::succeeded) {
-        reason = "need '" + id(n) + "' " + std::string(to_string(tasks[n].status));
+      if (NeedView v = need_view(n); v.status != TaskStatus::succeeded) {
+        reason = why(n, v);
         break;
       }
-    if (reason.empty() && past_kept)
-      for (uint32_t n : *past_kept)
-        if (tasks[n].status != TaskStatus::succeeded) {
-          reason = "'" + id(n) + "', run again before its needs, " +
-                   std::string(to_string(tasks[n].status));
-          break;
-        }
   }
   if (!go) return finish_task(i, TaskStatus::skipped, reason);
   const auto& approval = task.spec->approval;
@@ -448,6 +448,8 @@ void Engine::Impl::wait_past_kept() {
     while (!stack.empty()) {
       uint32_t k = stack.back();
       stack.pop_back();
+      if (kept_after_redo.empty()) kept_after_redo.assign(tasks.size(), 0);
+      kept_after_redo[k] = 1;
       for (uint32_t d : plan.dag.dependents(k)) {
         if (seen_by[d] == r) continue;
         seen_by[d] = r;
@@ -463,6 +465,24 @@ void Engine::Impl::wait_past_kept() {
       }
     }
   }
+}
+
+Engine::Impl::NeedView Engine::Impl::need_view(uint32_t n) const {
+  if (n >= kept_after_redo.size() || !kept_after_redo[n] || plan.tasks[n].if_uses_status)
+    return {tasks[n].status, k_no_node};
+  if (auto known = need_views.find(n); known != need_views.end()) return known->second;
+  NeedView view{tasks[n].status, k_no_node};
+  for (uint32_t m : plan.dag.needs(n)) {
+    NeedView v = need_view(m);
+    bool ok = v.status == TaskStatus::succeeded ||
+              (v.status == TaskStatus::failed && plan.tasks[m].spec->continue_on_error);
+    if (!ok) {
+      view = {TaskStatus::skipped, v.culprit == k_no_node ? m : v.culprit};
+      break;
+    }
+  }
+  need_views.emplace(n, view);
+  return view;
 }
 
 Result<void> Engine::Impl::start_ready() {
@@ -727,13 +747,20 @@ bool Engine::Impl::cleanup_task(uint32_t i) const {
 }
 
 Result<void> Engine::Impl::begin_cleanup() {
-  cleanup = true;
   std::vector<uint32_t> kept, cancelled;
   for (uint32_t i = 0; i < tasks.size(); ++i) {
     if (is_final(tasks[i].status)) continue;
     (cleanup_task(i) ? kept : cancelled).push_back(i);
   }
   if (kept.empty()) return {};  // finish_stopped cancels what is left
+  cleanup = true;
+  // What was queued to start before the stop, or while its attempts ended (the ready queue,
+  // an agent's pool, a group's max_parallel, a retry) is dropped: only the kept tasks
+  // start, each once, when resolve() queues it.
+  while (!ready.empty()) ready.pop();
+  retry_timers.clear();
+  agent_waiting.clear();
+  flow.deferred.clear();
   Transition tr;
   std::string reason = stop == StopMode::cancel ? "cancelled" : run.reason;
   for (uint32_t i : cancelled) {

@@ -101,11 +101,27 @@ struct Engine::Impl {
   bool run_dir_ready = false;
   int64_t finish_seq = 0;
   StopMode stop = StopMode::none;
-  bool cleanup = false;         ///< begin_cleanup ran: cleanup tasks may be running
+  bool cleanup = false;           ///< begin_cleanup kept tasks: they may be running
+  bool cancel_on_resume = false;  ///< recover_and_reset found a cancel its driver left
   /// A resume's waits past kept tasks (wait_past_kept): task -> the tasks that run again
   /// before a kept need of it, and the reverse. Empty unless a kept task follows one that
   /// runs again.
   std::unordered_map<uint32_t, std::vector<uint32_t>> waits_past_kept, waiters_past_kept;
+  /// 1 for a task kept by a resume after a task that runs again (wait_past_kept); empty
+  /// when there is none.
+  std::vector<uint8_t> kept_after_redo;
+  /// How a need reads to its dependents: its status, except for a need kept by a resume
+  /// without a status function in its `if`: `skipped` when a need of it (read the same way)
+  /// now did not succeed, as a fresh run would have skipped it; `culprit` is then the task
+  /// that ran again and did not succeed, else k_no_node.
+  struct NeedView {
+    TaskStatus status;
+    uint32_t culprit;
+  };
+  /// need_view's answers: final once asked, since a task resolves only after every task
+  /// that runs again before its kept needs has ended.
+  mutable std::unordered_map<uint32_t, NeedView> need_views;
+  NeedView need_view(uint32_t n) const;
   bool cleanup_halted = false;  ///< a signal after a cancel or run timeout: nothing more runs
   std::optional<SteadyTime> run_deadline;
   /// Circuit breakers by agent name (spec: Agents), with whether a trial attempt runs.
@@ -157,7 +173,7 @@ struct Engine::Impl {
   /// On resume, a task that succeeded is kept (its work stands) even when a task before it
   /// runs again (a compensation undid it, or it failed before an `always()` task ran): each
   /// task that has not ended and needs such a kept task also waits for those that run
-  /// again, counted in its waiting_needs, and reads their ends as its needs' (flags_for).
+  /// again, counted in its waiting_needs, and reads the kept need through need_view.
   /// Forward walks from each task not ended through ended ones only: O(tasks + needs) when
   /// no ended task follows one not ended. Errors: none.
   void wait_past_kept();

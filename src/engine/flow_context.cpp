@@ -109,8 +109,13 @@ nlohmann::json Engine::Impl::tasks_view(uint32_t scope, const std::vector<std::s
       // Its own status (it may have failed to make its list); its instances' outputs
       // gathered as a matrix's are, also when one of them failed (the collector keeps
       // outputs only when it succeeded).
-      nlohmann::json view = group(fp.nodes[nodes->front()].members,
-                                  plan.tasks[nodes->front()].spec->outputs, nlohmann::json());
+      // A for_each that made no list (skipped, failed before its instances) has no
+      // instances, as an empty list has: only the latter reads its declared outputs as [].
+      uint32_t c = nodes->front();
+      bool listed = !fp.nodes[c].members.empty() || tasks[c].status == TaskStatus::succeeded;
+      static const std::vector<OutputSpec> none;
+      nlohmann::json view =
+          group(fp.nodes[c].members, listed ? plan.tasks[c].spec->outputs : none, nlohmann::json());
       view["status"] = entry(nodes->front())["status"];
       out[name] = std::move(view);
     } else

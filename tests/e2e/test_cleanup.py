@@ -124,6 +124,68 @@ class CleanupTaskTest(WfoTestCase):
         self.assertFalse(exists("later.txt"))
         self.assertEqual(pids_with_env("WFO_RUN_ID=s-1"), [])
 
+    def test_what_waited_in_a_pool_does_not_start_after_a_cancel(self):
+        # b and c, queued behind a's pool slot, started and ran after the cancel; of k1 and
+        # k2 (always()), k2 was cancelled unstarted or, with room in the pool, started twice.
+        flow = self.write("flow.yaml", """
+            version: 1
+            agents:
+              pool:
+                command: 'echo "$WFO_TASK_ID $WFO_ATTEMPT" >> starts; test "$WFO_TASK_ID" != a || sleep 30'
+                max_parallel: 1
+            tasks:
+              a: {agent: pool}
+              b: {agent: pool}
+              c: {agent: pool}
+              k1: {agent: pool, if: "${{ always() }}"}
+              k2: {agent: pool, if: "${{ always() }}"}
+            """)
+        exists = lambda name: os.path.exists(os.path.join(self.dir, name))
+        with self.started("run", flow, "-j8", "--run-id", "p-1") as p:
+            self.assertTrue(wait_for(lambda: exists("starts"), timeout=20))
+            self.run_ok("cancel", "p-1")
+            out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 4, err)
+        starts = self.read("starts").split("\n")
+        self.assertEqual(starts[0], "a 1")
+        self.assertEqual(sorted(starts[1:]), ["", "k1 1", "k2 1"])
+        self.assertEqual(self.task_statuses("p-1"), {
+            "a": "cancelled", "b": "cancelled", "c": "cancelled", "k1": "succeeded",
+            "k2": "succeeded"})
+
+    def test_resume_after_the_driver_died_in_the_cleanup_finishes_the_cancel(self):
+        # The resume forgot the cancel: it kept the cancelled tasks and said "succeeded".
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              build: {run: touch build.started; sleep 30}
+              deploy: {needs: build, run: touch deploy.txt}
+              notify:
+                needs: build
+                if: ${{ always() }}
+                run: |
+                  if [ -e notify.txt ]; then echo "again ${{ tasks.build.status }}" >> notify.txt
+                  else echo "notify ${{ tasks.build.status }}" > notify.txt; sleep 30; fi
+            """)
+        exists = lambda name: os.path.exists(os.path.join(self.dir, name))
+        with self.started("run", flow, "--run-id", "k-1") as p:
+            self.assertTrue(wait_for(lambda: exists("build.started"), timeout=20))
+            self.run_ok("cancel", "k-1")
+            self.assertTrue(wait_for(lambda: exists("notify.txt"), timeout=20))
+            p.kill()
+            p.communicate()
+        r = self.wfo("resume", "k-1", timeout=120)
+        self.assertEqual(r.code, 4, repr(r))
+        self.assertTrue(r.err.endswith("wfo: run k-1 cancelled\n"), r.err)
+        self.assertEqual(self.run_status("k-1"), "cancelled")
+        st = self.task_statuses("k-1")
+        self.assertEqual((st["build"], st["deploy"]), ("cancelled", "cancelled"))
+        self.assertFalse(exists("deploy.txt"))
+        # The cleanup task cut by the kill ran again, to its end.
+        self.assertEqual(self.read("notify.txt"), "notify cancelled\nagain cancelled\n")
+        self.assertEqual(st["notify"], "succeeded")
+        self.assertEqual(pids_with_env("WFO_RUN_ID=k-1"), [])
+
 
 if __name__ == "__main__":
     unittest.main()

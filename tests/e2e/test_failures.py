@@ -278,8 +278,28 @@ class ContinueFallbackCompensateTest(WfoTestCase):
         doc = self.status_json("order2")
         c = [t for t in doc["tasks"] if t["id"] == "c"][0]
         self.assertEqual((c["status"], c["reason"]),
-                         ("skipped", "'a', run again before its needs, failed"))
+                         ("skipped", "need 'b' was kept, but 'a' before it failed"))
         self.assertEqual(len(c["attempts"]), 1)
+
+    def test_resume_reads_a_kept_always_task_as_a_fresh_run_would(self):
+        # report (always()) is kept; publish, which needs it, runs again after q and rollback
+        # have, and runs: a fresh run runs it whatever rollback became (it was skipped for
+        # "need 'rollback' was skipped", rollback not being its need, and the run succeeded).
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              q: {run: "[ -f ok ]"}
+              rollback: {needs: q, if: "${{ failure() }}", run: "exit 1"}
+              report: {needs: rollback, if: "${{ always() }}", run: echo report >> log}
+              publish: {needs: report, run: "echo publish >> log; [ -f ok ]"}
+            """)
+        self.assertEqual(self.wfo("run", flow, "--run-id", "kept").code, 1)
+        self.write("ok", "")
+        self.run_ok("resume", "kept")
+        self.assertEqual(self.read("log"), "report\npublish\npublish\n")
+        self.assertEqual(self.task_statuses("kept"), {
+            "q": "succeeded", "rollback": "skipped", "report": "succeeded",
+            "publish": "succeeded"})
 
     def test_resume_goes_on_with_the_fallback(self):
         # A failed run's resume gives a fresh budget, the fallback included (it was spent,

@@ -251,13 +251,21 @@ class ForEachTest(WfoTestCase):
                 for_each: ${{ fromJSON('[]') }}
                 outputs: {v: {required: true}}
                 run: echo "v=${{ item }}" >> "$WFO_OUTPUT"
+              never:
+                if: "false"
+                for_each: ${{ fromJSON('[1]') }}
+                outputs: {v: {required: true}}
+                run: echo "v=${{ item }}" >> "$WFO_OUTPUT"
               read:
-                needs: fe
-                run: echo "${{ toJSON(tasks.fe.outputs.v) }} ${{ toJSON(tasks.fe.outputs.w) }} ${{ tasks.fe.status }}" > got
+                needs: [fe, never]
+                if: always()
+                run: echo "${{ toJSON(tasks.fe.outputs.v) }} ${{ toJSON(tasks.fe.outputs.w) }} ${{ tasks.fe.status }} ${{ toJSON(tasks.never.outputs.v) }}" > got
             """)
         self.run_ok("run", flow, "--run-id", "empty")
-        self.assertEqual(self.read("got"), "[] null succeeded\n")
-        self.assertEqual(self.task_statuses("empty"), {"fe": "succeeded", "read": "succeeded"})
+        # A for_each that made no list (skipped here) has no outputs: not [].
+        self.assertEqual(self.read("got"), "[] null succeeded null\n")
+        self.assertEqual(self.task_statuses("empty"),
+                         {"fe": "succeeded", "never": "skipped", "read": "succeeded"})
 
     def test_a_value_that_is_not_a_list_fails_the_task(self):
         flow = self.write("f.yaml", """

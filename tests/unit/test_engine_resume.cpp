@@ -204,13 +204,30 @@ TEST_CASE("on resume, a task after a kept need waits for what runs again before 
     CHECK(h.launcher.launches[4].at >= h.launcher.launches[3].at + 5s);
     CHECK(h.store.attempts("n").size() == 1);  // kept
   }
-  SUBCASE("a fails again: d is skipped") {
-    h.launcher.script("a", 2, Script().exits(1));
+  SUBCASE("a fails again: d still runs after it, as n's always() let it in the first run") {
+    h.launcher.script("a", 2, Script().exits(1).lasts(5s));
     CHECK(drove(h.resume()) == DriveOutcome::failed);
-    CHECK(h.launcher.launched_tasks() == Names{"a", "n", "d", "a"});
-    CHECK(h.store.task("d").status == TaskStatus::skipped);
-    CHECK(h.store.task("d").reason == "'a', run again before its needs, failed");
+    CHECK(h.launcher.launched_tasks() == Names{"a", "n", "d", "a", "d"});
+    CHECK(h.launcher.launches[4].at >= h.launcher.launches[3].at + 5s);
+    CHECK(h.store.task("d").status == TaskStatus::succeeded);
   }
+}
+
+TEST_CASE(
+    "on resume, a kept need without a status function reads skipped when what ran again failed") {
+  // b (the default success()) is kept after a, which runs again; c needs b. A fresh run
+  // with a failed would have skipped b, and so c.
+  std::vector<TaskSpec> tasks{task("a"), task("b", "true", {"a"}), task("c", "true", {"b"})};
+  tasks[0].compensate = tmpl("undo");  // the run's failure undoes a: the resume redoes it
+  Harness h(workflow(tasks));
+  h.launcher.script("c", 1, Script().exits(1));
+  CHECK(drove(h.start()) == DriveOutcome::failed);
+  h.launcher.script("a", 3, Script().exits(1));
+  CHECK(drove(h.resume()) == DriveOutcome::failed);
+  CHECK(h.launcher.launched_tasks() == Names{"a", "b", "c", "a", "a"});
+  CHECK(h.store.task("b").status == TaskStatus::succeeded);  // kept
+  CHECK(h.store.task("c").status == TaskStatus::skipped);
+  CHECK(h.store.task("c").reason == "need 'b' was kept, but 'a' before it failed");
 }
 
 TEST_CASE("an interrupt cancels running attempts and records them interrupted") {
