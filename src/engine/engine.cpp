@@ -246,7 +246,12 @@ Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
   }
   // A cancel asked of a driver that then died (kill -9, a crash, maybe in the middle of the
   // cleanup after the cancel) is carried out by this drive: it stops at once (drive()).
-  cancel_on_resume = snapshot.run.cancel_requested && snapshot.run.status == RunStatus::running;
+  // (A cancel carried out leaves the run cancelled; one asked while it was parked at a
+  // gate or being interrupted was not carried out either.)
+  cancel_on_resume =
+      snapshot.run.cancel_requested && (snapshot.run.status == RunStatus::running ||
+                                        snapshot.run.status == RunStatus::waiting_approval ||
+                                        snapshot.run.status == RunStatus::interrupted);
   run.status = RunStatus::running;
   run.ended_at.reset();
   run.reason.clear();
@@ -795,7 +800,10 @@ Result<void> Engine::Impl::check_external() {
   auto changes = store.poll_external(run.id);
   if (!changes) return std::unexpected(changes.error());
   if (!*changes) return {};
-  if ((*changes)->cancel_requested && stop == StopMode::none) begin_stop(StopMode::cancel);
+  if ((*changes)->cancel_requested && stop == StopMode::none) {
+    run.cancel_requested = true;  // as recorded: a later write of the run keeps it
+    begin_stop(StopMode::cancel);
+  }
   for (const GateRecord& g : (*changes)->gates) {
     auto it = gates.find(g.task_id);
     bool was_waiting = it != gates.end() && it->second.status == GateStatus::waiting;

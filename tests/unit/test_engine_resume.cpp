@@ -284,6 +284,32 @@ TEST_CASE("wfo cancel, seen through poll_external, cancels the run") {
   CHECK(h.store.run.ended_at.has_value());
 }
 
+TEST_CASE("a cancel its driver did not carry out is carried out by the resume") {
+  // c (always()) runs after the cancel; b, the default, does not. For a run left running
+  // (its driver died), parked at a gate, or interrupted; a cancelled run resumes as usual.
+  std::vector<TaskSpec> tasks{task("a"), task("b", "true", {"a"}), task("c", "true", {"a"})};
+  tasks[2].if_expr = tmpl("${{ always() }}");
+  for (RunStatus left : {RunStatus::running, RunStatus::waiting_approval, RunStatus::interrupted,
+                         RunStatus::cancelled}) {
+    CAPTURE(to_string(left));
+    Harness h(workflow(tasks));
+    RunSnapshot s;
+    s.run.id = "r-1";
+    s.run.status = left;
+    s.run.cancel_requested = true;
+    s.tasks = {TaskRecord{}, TaskRecord{}, TaskRecord{}};
+    s.tasks[0].id = "a";
+    s.tasks[1].id = "b";
+    s.tasks[2].id = "c";
+    REQUIRE(h.store.create_run(s).has_value());
+    bool carried_out = left != RunStatus::cancelled;
+    CHECK(drove(h.resume()) == (carried_out ? DriveOutcome::cancelled : DriveOutcome::succeeded));
+    CHECK(h.launcher.launched_tasks() == (carried_out ? Names{"c"} : Names{"a", "b", "c"}));
+    CHECK(h.store.task("b").status ==
+          (carried_out ? TaskStatus::cancelled : TaskStatus::succeeded));
+  }
+}
+
 TEST_CASE("an after gate holds a finished task's result until decided") {
   std::vector<TaskSpec> tasks{task("design"), task("build", "true", {"design"})};
   ApprovalSpec approval;
