@@ -282,7 +282,10 @@ Result<DriveOutcome> Engine::Impl::drive(RunSnapshot snapshot) {
     for (uint32_t n : plan.dag.needs(i))
       if (!is_final(tasks[n].status)) ++tasks[i].waiting_needs;
   if (options.resume) wait_past_kept();
-  if (cancel_on_resume) begin_stop(StopMode::cancel);  // nothing starts but cleanup tasks
+  // Nothing starts but cleanup tasks after a cancel not carried out, or the run's timeout
+  // (a resume after the driver died in the cleanup reads cancelled() true, as it did).
+  if (cancel_on_resume) begin_stop(StopMode::cancel);
+  stop_at_deadline();
   if (stop == StopMode::none)
     for (uint32_t i : plan.dag.topological_order())
       if (!is_final(tasks[i].status) && tasks[i].waiting_needs == 0)
@@ -473,21 +476,38 @@ void Engine::Impl::wait_past_kept() {
 }
 
 Engine::Impl::NeedView Engine::Impl::need_view(uint32_t n) const {
-  if (n >= kept_after_redo.size() || !kept_after_redo[n] || plan.tasks[n].if_uses_status)
-    return {tasks[n].status, k_no_node};
+  // Kept, and read through: no status function in its `if`.
+  auto through = [this](uint32_t k) {
+    return k < kept_after_redo.size() && kept_after_redo[k] && !plan.tasks[k].if_uses_status;
+  };
+  if (!through(n)) return {tasks[n].status, k_no_node};
   if (auto known = need_views.find(n); known != need_views.end()) return known->second;
-  NeedView view{tasks[n].status, k_no_node};
-  for (uint32_t m : plan.dag.needs(n)) {
-    NeedView v = need_view(m);
-    bool ok = v.status == TaskStatus::succeeded ||
-              (v.status == TaskStatus::failed && plan.tasks[m].spec->continue_on_error);
-    if (!ok) {
-      view = {TaskStatus::skipped, v.culprit == k_no_node ? m : v.culprit};
-      break;
+  // Depth first over kept needs, without recursion: a kept chain can be 100,000 long.
+  std::vector<std::pair<uint32_t, size_t>> stack{{n, 0}};  // (task, next need to visit)
+  while (!stack.empty()) {
+    uint32_t k = stack.back().first;
+    auto needs = plan.dag.needs(k);
+    size_t& next = stack.back().second;
+    while (next < needs.size() && (!through(needs[next]) || need_views.count(needs[next]))) ++next;
+    if (next < needs.size()) {
+      uint32_t m = needs[next];
+      stack.emplace_back(m, 0);
+      continue;
     }
+    NeedView view{tasks[k].status, k_no_node};
+    for (uint32_t m : needs) {
+      NeedView v = through(m) ? need_views.at(m) : NeedView{tasks[m].status, k_no_node};
+      bool ok = v.status == TaskStatus::succeeded ||
+                (v.status == TaskStatus::failed && plan.tasks[m].spec->continue_on_error);
+      if (!ok) {
+        view = {TaskStatus::skipped, v.culprit == k_no_node ? m : v.culprit};
+        break;
+      }
+    }
+    need_views.emplace(k, view);
+    stack.pop_back();
   }
-  need_views.emplace(n, view);
-  return view;
+  return need_views.at(n);
 }
 
 Result<void> Engine::Impl::start_ready() {
@@ -708,15 +728,17 @@ Result<void> Engine::Impl::finish_attempt_failed(uint32_t i, AttemptStatus statu
   return finish_task(i, TaskStatus::failed, final_reason);
 }
 
+void Engine::Impl::stop_at_deadline() {
+  if (stop != StopMode::none || !run_deadline || clock.steady_now() < *run_deadline) return;
+  run.reason = "run timed out after " +
+               format_duration_spec(plan.workflow->timeout.value_or(std::chrono::milliseconds{0}));
+  begin_stop(StopMode::run_timeout);
+}
+
 void Engine::Impl::check_deadlines() {
   SteadyTime now = clock.steady_now();
   if (stop == StopMode::none) (void)expire_gates();
-  if (stop == StopMode::none && run_deadline && now >= *run_deadline) {
-    run.reason =
-        "run timed out after " +
-        format_duration_spec(plan.workflow->timeout.value_or(std::chrono::milliseconds{0}));
-    begin_stop(StopMode::run_timeout);
-  }
+  stop_at_deadline();
   for (const auto& [token, i] : running_by_token) {
     TaskRun& t = tasks[i];
     if (t.deadline && now >= *t.deadline && !t.timed_out) {
@@ -800,10 +822,10 @@ Result<void> Engine::Impl::check_external() {
   auto changes = store.poll_external(run.id);
   if (!changes) return std::unexpected(changes.error());
   if (!*changes) return {};
-  if ((*changes)->cancel_requested && stop == StopMode::none) {
-    run.cancel_requested = true;  // as recorded: a later write of the run keeps it
-    begin_stop(StopMode::cancel);
-  }
+  // Kept as recorded, so that a later write of the run does not clear it: a cancel that
+  // comes while a signal stops the run is carried out by its resume (recover_and_reset).
+  if ((*changes)->cancel_requested) run.cancel_requested = true;
+  if ((*changes)->cancel_requested && stop == StopMode::none) begin_stop(StopMode::cancel);
   for (const GateRecord& g : (*changes)->gates) {
     auto it = gates.find(g.task_id);
     bool was_waiting = it != gates.end() && it->second.status == GateStatus::waiting;

@@ -187,6 +187,8 @@ struct Engine::Impl {
   Result<void> check_external();
   Result<void> apply_gate(const GateRecord& gate);
   void check_deadlines();
+  /// Begins the stop for the run's timeout once its deadline has passed. Errors: none.
+  void stop_at_deadline();
   void begin_stop(StopMode mode);
   /// After `wfo cancel` or the run's timeout, once the attempts it stopped have ended: the
   /// tasks that may still run (cleanup_task) wait for their needs and run if their `if`

@@ -186,6 +186,55 @@ class CleanupTaskTest(WfoTestCase):
         self.assertEqual(st["notify"], "succeeded")
         self.assertEqual(pids_with_env("WFO_RUN_ID=k-1"), [])
 
+    def test_resume_after_the_driver_died_in_the_timeout_s_cleanup_runs_it_again(self):
+        # The resume resolved the task before it stopped for the deadline, with cancelled()
+        # false, and skipped it.
+        flow = self.write("flow.yaml", """
+            version: 1
+            timeout: 1s
+            tasks:
+              build: {run: sleep 30}
+              deploy: {needs: build, run: touch deploy.txt}
+              notify:
+                needs: build
+                if: ${{ cancelled() }}
+                run: |
+                  if [ -e notify.txt ]; then echo again >> notify.txt
+                  else echo first > notify.txt; sleep 30; fi
+            """)
+        exists = lambda name: os.path.exists(os.path.join(self.dir, name))
+        with self.started("run", flow, "--run-id", "d-1") as p:
+            self.assertTrue(wait_for(lambda: exists("notify.txt"), timeout=20))
+            p.kill()
+            p.communicate()
+        r = self.wfo("resume", "d-1", timeout=120)
+        self.assertEqual(r.code, 1, repr(r))
+        self.assertEqual(self.read("notify.txt"), "first\nagain\n")
+        self.assertEqual(self.task_statuses("d-1"),
+                         {"build": "failed", "deploy": "cancelled", "notify": "succeeded"})
+        self.assertFalse(exists("deploy.txt"))
+
+    def test_a_cancel_that_comes_while_a_signal_stops_the_run_is_kept_for_the_resume(self):
+        # finish_stopped wrote the run with the flag cleared: the resume ran deploy.
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              build: {run: "trap '' TERM; touch build.started; sleep 30"}
+              deploy: {needs: build, run: touch deploy.txt}
+            """)
+        exists = lambda name: os.path.exists(os.path.join(self.dir, name))
+        with self.started("run", flow, "--run-id", "i-1") as p:
+            self.assertTrue(wait_for(lambda: exists("build.started"), timeout=20))
+            p.send_signal(signal.SIGINT)  # build ignores SIGTERM: 5 s until SIGKILL
+            self.run_ok("cancel", "i-1")
+            out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 130, err)
+        self.assertEqual(self.run_status("i-1"), "interrupted")
+        r = self.wfo("resume", "i-1", timeout=120)
+        self.assertEqual(r.code, 4, repr(r))
+        self.assertEqual(self.task_statuses("i-1"), {"build": "cancelled", "deploy": "cancelled"})
+        self.assertFalse(exists("deploy.txt"))
+
 
 if __name__ == "__main__":
     unittest.main()
