@@ -113,7 +113,8 @@ nlohmann::json merged_outputs(const TaskRun& t) {
 
 expr::StatusFlags Engine::Impl::flags_for(uint32_t i) const {
   expr::StatusFlags flags;
-  // A run's timeout stops it as a cancel does (spec: Tasks, status functions).
+  // A run's timeout stops it as a cancel does: cancelled() is true after either
+  // (wfo-workflow(5), CONDITIONS; the spec names cancelled() without saying).
   flags.cancelled = stop == StopMode::cancel || stop == StopMode::run_timeout;
   for (uint32_t n : plan.dag.needs(i)) {
     // A need kept by a resume reads as what the tasks before it that ran again made of it.

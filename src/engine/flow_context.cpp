@@ -116,7 +116,7 @@ nlohmann::json Engine::Impl::tasks_view(uint32_t scope, const std::vector<std::s
       static const std::vector<OutputSpec> none;
       nlohmann::json view =
           group(fp.nodes[c].members, listed ? plan.tasks[c].spec->outputs : none, nlohmann::json());
-      view["status"] = entry(nodes->front())["status"];
+      view["status"] = entry(c)["status"];
       out[name] = std::move(view);
     } else
       out[name] = entry(nodes->front());
