@@ -1,7 +1,6 @@
 """End-to-end: after `wfo cancel` or the run's timeout, the tasks whose `if` still holds
 (`always()`, `cancelled()`) run, as GitHub Actions re-evaluates `if` on cancellation; every
 other task that had not ended is cancelled."""
-import os
 import signal
 import unittest
 
@@ -47,8 +46,7 @@ class CleanupTaskTest(WfoTestCase):
     def test_cancel_runs_the_tasks_whose_if_holds(self):
         flow = self.write("flow.yaml", self.FLOW)
         with self.started("run", flow, "--run-id", "c-1") as p:
-            self.assertTrue(wait_for(lambda: os.path.exists(os.path.join(self.dir, "build.started")),
-                                     timeout=20))
+            self.assertTrue(wait_for(lambda: self.exists("build.started"), timeout=20))
             self.run_ok("cancel", "c-1")
             out, err = p.communicate(timeout=30)
         self.assertEqual(p.returncode, 4, err)
@@ -62,7 +60,7 @@ class CleanupTaskTest(WfoTestCase):
         self.assertEqual(self.read("notify_after.txt"), "after notify\n")
         self.assertEqual(self.read("undo.txt"), "undo\n")
         for absent in ("deploy.txt", "after.txt", "on_failure.txt", "not_cancelled.txt"):
-            self.assertFalse(os.path.exists(os.path.join(self.dir, absent)), absent)
+            self.assertFalse(self.exists(absent), absent)
         self.assertEqual([a["status"] for a in self.attempts("c-1", "build")], ["cancelled"])
         self.assertEqual([(a["status"], a["exit_code"]) for a in self.attempts("c-1", "undo_fails")],
                          [("failed", 3)])
@@ -90,7 +88,7 @@ class CleanupTaskTest(WfoTestCase):
         self.assertEqual(self.task_statuses("t-1"),
                          {"slow": "failed", "report": "succeeded", "next": "cancelled"})
         self.assertEqual(self.read("report.txt"), "slow=failed cancelled=true\n")
-        self.assertFalse(os.path.exists(os.path.join(self.dir, "next.txt")))
+        self.assertFalse(self.exists("next.txt"))
         self.assertEqual(self.run_status("t-1"), "failed")
 
     def test_a_signal_stops_the_cleanup(self):
@@ -107,11 +105,10 @@ class CleanupTaskTest(WfoTestCase):
                 if: ${{ always() }}
                 run: touch later.txt
             """)
-        exists = lambda name: os.path.exists(os.path.join(self.dir, name))
         with self.started("run", flow, "--run-id", "s-1") as p:
-            self.assertTrue(wait_for(lambda: exists("build.started"), timeout=20))
+            self.assertTrue(wait_for(lambda: self.exists("build.started"), timeout=20))
             self.run_ok("cancel", "s-1")
-            self.assertTrue(wait_for(lambda: exists("undo.started"), timeout=20))
+            self.assertTrue(wait_for(lambda: self.exists("undo.started"), timeout=20))
             p.send_signal(signal.SIGINT)
             out, err = p.communicate(timeout=30)
         self.assertEqual(p.returncode, 4, err)
@@ -120,8 +117,8 @@ class CleanupTaskTest(WfoTestCase):
                          {"build": "cancelled", "undo": "cancelled", "later": "cancelled"})
         self.assertEqual([(a["status"], a["reason"]) for a in self.attempts("s-1", "undo")],
                          [("cancelled", "wfo was interrupted while the run was being stopped")])
-        self.assertFalse(exists("undo.ended"))
-        self.assertFalse(exists("later.txt"))
+        self.assertFalse(self.exists("undo.ended"))
+        self.assertFalse(self.exists("later.txt"))
         self.assertEqual(pids_with_env("WFO_RUN_ID=s-1"), [])
 
     def test_what_waited_in_a_pool_does_not_start_after_a_cancel(self):
@@ -140,9 +137,8 @@ class CleanupTaskTest(WfoTestCase):
               k1: {agent: pool, if: "${{ always() }}"}
               k2: {agent: pool, if: "${{ always() }}"}
             """)
-        exists = lambda name: os.path.exists(os.path.join(self.dir, name))
         with self.started("run", flow, "-j8", "--run-id", "p-1") as p:
-            self.assertTrue(wait_for(lambda: exists("starts"), timeout=20))
+            self.assertTrue(wait_for(lambda: self.exists("starts"), timeout=20))
             self.run_ok("cancel", "p-1")
             out, err = p.communicate(timeout=30)
         self.assertEqual(p.returncode, 4, err)
@@ -167,11 +163,10 @@ class CleanupTaskTest(WfoTestCase):
                   if [ -e notify.txt ]; then echo "again ${{ tasks.build.status }}" >> notify.txt
                   else echo "notify ${{ tasks.build.status }}" > notify.txt; sleep 30; fi
             """)
-        exists = lambda name: os.path.exists(os.path.join(self.dir, name))
         with self.started("run", flow, "--run-id", "k-1") as p:
-            self.assertTrue(wait_for(lambda: exists("build.started"), timeout=20))
+            self.assertTrue(wait_for(lambda: self.exists("build.started"), timeout=20))
             self.run_ok("cancel", "k-1")
-            self.assertTrue(wait_for(lambda: exists("notify.txt"), timeout=20))
+            self.assertTrue(wait_for(lambda: self.exists("notify.txt"), timeout=20))
             p.kill()
             p.communicate()
         r = self.wfo("resume", "k-1", timeout=120)
@@ -180,7 +175,7 @@ class CleanupTaskTest(WfoTestCase):
         self.assertEqual(self.run_status("k-1"), "cancelled")
         st = self.task_statuses("k-1")
         self.assertEqual((st["build"], st["deploy"]), ("cancelled", "cancelled"))
-        self.assertFalse(exists("deploy.txt"))
+        self.assertFalse(self.exists("deploy.txt"))
         # The cleanup task cut by the kill ran again, to its end.
         self.assertEqual(self.read("notify.txt"), "notify cancelled\nagain cancelled\n")
         self.assertEqual(st["notify"], "succeeded")
@@ -202,9 +197,8 @@ class CleanupTaskTest(WfoTestCase):
                   if [ -e notify.txt ]; then echo again >> notify.txt
                   else echo first > notify.txt; sleep 30; fi
             """)
-        exists = lambda name: os.path.exists(os.path.join(self.dir, name))
         with self.started("run", flow, "--run-id", "d-1") as p:
-            self.assertTrue(wait_for(lambda: exists("notify.txt"), timeout=20))
+            self.assertTrue(wait_for(lambda: self.exists("notify.txt"), timeout=20))
             p.kill()
             p.communicate()
         r = self.wfo("resume", "d-1", timeout=120)
@@ -212,7 +206,7 @@ class CleanupTaskTest(WfoTestCase):
         self.assertEqual(self.read("notify.txt"), "first\nagain\n")
         self.assertEqual(self.task_statuses("d-1"),
                          {"build": "failed", "deploy": "cancelled", "notify": "succeeded"})
-        self.assertFalse(exists("deploy.txt"))
+        self.assertFalse(self.exists("deploy.txt"))
 
     def test_a_cancel_that_comes_while_a_signal_stops_the_run_is_kept_for_the_resume(self):
         # finish_stopped wrote the run with the flag cleared: the resume ran deploy.
@@ -222,9 +216,8 @@ class CleanupTaskTest(WfoTestCase):
               build: {run: "trap '' TERM; touch build.started; sleep 30"}
               deploy: {needs: build, run: touch deploy.txt}
             """)
-        exists = lambda name: os.path.exists(os.path.join(self.dir, name))
         with self.started("run", flow, "--run-id", "i-1") as p:
-            self.assertTrue(wait_for(lambda: exists("build.started"), timeout=20))
+            self.assertTrue(wait_for(lambda: self.exists("build.started"), timeout=20))
             p.send_signal(signal.SIGINT)  # build ignores SIGTERM: 5 s until SIGKILL
             self.run_ok("cancel", "i-1")
             out, err = p.communicate(timeout=30)
@@ -233,7 +226,7 @@ class CleanupTaskTest(WfoTestCase):
         r = self.wfo("resume", "i-1", timeout=120)
         self.assertEqual(r.code, 4, repr(r))
         self.assertEqual(self.task_statuses("i-1"), {"build": "cancelled", "deploy": "cancelled"})
-        self.assertFalse(exists("deploy.txt"))
+        self.assertFalse(self.exists("deploy.txt"))
 
 
 if __name__ == "__main__":

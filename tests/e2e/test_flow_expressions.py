@@ -1,7 +1,6 @@
 """End-to-end: expressions (issue 5, point 3) and `if:` with status functions and the skip
 rule (point 5), through the real binary: values as GitHub Actions computes them, load-time
 refusals at file:line:col with exit 2, and evaluation errors failing the task."""
-import os
 import unittest
 
 from wfo_e2e import WfoTestCase
@@ -174,9 +173,6 @@ class ConditionsTest(WfoTestCase):
         for name in ("after-broken", "after-skipped", "skip-by-if", "false-skips-dependents",
                      "blanks-around"):
             self.assertFalse(self.exists(name), name)
-
-    def exists(self, name):
-        return os.path.exists(os.path.join(self.dir, name))
 
 
 if __name__ == "__main__":

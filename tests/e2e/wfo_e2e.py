@@ -102,6 +102,10 @@ class WfoTestCase(unittest.TestCase):
         with open(os.path.join(self.dir, name)) as f:
             return f.read()
 
+    def exists(self, name):
+        """True when the test folder holds `name` (a file a task wrote, say)."""
+        return os.path.exists(os.path.join(self.dir, name))
+
     def run_ok(self, *args, code=0, **kw):
         r = self.wfo(*args, **kw)
         self.assertEqual(r.code, code, repr(r))
