@@ -84,10 +84,8 @@ Result<void> Engine::Impl::commit_end(uint32_t i, Transition t) {
 
 Result<void> Engine::Impl::await_ends(uint32_t i) {
   uint64_t ticket = tasks[i].end_ticket;
+  // A kept need's ticket is that of the tasks before it that ran again (count_down).
   for (uint32_t n : plan.dag.needs(i)) ticket = std::max(ticket, tasks[n].end_ticket);
-  if (!waits_past_kept.empty())
-    if (auto w = waits_past_kept.find(i); w != waits_past_kept.end())
-      for (uint32_t n : w->second) ticket = std::max(ticket, tasks[n].end_ticket);
   return await_ticket(ticket);
 }
 
@@ -427,59 +425,62 @@ Result<void> Engine::Impl::resolve(uint32_t i) {
 
 Result<void> Engine::Impl::release_dependents(uint32_t i) {
   if (auto ok = settled(i); !ok) return ok;  // collectors and fail_fast (flow.cpp)
-  auto release = [&](uint32_t d) -> Result<void> {
-    if (tasks[d].waiting_needs > 0 && --tasks[d].waiting_needs == 0 && !is_final(tasks[d].status))
-      if (stop == StopMode::none || (cleanup_running() && cleanup_task(d))) return resolve(d);
+  for (uint32_t d : plan.dag.dependents(i))
+    if (auto ok = count_down(d, true); !ok) return ok;
+  return {};
+}
+
+Result<void> Engine::Impl::count_down(uint32_t first, bool resolve_ready) {
+  std::vector<uint32_t> settled;  // kept tasks to settle; a kept chain can be 100,000 long
+  auto one = [&](uint32_t d) -> Result<void> {
+    if (tasks[d].waiting_needs == 0 || --tasks[d].waiting_needs > 0) return {};
+    if (is_final(tasks[d].status)) {
+      if (kept(d)) settled.push_back(d);
+      return {};
+    }
+    if (resolve_ready && (stop == StopMode::none || (cleanup_running() && cleanup_task(d))))
+      return resolve(d);
     return {};
   };
-  for (uint32_t d : plan.dag.dependents(i))
-    if (auto ok = release(d); !ok) return ok;
-  if (waiters_past_kept.empty()) return {};
-  auto waiting = waiters_past_kept.find(i);
-  if (waiting == waiters_past_kept.end()) return {};
-  for (uint32_t d : waiting->second)
-    if (auto ok = release(d); !ok) return ok;
+  if (auto ok = one(first); !ok) return ok;
+  while (!settled.empty()) {
+    uint32_t s = settled.back();
+    settled.pop_back();
+    // Its end is now that of the latest task before it that ran again, for await_ends.
+    for (uint32_t n : plan.dag.needs(s))
+      tasks[s].end_ticket = std::max(tasks[s].end_ticket, tasks[n].end_ticket);
+    for (uint32_t d : plan.dag.dependents(s))
+      if (auto ok = one(d); !ok) return ok;
+  }
   return {};
 }
 
 void Engine::Impl::wait_past_kept() {
-  std::vector<uint32_t> seen_by(tasks.size(), k_no_node), stack;
-  for (uint32_t r = 0; r < tasks.size(); ++r) {
-    if (is_final(tasks[r].status)) continue;
-    // Ended tasks after r, through ended tasks only; a task not ended found past one of
-    // them waits for r, unless it needs r itself (counted already).
-    for (uint32_t d : plan.dag.dependents(r))
-      if (is_final(tasks[d].status) && seen_by[d] != r) {
-        seen_by[d] = r;
-        stack.push_back(d);
-      }
-    while (!stack.empty()) {
-      uint32_t k = stack.back();
-      stack.pop_back();
-      if (kept_after_redo.empty()) kept_after_redo.assign(tasks.size(), 0);
-      kept_after_redo[k] = 1;
-      for (uint32_t d : plan.dag.dependents(k)) {
-        if (seen_by[d] == r) continue;
-        seen_by[d] = r;
-        if (is_final(tasks[d].status)) {
-          stack.push_back(d);
-          continue;
-        }
-        auto needs = plan.dag.needs(d);
-        if (std::find(needs.begin(), needs.end(), r) != needs.end()) continue;
-        waits_past_kept[d].push_back(r);
-        waiters_past_kept[r].push_back(d);
-        ++tasks[d].waiting_needs;
-      }
+  // Ended tasks after a task not ended, through ended tasks only, are kept; each of them,
+  // and each task after one, counts it as a need until it settles.
+  std::vector<uint32_t> stack;
+  auto keep = [&](uint32_t d) {
+    if (!is_final(tasks[d].status) || kept(d)) return;
+    if (kept_after_redo.empty()) kept_after_redo.assign(tasks.size(), 0);
+    kept_after_redo[d] = 1;
+    stack.push_back(d);
+  };
+  for (uint32_t r = 0; r < tasks.size(); ++r)
+    if (!is_final(tasks[r].status))
+      for (uint32_t d : plan.dag.dependents(r)) keep(d);
+  while (!stack.empty()) {
+    uint32_t k = stack.back();
+    stack.pop_back();
+    for (uint32_t d : plan.dag.dependents(k)) {
+      ++tasks[d].waiting_needs;
+      keep(d);
     }
   }
 }
 
 Engine::Impl::NeedView Engine::Impl::need_view(uint32_t n) const {
   // Kept, and read through: no status function in its `if`.
-  auto through = [this](uint32_t k) {
-    return k < kept_after_redo.size() && kept_after_redo[k] && !plan.tasks[k].if_uses_status;
-  };
+  auto through = [this](uint32_t k) { return kept(k) && !plan.tasks[k].if_uses_status; };
   if (!through(n)) return {tasks[n].status, k_no_node};
   if (auto known = need_views.find(n); known != need_views.end()) return known->second;
   // Depth first over kept needs, without recursion: a kept chain can be 100,000 long.
@@ -797,13 +798,8 @@ Result<void> Engine::Impl::begin_cleanup() {
     tr.tasks.push_back(task_record(i));
   }
   if (auto ok = commit(std::move(tr)); !ok) return ok;
-  for (uint32_t i : cancelled) {
-    for (uint32_t d : plan.dag.dependents(i))
-      if (tasks[d].waiting_needs > 0) --tasks[d].waiting_needs;
-    if (auto w = waiters_past_kept.find(i); w != waiters_past_kept.end())
-      for (uint32_t d : w->second)
-        if (tasks[d].waiting_needs > 0) --tasks[d].waiting_needs;
-  }
+  for (uint32_t i : cancelled)
+    for (uint32_t d : plan.dag.dependents(i)) (void)count_down(d, false);  // cannot fail
   // Their `if` is read again, now with cancelled() true and success() false.
   for (uint32_t i : kept) tasks[i].resolved = false;
   for (uint32_t i : kept)

@@ -10,9 +10,10 @@
 //   which writes them first, at most options.start_flush later, and a success before the
 //   spawn of a task that needs it (await_ends). In `full` mode a success is queued to the
 //   writer instead and waited for in the same places.
-// - `waiting_needs` of a task counts its needs that are not final; a task is resolved (its
-//   `if` and gate evaluated) exactly once per drive, when that count reaches zero; a cleanup
-//   task (begin_cleanup) once more, after a cancel or the run's timeout.
+// - `waiting_needs` of a task counts its needs that are not final (or, on a resume, kept and
+//   not yet settled: wait_past_kept); a task is resolved (its `if` and gate evaluated)
+//   exactly once per drive, when that count reaches zero; a cleanup task (begin_cleanup)
+//   once more, after a cancel or the run's timeout.
 // - A task has at most one running attempt; a retry is scheduled only after the previous
 //   attempt has been reaped (the launcher kills the attempt's whole group before reaping).
 
@@ -103,13 +104,10 @@ struct Engine::Impl {
   StopMode stop = StopMode::none;
   bool cleanup = false;           ///< begin_cleanup kept tasks: they may be running
   bool cancel_on_resume = false;  ///< recover_and_reset found a cancel its driver left
-  /// A resume's waits past kept tasks (wait_past_kept): task -> the tasks that run again
-  /// before a kept need of it, and the reverse. Empty unless a kept task follows one that
-  /// runs again.
-  std::unordered_map<uint32_t, std::vector<uint32_t>> waits_past_kept, waiters_past_kept;
   /// 1 for a task kept by a resume after a task that runs again (wait_past_kept); empty
   /// when there is none.
   std::vector<uint8_t> kept_after_redo;
+  bool kept(uint32_t k) const { return k < kept_after_redo.size() && kept_after_redo[k]; }
   /// How a need reads to its dependents: its status, except for a need kept by a resume
   /// without a status function in its `if`: `skipped` when a need of it (read the same way)
   /// now did not succeed, as a fresh run would have skipped it; `culprit` is then the task
@@ -171,13 +169,19 @@ struct Engine::Impl {
   Result<void> recover_and_reset(const RunSnapshot& snapshot);
   Result<void> resolve(uint32_t i);
   /// On resume, a task that succeeded is kept (its work stands) even when a task before it
-  /// runs again (a compensation undid it, or it failed before an `always()` task ran): each
-  /// task that has not ended and needs such a kept task also waits for those that run
-  /// again, counted in its waiting_needs, and reads the kept need through need_view.
-  /// Forward walks from each task not ended through ended ones only: O(tasks + needs) when
-  /// no ended task follows one not ended. Errors: none.
+  /// runs again (a compensation undid it, or it failed before an `always()` task ran). Such
+  /// a kept task settles once every task before it that runs again has ended (count_down):
+  /// until then each task after it counts it in waiting_needs, as a need not ended, and
+  /// reads it through need_view. One forward walk from the tasks not ended through ended
+  /// ones: O(tasks + needs). Errors: none.
   void wait_past_kept();
   Result<void> release_dependents(uint32_t i);
+  /// Counts down one need of task `first` that ended or settled. At zero, a task not ended
+  /// is resolved (when `resolve_ready`, and the run is not stopping or it is a cleanup
+  /// task); a kept one (wait_past_kept) settles: it takes the highest end ticket of its
+  /// needs as its own, so that await_ends of a task after it waits for what ran again
+  /// before it, and counts down its dependents in turn, iteratively. Errors: resolve's.
+  Result<void> count_down(uint32_t first, bool resolve_ready);
   Result<void> start_ready();
   Result<void> on_ended(const Launcher::Ended& ended);
   Result<void> finish_attempt_failed(uint32_t i, AttemptStatus status, std::string reason,

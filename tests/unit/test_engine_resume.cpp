@@ -213,6 +213,32 @@ TEST_CASE("on resume, a task after a kept need waits for what runs again before 
   }
 }
 
+TEST_CASE("on resume, a task after kept tasks waits for every task that runs again before them") {
+  // a1 and a2 failed; n (always()) ran after them and m after n: both kept. d needs m and
+  // runs again: it waits for a1 and a2, through two kept tasks, and e for d.
+  std::vector<TaskSpec> tasks{task("a1"),
+                              task("a2"),
+                              task("n", "true", {"a1", "a2"}),
+                              task("m", "true", {"n"}),
+                              task("d", "true", {"m"}),
+                              task("e", "true", {"d"})};
+  tasks[2].if_expr = tmpl("${{ always() }}");
+  Harness h(workflow(tasks));
+  h.launcher.script("a1", 1, Script().exits(1));
+  h.launcher.script("a2", 1, Script().exits(1));
+  h.launcher.script("d", 1, Script().exits(1));
+  CHECK(drove(h.start()) == DriveOutcome::failed);
+  CHECK(h.store.task("m").status == TaskStatus::succeeded);
+  h.launcher.script("a1", 2, Script().lasts(8s));
+  h.launcher.script("a2", 2, Script().lasts(5s));
+  CHECK(drove(h.resume()) == DriveOutcome::succeeded);
+  CHECK(h.launcher.launched_tasks() == Names{"a1", "a2", "n", "m", "d", "a1", "a2", "d", "e"});
+  CHECK(h.launcher.launch_of("d", 2).at >= h.launcher.launch_of("a1", 2).at + 8s);
+  CHECK(h.store.attempts("n").size() == 1);  // kept
+  CHECK(h.store.attempts("m").size() == 1);
+  CHECK(h.store.task("e").status == TaskStatus::succeeded);
+}
+
 TEST_CASE(
     "on resume, a kept need without a status function reads skipped when what ran again failed") {
   // b (the default success()) is kept after a, which runs again; c needs b. A fresh run
