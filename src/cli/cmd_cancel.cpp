@@ -1,5 +1,7 @@
 // `wfo cancel ID`: stops a run. A driven run is asked through the database (its driver
 // notices within a second and terminates its attempts); a parked run is cancelled here.
+// Asked again while the driver runs the tasks whose `if` holds after a cancel (always(),
+// cancelled()), it stops those too, as GitHub's force cancel does.
 #include <cstdio>
 
 #include "cli/commands.hpp"
@@ -24,7 +26,13 @@ int cancel(const GlobalOptions& g, const std::string& run_id) {
   if (auto ok = (*store)->request_cancel(run_id); !ok) return report(ok.error());
   auto lock = DriverLock::acquire(g, run_id);
   if (!lock) {
-    std::fprintf(stderr, "wfo: asked the driver of run %s to cancel it\n", run_id.c_str());
+    if (record->cancel_requested > 0)
+      std::fprintf(stderr,
+                   "wfo: asked the driver of run %s again: the tasks that run after a cancel "
+                   "(always(), cancelled()) are stopped too\n",
+                   run_id.c_str());
+    else
+      std::fprintf(stderr, "wfo: asked the driver of run %s to cancel it\n", run_id.c_str());
     return k_exit_succeeded;
   }
   // Nobody drives it: cancel it here, as a driver would, in one commit. Attempts that a dead

@@ -13,6 +13,11 @@
 
 namespace wfo {
 
+namespace {
+/// The reason of a cleanup task's attempt that a second `wfo cancel` stopped.
+constexpr const char* k_cancelled_again = "cancelled again while the run was being stopped";
+}  // namespace
+
 Engine::Engine(Plan& plan, RunStore& store, Launcher& launcher, Clock& clock, Random& random,
                Observer& observer, EngineOptions options)
     : m_impl(std::make_unique<Impl>(plan, store, launcher, clock, random, observer,
@@ -253,7 +258,7 @@ Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
   run.status = RunStatus::running;
   run.ended_at.reset();
   run.reason.clear();
-  run.cancel_requested = cancel_on_resume;
+  run.cancel_requested = cancel_on_resume ? snapshot.run.cancel_requested : 0;
   t.run = run;
   t.events.push_back(event("run_resumed", UINT32_MAX, "by " + options.user));
   return commit(std::move(t));
@@ -283,6 +288,7 @@ Result<DriveOutcome> Engine::Impl::drive(RunSnapshot snapshot) {
   // Nothing starts but cleanup tasks after a cancel not carried out, or the run's timeout
   // (a resume after the driver died in the cleanup reads cancelled() true, as it did).
   if (cancel_on_resume) begin_stop(StopMode::cancel);
+  if (cancel_on_resume && run.cancel_requested > 1) halt_cleanup(k_cancelled_again);
   stop_at_deadline();
   if (stop == StopMode::none)
     for (uint32_t i : plan.dag.topological_order())
@@ -595,7 +601,7 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
                  (!cleanup || cleanup_halted) && !clean_exit;
   if (stopped && cleanup) {
     a.status = AttemptStatus::cancelled;
-    a.reason = "wfo was interrupted while the run was being stopped";
+    a.reason = halt_reason;
     Transition tr;
     tr.attempts.push_back(a);
     tr.events.push_back(event("attempt_cancelled", i, a.reason, a.number));
@@ -751,17 +757,26 @@ void Engine::Impl::check_deadlines() {
 
 void Engine::Impl::begin_stop(StopMode mode) {
   if (stop != StopMode::none) {
-    // A signal after a cancel or the run's timeout: no cleanup task starts, and those
-    // running are stopped (the attempts the stop itself stopped are ending already).
-    if (mode != StopMode::interrupt || stop == StopMode::interrupt || cleanup_halted) return;
-    cleanup_halted = true;
-    if (!cleanup) return;
-  } else {
-    stop = mode;
+    // A signal after a cancel or the run's timeout stops the cleanup.
+    if (mode == StopMode::interrupt && stop != StopMode::interrupt)
+      halt_cleanup("wfo was interrupted while the run was being stopped");
+    return;
   }
+  stop = mode;
+  stop_what_runs();
+}
+
+void Engine::Impl::stop_what_runs() {
   for (const auto& [token, i] : running_by_token) launcher.cancel(token, options.kill_grace);
   retry_timers.clear();
   while (!ready.empty()) ready.pop();
+}
+
+void Engine::Impl::halt_cleanup(const char* reason) {
+  if (cleanup_halted) return;
+  cleanup_halted = true;
+  halt_reason = reason;
+  if (cleanup) stop_what_runs();  // else the attempts the stop stopped are ending already
 }
 
 bool Engine::Impl::cleanup_task(uint32_t i) const {
@@ -820,8 +835,12 @@ Result<void> Engine::Impl::check_external() {
   if (!*changes) return {};
   // Kept as recorded, so that a later write of the run does not clear it: a cancel that
   // comes while a signal stops the run is carried out by its resume (recover_and_reset).
-  if ((*changes)->cancel_requested) run.cancel_requested = true;
-  if ((*changes)->cancel_requested && stop == StopMode::none) begin_stop(StopMode::cancel);
+  int asked = (*changes)->cancel_requested;
+  run.cancel_requested = std::max(run.cancel_requested, asked);
+  if (asked > 0 && stop == StopMode::none) begin_stop(StopMode::cancel);
+  // A second `wfo cancel` stops the tasks that run after the first (GitHub's force cancel).
+  if (asked > 1 && (stop == StopMode::cancel || stop == StopMode::run_timeout))
+    halt_cleanup(k_cancelled_again);
   for (const GateRecord& g : (*changes)->gates) {
     auto it = gates.find(g.task_id);
     bool was_waiting = it != gates.end() && it->second.status == GateStatus::waiting;

@@ -120,7 +120,10 @@ struct Engine::Impl {
   /// that runs again before its kept needs has ended.
   mutable std::unordered_map<uint32_t, NeedView> need_views;
   NeedView need_view(uint32_t n) const;
-  bool cleanup_halted = false;  ///< a signal after a cancel or run timeout: nothing more runs
+  /// A signal, or a second `wfo cancel`, after a cancel or the run's timeout: no cleanup
+  /// task starts, those running are stopped, and their attempts end with `halt_reason`.
+  bool cleanup_halted = false;
+  std::string halt_reason;
   std::optional<SteadyTime> run_deadline;
   /// Circuit breakers by agent name (spec: Agents), with whether a trial attempt runs.
   struct Breaker {
@@ -194,6 +197,12 @@ struct Engine::Impl {
   /// Begins the stop for the run's timeout once its deadline has passed. Errors: none.
   void stop_at_deadline();
   void begin_stop(StopMode mode);
+  /// Stops the running attempts (each gets options.kill_grace) and drops queued starts and
+  /// retries.
+  void stop_what_runs();
+  /// A signal or a second `wfo cancel` after a cancel or the run's timeout: no cleanup task
+  /// starts and those running are stopped; their attempts end cancelled with `reason`. Once.
+  void halt_cleanup(const char* reason);
   /// After `wfo cancel` or the run's timeout, once the attempts it stopped have ended: the
   /// tasks that may still run (cleanup_task) wait for their needs and run if their `if`
   /// holds; every other task not ended is cancelled, in one commit. Errors: the commit's.

@@ -192,7 +192,9 @@ struct RunRecord {
   std::string reason;
   int max_parallel = 1;
   std::optional<SystemTime> deadline;  ///< the run's timeout as an absolute time
-  bool cancel_requested = false;
+  /// How many times `wfo cancel` asked to cancel the run, at most 2: the second stops the
+  /// tasks that run after the cancel (begin_cleanup). 0 once a resume has dealt with it.
+  int cancel_requested = 0;
 };
 
 /// A circuit breaker's state for one agent in one run (spec: Agents).
@@ -250,7 +252,7 @@ struct GateUpdate {
 
 /// What another process changed in a run since the driver last looked.
 struct ExternalChanges {
-  bool cancel_requested = false;
+  int cancel_requested = 0;       ///< as RunRecord::cancel_requested
   std::vector<GateRecord> gates;  ///< every gate of the run, with decisions
 };
 

@@ -144,7 +144,7 @@ void SqliteRunStore::write_run(const RunRecord& r) {
   bind_time(st, 3, r.ended_at);
   bind_text(st, 4, r.reason);
   bind_time(st, 5, r.deadline);
-  st.bind(6, r.cancel_requested ? 1 : 0);
+  st.bind(6, r.cancel_requested);
   run(st);
 }
 

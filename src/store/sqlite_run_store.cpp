@@ -68,7 +68,7 @@ RunRecord read_run_row(SQLite::Statement& st) {
   r.reason = st.getColumn(9).getString();
   r.max_parallel = st.getColumn(10).getInt();
   r.deadline = column_time(st.getColumn(11));
-  r.cancel_requested = st.getColumn(12).getInt() != 0;
+  r.cancel_requested = st.getColumn(12).getInt();
   r.workflow_hash = st.getColumn(13).getString();
   return r;
 }
@@ -204,8 +204,10 @@ Result<void> SqliteRunStore::migrate() {
 void SqliteRunStore::prepare() {
   auto& db = *m_db;
   m_update_run = std::make_unique<SQLite::Statement>(
-      db, "UPDATE runs SET status=?2, ended_at=?3, reason=?4, deadline=?5, cancel_requested=?6 "
-          "WHERE id=?1");
+      db,
+      "UPDATE runs SET status=?2, ended_at=?3, reason=?4, deadline=?5, "
+      // A second `wfo cancel` that came after the driver last looked is not undone.
+      "cancel_requested=CASE WHEN ?6=0 THEN 0 ELSE MAX(cancel_requested, ?6) END WHERE id=?1");
   // An UPDATE of a row that is there costs less than the upsert, which seeks the key for
   // the INSERT and again for its DO UPDATE (callgrind, chain-300: write_task 2.2k fewer
   // instructions a task). Same columns as the upsert's DO UPDATE.
@@ -434,7 +436,7 @@ Result<std::optional<ExternalChanges>> SqliteRunStore::poll_external(const std::
     ExternalChanges changes;
     SQLite::Statement st(*m_db, "SELECT cancel_requested FROM runs WHERE id=?1");
     st.bind(1, run_id);
-    if (st.executeStep()) changes.cancel_requested = st.getColumn(0).getInt() != 0;
+    if (st.executeStep()) changes.cancel_requested = st.getColumn(0).getInt();
     changes.gates = read_gates(run_id);
     return std::optional<ExternalChanges>{std::move(changes)};
   } catch (const SQLite::Exception& e) {
@@ -537,7 +539,8 @@ Result<void> SqliteRunStore::request_cancel(const std::string& run_id) {
   std::lock_guard lock(m_db_mutex);
   try {
     SQLite::Transaction tx(*m_db, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement st(*m_db, "UPDATE runs SET cancel_requested=1 WHERE id=?1");
+    SQLite::Statement st(*m_db,
+                         "UPDATE runs SET cancel_requested=MIN(cancel_requested+1, 2) WHERE id=?1");
     st.bind(1, run_id);
     st.exec();
     write_event(run_id, Event{system_now(), "", 0, "cancel_requested", ""});

@@ -89,7 +89,8 @@ class SqliteRunStore final : public RunStore {
       const std::function<Result<GateUpdate>(const RunRecord&, const std::vector<GateRecord>&)>&
           decide) override;
 
-  /// Marks a running run's cancel request for its driver to see.
+  /// Marks a running run's cancel request for its driver to see: counts it in
+  /// RunRecord::cancel_requested, up to 2 (a second request stops the cleanup tasks).
   Result<void> request_cancel(const std::string& run_id);
 
   /// Every waiting gate across runs, with its run.

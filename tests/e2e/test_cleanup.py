@@ -91,20 +91,23 @@ class CleanupTaskTest(WfoTestCase):
         self.assertFalse(self.exists("next.txt"))
         self.assertEqual(self.run_status("t-1"), "failed")
 
+    # undo runs after a cancel until it is stopped; later would run after it.
+    UNDO_FLOW = """
+        version: 1
+        tasks:
+          build: {run: touch build.started; sleep 30}
+          undo:
+            needs: build
+            if: ${{ cancelled() }}
+            run: touch undo.started; sleep 30; touch undo.ended
+          later:
+            needs: undo
+            if: ${{ always() }}
+            run: touch later.txt
+        """
+
     def test_a_signal_stops_the_cleanup(self):
-        flow = self.write("flow.yaml", """
-            version: 1
-            tasks:
-              build: {run: touch build.started; sleep 30}
-              undo:
-                needs: build
-                if: ${{ cancelled() }}
-                run: touch undo.started; sleep 30; touch undo.ended
-              later:
-                needs: undo
-                if: ${{ always() }}
-                run: touch later.txt
-            """)
+        flow = self.write("flow.yaml", self.UNDO_FLOW)
         with self.started("run", flow, "--run-id", "s-1") as p:
             self.assertTrue(wait_for(lambda: self.exists("build.started"), timeout=20))
             self.run_ok("cancel", "s-1")
@@ -120,6 +123,32 @@ class CleanupTaskTest(WfoTestCase):
         self.assertFalse(self.exists("undo.ended"))
         self.assertFalse(self.exists("later.txt"))
         self.assertEqual(pids_with_env("WFO_RUN_ID=s-1"), [])
+
+    def test_a_second_cancel_stops_the_cleanup(self):
+        flow = self.write("flow.yaml", self.UNDO_FLOW)
+        with self.started("run", flow, "--run-id", "s-2") as p:
+            self.assertTrue(wait_for(lambda: self.exists("build.started"), timeout=20))
+            first = self.wfo("cancel", "s-2")
+            self.assertTrue(wait_for(lambda: self.exists("undo.started"), timeout=20))
+            second = self.wfo("cancel", "s-2")
+            out, err = p.communicate(timeout=30)
+        self.assertEqual((first.code, first.err), (0, "wfo: asked the driver of run s-2 to cancel it\n"))
+        self.assertEqual((second.code, second.err), (
+            0, "wfo: asked the driver of run s-2 again: the tasks that run after a cancel "
+               "(always(), cancelled()) are stopped too\n"))
+        self.assertEqual(p.returncode, 4, err)
+        self.assertTrue(err.endswith("wfo: run s-2 cancelled\n"), err)
+        self.assertEqual(self.run_status("s-2"), "cancelled")
+        self.assertEqual(self.task_statuses("s-2"),
+                         {"build": "cancelled", "undo": "cancelled", "later": "cancelled"})
+        self.assertEqual([(a["status"], a["reason"]) for a in self.attempts("s-2", "undo")],
+                         [("cancelled", "cancelled again while the run was being stopped")])
+        self.assertFalse(self.exists("undo.ended"))
+        self.assertFalse(self.exists("later.txt"))
+        self.assertEqual(pids_with_env("WFO_RUN_ID=s-2"), [])
+        third = self.wfo("cancel", "s-2")
+        self.assertEqual((third.code, third.err),
+                         (2, "wfo: error: run s-2 has already cancelled\n"))
 
     def test_what_waited_in_a_pool_does_not_start_after_a_cancel(self):
         # b and c, queued behind a's pool slot, started and ran after the cancel; of k1 and

@@ -328,7 +328,9 @@ class FakeStore : public RunStore {
       run.ended_at = t.run->ended_at;
       run.reason = t.run->reason;
       run.deadline = t.run->deadline;
-      run.cancel_requested = t.run->cancel_requested;
+      // As the store's UPDATE: a second cancel asked since the driver looked stays.
+      int asked = t.run->cancel_requested;
+      run.cancel_requested = asked == 0 ? 0 : std::max(run.cancel_requested, asked);
     }
     for (const TaskRecord& rec : t.tasks) {
       auto it = std::find_if(tasks.begin(), tasks.end(), [&](auto& x) { return x.id == rec.id; });
@@ -382,7 +384,7 @@ class FakeStore : public RunStore {
     m_external = true;
   }
   void request_cancel() {
-    run.cancel_requested = true;
+    run.cancel_requested = std::min(run.cancel_requested + 1, 2);
     m_external = true;
   }
 

@@ -310,30 +310,83 @@ TEST_CASE("wfo cancel, seen through poll_external, cancels the run") {
   CHECK(h.store.run.ended_at.has_value());
 }
 
+TEST_CASE("a second wfo cancel stops the tasks that run after the first") {
+  // c (always()) starts after the cancel stopped a; the second cancel stops c, and d
+  // (always(), after c) never starts.
+  std::vector<TaskSpec> tasks{task("a"), task("b", "true", {"a"}), task("c", "true", {"a"}),
+                              task("d", "true", {"c"})};
+  tasks[2].if_expr = tmpl("${{ always() }}");
+  tasks[3].if_expr = tmpl("${{ always() }}");
+  Harness h(workflow(tasks));
+  h.launcher.script("a", 1, Script().hangs());
+  h.launcher.script("c", 1, Script().hangs());
+  h.launcher.on_wait = [&] {
+    if (h.launcher.waits == 3) h.store.request_cancel();
+    if (h.launcher.running() == 1 && h.launcher.launched_tasks().size() == 2 &&
+        h.store.run.cancel_requested == 1)
+      h.store.request_cancel();
+  };
+  CHECK(drove(h.start()) == DriveOutcome::cancelled);
+  CHECK(h.launcher.launched_tasks() == Names{"a", "c"});
+  auto attempts = h.store.attempts("c");
+  REQUIRE(attempts.size() == 1);
+  CHECK(attempts[0].status == AttemptStatus::cancelled);
+  CHECK(attempts[0].reason == "cancelled again while the run was being stopped");
+  CHECK(h.store.task("c").status == TaskStatus::cancelled);
+  CHECK(h.store.task("d").status == TaskStatus::cancelled);
+  CHECK(h.store.task("b").status == TaskStatus::cancelled);
+  CHECK(h.store.run.status == RunStatus::cancelled);
+  CHECK(h.store.run.cancel_requested == 2);
+
+  SUBCASE("asked twice before the driver looks: nothing runs after the cancel") {
+    Harness h2(workflow(tasks));
+    h2.launcher.script("a", 1, Script().hangs());
+    h2.launcher.on_wait = [&] {
+      if (h2.launcher.waits == 3) {
+        h2.store.request_cancel();
+        h2.store.request_cancel();
+      }
+    };
+    CHECK(drove(h2.start()) == DriveOutcome::cancelled);
+    CHECK(h2.launcher.launched_tasks() == Names{"a"});
+    CHECK(h2.store.task("c").status == TaskStatus::cancelled);
+  }
+}
+
 TEST_CASE("a cancel its driver did not carry out is carried out by the resume") {
   // c (always()) runs after the cancel; b, the default, does not. For a run left running
   // (its driver died), parked at a gate, or interrupted; a cancelled run resumes as usual.
   std::vector<TaskSpec> tasks{task("a"), task("b", "true", {"a"}), task("c", "true", {"a"})};
   tasks[2].if_expr = tmpl("${{ always() }}");
+  // A run left in state `left` with the cancel asked `asked` times, no task ended.
+  auto left_as = [](Harness& h, RunStatus left, int asked) {
+    RunSnapshot s;
+    s.run.id = "r-1";
+    s.run.status = left;
+    s.run.cancel_requested = asked;
+    for (const char* id : {"a", "b", "c"}) {
+      s.tasks.emplace_back();
+      s.tasks.back().id = id;
+    }
+    return h.store.create_run(s).has_value();
+  };
   for (RunStatus left : {RunStatus::running, RunStatus::waiting_approval, RunStatus::interrupted,
                          RunStatus::cancelled}) {
     CAPTURE(to_string(left));
     Harness h(workflow(tasks));
-    RunSnapshot s;
-    s.run.id = "r-1";
-    s.run.status = left;
-    s.run.cancel_requested = true;
-    s.tasks = {TaskRecord{}, TaskRecord{}, TaskRecord{}};
-    s.tasks[0].id = "a";
-    s.tasks[1].id = "b";
-    s.tasks[2].id = "c";
-    REQUIRE(h.store.create_run(s).has_value());
+    REQUIRE(left_as(h, left, 1));
     bool carried_out = left != RunStatus::cancelled;
     CHECK(drove(h.resume()) == (carried_out ? DriveOutcome::cancelled : DriveOutcome::succeeded));
     CHECK(h.launcher.launched_tasks() == (carried_out ? Names{"c"} : Names{"a", "b", "c"}));
     CHECK(h.store.task("b").status ==
           (carried_out ? TaskStatus::cancelled : TaskStatus::succeeded));
   }
+  // Asked twice: the resume runs nothing after the cancel either.
+  Harness h(workflow(tasks));
+  REQUIRE(left_as(h, RunStatus::running, 2));
+  CHECK(drove(h.resume()) == DriveOutcome::cancelled);
+  CHECK(h.launcher.launched_tasks().empty());
+  CHECK(h.store.task("c").status == TaskStatus::cancelled);
 }
 
 TEST_CASE("an after gate holds a finished task's result until decided") {

@@ -617,6 +617,20 @@ TEST_CASE("request_cancel marks the run and records an event") {
   REQUIRE(events->size() == 1);
   CHECK((*events)[0].kind == "cancel_requested");
   CHECK(store->events("r-2")->empty());
+
+  SUBCASE("counted up to 2; a driver's write keeps a later request and a resume clears it") {
+    REQUIRE(store->request_cancel("r-1").has_value());
+    REQUIRE(store->request_cancel("r-1").has_value());
+    CHECK(store->load_run_record("r-1")->cancel_requested == 2);
+    Transition t;  // the driver saw the first request only
+    t.run = *store->load_run_record("r-1");
+    t.run->cancel_requested = 1;
+    REQUIRE(store->commit("r-1", t).has_value());
+    CHECK(store->load_run_record("r-1")->cancel_requested == 2);
+    t.run->cancel_requested = 0;
+    REQUIRE(store->commit("r-1", t).has_value());
+    CHECK(store->load_run_record("r-1")->cancel_requested == 0);
+  }
 }
 
 TEST_CASE("waiting_gates lists every waiting gate with its run") {
