@@ -243,14 +243,20 @@ TEST_CASE(
     "on resume, a kept need without a status function reads skipped when what ran again failed") {
   // b (the default success()) is kept after a, which runs again; c needs b. A fresh run
   // with a failed would have skipped b, and so c.
-  std::vector<TaskSpec> tasks{task("a"), task("b", "true", {"a"}), task("c", "true", {"b"})};
+  // n (always()) needs b too, and reads its status as c's `if` did.
+  std::vector<TaskSpec> tasks{task("a"), task("b", "true", {"a"}), task("c", "true", {"b"}),
+                              task("n", "echo ${{ tasks.b.status }}", {"b"})};
   tasks[0].compensate = tmpl("undo");  // the run's failure undoes a: the resume redoes it
+  tasks[3].if_expr = tmpl("${{ always() }}");
   Harness h(workflow(tasks));
   h.launcher.script("c", 1, Script().exits(1));
+  h.launcher.script("n", 1, Script().exits(1));
   CHECK(drove(h.start()) == DriveOutcome::failed);
+  CHECK(h.launcher.launch_of("n", 1).env("WFO_EXPR_1") == "succeeded");
   h.launcher.script("a", 3, Script().exits(1));
   CHECK(drove(h.resume()) == DriveOutcome::failed);
-  CHECK(h.launcher.launched_tasks() == Names{"a", "b", "c", "a", "a"});
+  CHECK(h.launcher.launched_tasks() == Names{"a", "b", "c", "n", "a", "a", "n"});
+  CHECK(h.launcher.launch_of("n", 2).env("WFO_EXPR_1") == "skipped");
   CHECK(h.store.task("b").status == TaskStatus::succeeded);  // kept
   CHECK(h.store.task("c").status == TaskStatus::skipped);
   CHECK(h.store.task("c").reason == "need 'b' was kept, but 'a' before it failed");
