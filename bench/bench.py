@@ -260,8 +260,8 @@ def durable_floor(tools):
 
 def table(rows, tools, main):
     head = ["DAG", "-j"] + [f"{t} s (min-max)" for t in tools] + [
-        f"{main}/ninja", f"{main}/ninja paired (min-max)", f"{main} µs/task over floor",
-        "ninja µs/task over floor"] + (
+        f"{main}/ninja", f"{main}/ninja paired (min-max)", f"{main} µs/task over floor, paired",
+        "ninja µs/task over floor, paired"] + (
         [f"{main} µs/task over {durable_floor(tools).replace('-', ' ')}"]
         if durable_floor(tools) else []) + [
         f"{main} RSS"]
@@ -278,9 +278,10 @@ def table(rows, tools, main):
         pairs = [a / b for a, b in zip(r[main]["all"], r["ninja"]["all"])]
         cells.append(f"{statistics.median(pairs):.2f}x ({min(pairs):.2f}-{max(pairs):.2f})")
         if "floor" in r:
-            f = r["floor"]["median"]
-            cells.append(f"{(w - f) / r['n'] * 1e6:.0f}")
-            cells.append(f"{(nj - f) / r['n'] * 1e6:.0f}")
+            # Paired as the ratio is: the median of each rep's difference, with its range.
+            for t in (main, "ninja"):
+                over = [(a - b) / r["n"] * 1e6 for a, b in zip(r[t]["all"], r["floor"]["all"])]
+                cells.append(f"{statistics.median(over):.0f} ({min(over):.0f} to {max(over):.0f})")
         else:
             cells += ["-", "-"]
         if durable_floor(tools):
