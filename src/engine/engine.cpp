@@ -357,6 +357,21 @@ SteadyTime Engine::Impl::next_wake() const {
 
 // Called once per drive when every need of task `i` is final: decides skip, gate or start.
 Result<void> Engine::Impl::resolve(uint32_t i) {
+  to_resolve.push_back(i);
+  if (resolving) return {};
+  resolving = true;
+  Result<void> ok;
+  while (ok && !to_resolve.empty()) {
+    uint32_t next = to_resolve.front();
+    to_resolve.pop_front();
+    ok = resolve_now(next);
+  }
+  to_resolve.clear();  // after an error, nothing more
+  resolving = false;
+  return ok;
+}
+
+Result<void> Engine::Impl::resolve_now(uint32_t i) {
   TaskRun& t = tasks[i];
   const CompiledTask& task = plan.tasks[i];
   if (held(i)) return {};     // its collector has not started yet (flow.cpp)

@@ -170,7 +170,15 @@ struct Engine::Impl {
   Result<DriveOutcome> drive(RunSnapshot snapshot);
   void load(const RunSnapshot& snapshot);
   Result<void> recover_and_reset(const RunSnapshot& snapshot);
+  /// Evaluates task `i`'s `if` and gate once its needs have ended (resolve_now): it is
+  /// queued to run, skipped, failed, or parked at its gate. A skip or failure resolves the
+  /// tasks after it in turn; called during a resolve, it queues `i` for the outermost call
+  /// to take next, so that a cascade down a chain of 100,000 tasks does not recurse as
+  /// deep. Errors: the commits'.
   Result<void> resolve(uint32_t i);
+  Result<void> resolve_now(uint32_t i);
+  bool resolving = false;           ///< inside resolve(): later calls queue
+  std::deque<uint32_t> to_resolve;  ///< what resolve() takes next
   /// On resume, a task that succeeded is kept (its work stands) even when a task before it
   /// runs again (a compensation undid it, or it failed before an `always()` task ran). Such
   /// a kept task settles once every task before it that runs again has ended (count_down):
