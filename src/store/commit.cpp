@@ -168,6 +168,17 @@ void SqliteRunStore::write_task(const std::string& run_id, const TaskRecord& r, 
     run(up);
     if (m_db->getChanges() > 0) return;
   }
+  if (position < 0) {
+    if (m_append_run != run_id) {
+      SQLite::Statement last(*m_db,
+                             "SELECT COALESCE(MAX(position), -1) FROM tasks WHERE run_id=?1");
+      bind_text(last, 1, run_id);
+      last.executeStep();
+      m_append_run = run_id;
+      m_append_position = last.getColumn(0).getInt() + 1;
+    }
+    position = m_append_position++;  // unused when the row is there: its position stays
+  }
   auto& st = *m_upsert_task;
   st.tryReset();
   bind_text(st, 1, run_id);

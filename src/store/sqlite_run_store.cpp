@@ -216,13 +216,11 @@ void SqliteRunStore::prepare() {
       "UPDATE tasks SET status=?3, budget_base=?4, reason=?5, ended_at=?6, "
       "next_attempt_at=?7, finish_seq=?8 WHERE run_id=?1 AND task_id=?2");
   m_upsert_task = std::make_unique<SQLite::Statement>(
-      db, "INSERT INTO tasks(run_id, task_id, position, status, budget_base, reason, ended_at, "
-          "next_attempt_at, finish_seq, item) VALUES(?1,?2,"
-          // A position below 0 appends the task (a for_each instance made during the run).
-          "CASE WHEN ?3 >= 0 THEN ?3 ELSE (SELECT COALESCE(MAX(position), -1) + 1 FROM tasks "
-          "WHERE run_id=?1) END,?4,?5,?6,?7,?8,?9,?10) "
-          "ON CONFLICT(run_id, task_id) DO UPDATE SET status=?4, budget_base=?5, reason=?6, "
-          "ended_at=?7, next_attempt_at=?8, finish_seq=?9");
+      db,
+      "INSERT INTO tasks(run_id, task_id, position, status, budget_base, reason, ended_at, "
+      "next_attempt_at, finish_seq, item) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
+      "ON CONFLICT(run_id, task_id) DO UPDATE SET status=?4, budget_base=?5, reason=?6, "
+      "ended_at=?7, next_attempt_at=?8, finish_seq=?9");
   m_upsert_attempt = std::make_unique<SQLite::Statement>(
       db, "INSERT INTO attempts(run_id, task_id, number, kind, status, handle, pid, started_at, "
           "ended_at, exit_code, signal, reason, log_path, delay_ms, delay_reason, cpu_user_ms, "

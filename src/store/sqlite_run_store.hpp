@@ -102,7 +102,8 @@ class SqliteRunStore final : public RunStore {
   void prepare();
   std::vector<GateRecord> read_gates(const std::string& run_id);
   void write_run(const RunRecord& r);
-  /// Upserts task `r`'s row; a `position` below 0 appends it. `existing`: the row is most
+  /// Upserts task `r`'s row; a `position` below 0 appends it (after the run's last task;
+  /// O(1) but for the run's first append). `existing`: the row is most
   /// likely there already (a transition's task, not a new for_each instance), so an UPDATE
   /// by key is tried first, and the upsert runs only when it changed no row.
   void write_task(const std::string& run_id, const TaskRecord& r, int position, bool existing);
@@ -147,6 +148,12 @@ class SqliteRunStore final : public RunStore {
       m_upsert_gate, m_insert_event, m_data_version, m_upsert_breaker, m_begin, m_commit,
       m_rollback;
   int64_t m_last_data_version = -1;
+  /// The position the next appended task (a for_each instance) of a run takes: read once per
+  /// run with MAX(position), which visits every row of the run, then counted here. Only the
+  /// run's driver appends (it holds the driver lock); a position lost to a rollback leaves a
+  /// gap, which orders the same.
+  std::string m_append_run;
+  int m_append_position = -1;
   /// Guards m_db and its statements once the writer thread shares them.
   std::recursive_mutex m_db_mutex;
   bool m_full_sync = false;     ///< PRAGMA synchronous is FULL now

@@ -65,4 +65,35 @@ TEST_CASE("store: sub-workflow texts and for_each instances survive a reload") {
   CHECK(loaded->tasks[3].item == nlohmann::json{{"name", "a"}, {"n", 0}});
   CHECK(loaded->tasks[4].item == nlohmann::json{{"name", "b"}, {"n", 1}});
   CHECK(loaded->tasks[4].status == TaskStatus::succeeded);
+
+  // Appends go on after the last, in this store, in a second run, and in a store opened
+  // later (a resume's) that counts from what is there; a write again keeps its place.
+  s.run.id = "r-2";
+  s.tasks = {task("x")};
+  REQUIRE(store.create_run(s).has_value());
+  Transition other;
+  other.tasks.push_back(task("q[0]"));
+  other.tasks.back().item = nlohmann::json(0);
+  REQUIRE(store.commit("r-2", other).has_value());
+  Transition again;
+  for (const char* id : {"p[2]", "p[0]"}) {
+    again.tasks.push_back(task(id));
+    again.tasks.back().item = nlohmann::json(2);
+  }
+  REQUIRE(store.commit("r-1", again).has_value());
+  auto reopened = SqliteRunStore::open(dir.path + "/state.db", false);
+  REQUIRE(reopened.has_value());
+  Transition resumed;
+  resumed.tasks.push_back(task("p[3]"));
+  resumed.tasks.back().item = nlohmann::json(3);
+  REQUIRE((*reopened)->commit("r-1", resumed).has_value());
+  auto order = [&](const std::string& run) {
+    std::vector<std::string> ids;
+    auto snapshot = (*reopened)->load_run(run);
+    for (const auto& r : snapshot->tasks) ids.push_back(r.id);
+    return ids;
+  };
+  CHECK(order("r-1") ==
+        std::vector<std::string>{"list", "p", "after", "p[0]", "p[1]", "p[2]", "p[3]"});
+  CHECK(order("r-2") == std::vector<std::string>{"x", "q[0]"});
 }
