@@ -83,25 +83,46 @@ std::vector<std::string> details(const RunSnapshot& run, const TaskRecord& t) {
   return out;
 }
 
+/// The deepest indentation of the status tree, in levels of three columns.
+constexpr size_t k_max_depth = 20;
+
 class Printer {
  public:
   Printer(const RunSnapshot& run, std::vector<Node> nodes, SystemTime now)
       : m_run(run), m_nodes(std::move(nodes)), m_now(now) {}
 
-  // `lead` starts this task's line; `rest` starts the lines below it.
-  void print(size_t r, const std::string& lead, const std::string& rest, size_t parent) {
-    std::string line = task_text(m_run.tasks[r], m_now);
-    std::vector<std::string> others;
-    for (size_t n : m_nodes[r].needs)
-      if (n != parent) others.push_back(m_run.tasks[n].id);
-    if (parent != SIZE_MAX && !others.empty()) line += " (also needs " + join(others, ", ") + ")";
-    m_out += lead + line + "\n";
-    const auto& children = m_nodes[r].children;
-    for (const auto& d : details(m_run, m_run.tasks[r]))
-      m_out += rest + (children.empty() ? "      " : "│     ") + d + "\n";
-    for (size_t k = 0; k < children.size(); ++k) {
-      bool last = k + 1 == children.size();
-      print(children[k], rest + (last ? "└─ " : "├─ "), rest + (last ? "   " : "│  "), r);
+  /// Prints root `root` and the tasks under it, depth first. A child is indented one level
+  /// more than its parent, up to k_max_depth levels: below that a chain goes on at the same
+  /// indentation, so that the text grows with the tasks, not with their square, and no
+  /// recursion is as deep as the DAG.
+  void print(size_t root) {
+    struct Frame {
+      size_t r;
+      std::string lead;  ///< starts this task's line
+      std::string rest;  ///< starts the lines below it
+      size_t parent;
+      size_t depth;
+    };
+    std::vector<Frame> stack{{root, "  ", "  ", SIZE_MAX, 0}};
+    while (!stack.empty()) {
+      Frame f = std::move(stack.back());
+      stack.pop_back();
+      std::string line = task_text(m_run.tasks[f.r], m_now);
+      std::vector<std::string> others;
+      for (size_t n : m_nodes[f.r].needs)
+        if (n != f.parent) others.push_back(m_run.tasks[n].id);
+      if (f.parent != SIZE_MAX && !others.empty())
+        line += " (also needs " + join(others, ", ") + ")";
+      m_out += f.lead + line + "\n";
+      const auto& children = m_nodes[f.r].children;
+      for (const auto& d : details(m_run, m_run.tasks[f.r]))
+        m_out += f.rest + (children.empty() ? "      " : "│     ") + d + "\n";
+      bool deeper = f.depth < k_max_depth;
+      for (size_t k = children.size(); k-- > 0;) {
+        bool last = k + 1 == children.size();
+        stack.push_back(Frame{children[k], f.rest + (last ? "└─ " : "├─ "),
+                              deeper ? f.rest + (last ? "   " : "│  ") : f.rest, f.r, f.depth + 1});
+      }
     }
   }
   const std::string& text() const { return m_out; }
@@ -194,7 +215,7 @@ std::string status_tree(const RunSnapshot& run, const TaskGraph& graph, SystemTi
   }
   Printer printer(run, nodes, now);
   for (size_t r : by_topo)
-    if (parent[r] == SIZE_MAX) printer.print(r, "  ", "  ", SIZE_MAX);
+    if (parent[r] == SIZE_MAX) printer.print(r);
   return printer.text();
 }
 

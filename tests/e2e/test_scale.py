@@ -27,6 +27,16 @@ class ScaleTest(WfoTestCase):
         self.assertEqual(counts, {"failed": 1, "skipped": 19999})
         last = self.query("SELECT reason FROM tasks WHERE run_id='c-1' AND task_id='t19999'")
         self.assertEqual(last[0]["reason"], "need 't19998' was skipped")
+        # The status tree indents 20 levels at most: the text was quadratic in a chain's
+        # length (96 MB for 8,000 tasks), now a line a task.
+        status = self.run_ok("status", "c-1").out.splitlines()
+        self.assertEqual(len(status), 3 + 20000 + 1)  # the run, the tasks, t0's attempt
+        self.assertEqual(status[3], "  ✗ t0 failed: exit code 1")
+        self.assertTrue(status[4].startswith("  │     attempt 1 failed in "), status[4])
+        self.assertEqual(status[5], "  └─ ⊘ t1 skipped: need 't0' failed")
+        deepest = "  " + "   " * 20 + "└─ ⊘ t{} skipped: need 't{}' was skipped"
+        self.assertEqual(status[25], deepest.format(21, 20))
+        self.assertEqual(status[-1], deepest.format(19999, 19998))
 
 
 if __name__ == "__main__":
