@@ -137,22 +137,35 @@ uint32_t Dag::add_node(std::span<const uint32_t> needs, uint32_t before) {
 }
 
 bool Dag::is_upstream(size_t ancestor, size_t node) const {
-  // A direct need is the usual case (a task reads what it needs): answered without the walk,
-  // whose visited set costs O(N) to allocate, which per reference would make loading O(N^2).
+  // A direct need is the usual case (a task reads what it needs): answered without the walk.
   std::span<const uint32_t> direct = m_needs[node];
   if (std::find(direct.begin(), direct.end(), ancestor) != direct.end()) return true;
-  std::vector<uint8_t> seen(size(), 0);
-  std::vector<uint32_t> stack(direct.begin(), direct.end());
-  while (!stack.empty()) {
+  if (m_reaches.size() >= 64 && !m_reaches.count(ancestor)) m_reaches.clear();
+  std::vector<uint8_t>& reaches = m_reaches[ancestor];
+  if (reaches.size() != size()) reaches.assign(size(), 0);
+  if (reaches[node] != 0) return reaches[node] == 1;
+  if (m_visited.size() != size() || m_walk == UINT32_MAX) {
+    m_visited.assign(size(), 0);
+    m_walk = 0;
+  }
+  ++m_walk;
+  std::vector<uint32_t> stack(direct.begin(), direct.end()), seen;
+  bool found = false;
+  while (!stack.empty() && !found) {
     uint32_t n = stack.back();
     stack.pop_back();
-    if (n == ancestor) return true;
-    if (seen[n]) continue;
-    seen[n] = 1;
+    if (n == ancestor || reaches[n] == 1) found = true;
+    if (found || reaches[n] == 2 || m_visited[n] == m_walk) continue;
+    m_visited[n] = m_walk;
+    seen.push_back(n);
     std::span<const uint32_t> needs = m_needs[n];
     stack.insert(stack.end(), needs.begin(), needs.end());
   }
-  return false;
+  reaches[node] = found ? 1 : 2;
+  // Every task the walk went through without finding it does not reach it either.
+  if (!found)
+    for (uint32_t n : seen) reaches[n] = 2;
+  return found;
 }
 
 }  // namespace wfo

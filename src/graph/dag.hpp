@@ -6,6 +6,7 @@
 #include <queue>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "model/workflow.hpp"
@@ -57,7 +58,11 @@ class Dag {
   std::span<const uint32_t> dependents(size_t node) const { return m_dependents[node]; }
   /// A topological order: needs before dependents, ties in workflow order. O(V+E).
   const std::vector<uint32_t>& topological_order() const { return m_order; }
-  /// True when `ancestor` is reachable from `node` through needs. O(V+E) per call.
+  /// True when `ancestor` is reachable from `node` through needs. A walk of `node`'s
+  /// ancestors, O(V+E) at worst, which remembers what it learnt about `ancestor` (for up to
+  /// 64 ancestors at a time): many tasks reading one task they do not need directly, as
+  /// every task of a chain reading its first, cost O(V+E) in all, not per task. Not safe
+  /// to call from two threads at once.
   bool is_upstream(size_t ancestor, size_t node) const;
 
   /// Adds a node that needs `needs`, placed in the topological order just before `before`
@@ -70,6 +75,11 @@ class Dag {
   AdjacencyLists m_needs;
   AdjacencyLists m_dependents;
   std::vector<uint32_t> m_order;
+  /// is_upstream's memory: per ancestor, per node, 1 if it reaches the ancestor, 2 if not,
+  /// 0 if unknown; and its visited marks (the walk's number), kept between calls.
+  mutable std::unordered_map<size_t, std::vector<uint8_t>> m_reaches;
+  mutable std::vector<uint32_t> m_visited;
+  mutable uint32_t m_walk = 0;
 };
 
 /// Tasks ready to start, highest priority first, then lowest sequence (workflow or

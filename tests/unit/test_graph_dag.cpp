@@ -126,6 +126,25 @@ TEST_CASE("a wide graph: one root, many middles, one sink") {
   CHECK_FALSE(dag.is_upstream(500, 501));
 }
 
+TEST_CASE("is_upstream: what one walk learns stays right for the next questions") {
+  // Two chains joined at j: a0 <- a1 <- a2 <- j and b0 <- b1 <- j; c stands alone.
+  Workflow wf = workflow({task("a0"), task("a1", {"a0"}), task("a2", {"a1"}), task("b0"),
+                          task("b1", {"b0"}), task("j", {"a2", "b1"}), task("c")});
+  Dag dag = build_ok(wf);
+  for (int round = 0; round < 2; ++round) {  // the second round answers from memory
+    CAPTURE(round);
+    CHECK_FALSE(dag.is_upstream(0, 4));  // b1 does not reach a0
+    CHECK(dag.is_upstream(0, 2));
+    CHECK(dag.is_upstream(0, 5));  // j reaches a0 through a2 and a1
+    CHECK(dag.is_upstream(3, 5));
+    CHECK_FALSE(dag.is_upstream(0, 3));
+    CHECK_FALSE(dag.is_upstream(5, 0));
+    CHECK_FALSE(dag.is_upstream(0, 6));
+    CHECK_FALSE(dag.is_upstream(1, 4));
+    CHECK(dag.is_upstream(1, 5));
+  }
+}
+
 TEST_CASE("ties in the topological order go in workflow order") {
   SUBCASE("no needs at all") {
     Workflow wf = workflow({task("c"), task("a"), task("b")});
