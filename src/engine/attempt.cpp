@@ -311,6 +311,7 @@ Result<void> Engine::Impl::launch(uint32_t i) {
   if (task.timeout && task.timeout->count() > 0) t.deadline = t.started_steady + *task.timeout;
   running_by_token[t.token] = i;
   if (task.agent && task.agent->max_parallel) ++agent_running[task.agent->name];
+  count_group_attempt(i, 1);
   t.status = TaskStatus::running;
   Transition tr;
   tr.tasks.push_back(task_record(i));

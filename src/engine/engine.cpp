@@ -533,7 +533,6 @@ Engine::Impl::NeedView Engine::Impl::need_view(uint32_t n) const {
 }
 
 Result<void> Engine::Impl::start_ready() {
-  requeue_deferred();
   while (!ready.empty() && static_cast<int>(running_by_token.size()) < options.max_parallel) {
     uint32_t i = ready.top();
     ready.pop();
@@ -587,6 +586,7 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
     --agent_running[task.agent->name];
     requeue_agent(task.agent->name, false);
   }
+  count_group_attempt(i, -1);
   AttemptRecord& a = *t.attempt;
   a.ended_at = clock.system_now();
   // The log was masked as it was written (the process layer streams it through the
@@ -818,7 +818,7 @@ Result<void> Engine::Impl::begin_cleanup() {
   while (!ready.empty()) ready.pop();
   retry_timers.clear();
   agent_waiting.clear();
-  flow.deferred.clear();
+  flow.group_waiting.clear();
   Transition tr;
   std::string reason = stop == StopMode::cancel ? "cancelled" : run.reason;
   for (uint32_t i : cancelled) {

@@ -288,7 +288,10 @@ struct Engine::Impl {
   void restore_instances(const RunSnapshot& snapshot);
   Result<void> prepare_flow(const RunSnapshot& snapshot);
   bool held(uint32_t i) const;
-  void requeue_deferred();
+  /// Counts an attempt of node `i` starting (`change` 1) or ending (-1) in its group's
+  /// max_parallel (flow.group_running); an end gives a waiting task of the group its place
+  /// in the ready queue again. Nothing for a node in no group or without a max_parallel.
+  void count_group_attempt(uint32_t i, int change);
   Result<bool> start_flow(uint32_t i);
   Result<void> settled(uint32_t i);
   std::optional<Result<void>> repeat_after_success(uint32_t i);

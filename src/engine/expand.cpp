@@ -23,6 +23,13 @@ std::vector<uint32_t> FlowPlan::group_of(uint32_t i) const {
   return {};
 }
 
+uint32_t FlowPlan::group_key(uint32_t i) const {
+  const FlowNode& n = nodes[i];
+  if (n.role == NodeRole::foreach_instance) return n.collector;
+  if (n.role == NodeRole::matrix_instance) return lookup(n.scope, n.name)->front();
+  return k_no_node;
+}
+
 uint32_t FlowPlan::holder_of(uint32_t i) const {
   const FlowNode& n = nodes[i];
   if (n.role == NodeRole::foreach_instance) return n.collector;

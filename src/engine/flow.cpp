@@ -22,9 +22,19 @@ bool Engine::Impl::held(uint32_t i) const {
   return c != k_no_node && tasks[c].status != TaskStatus::running;
 }
 
-void Engine::Impl::requeue_deferred() {
-  for (uint32_t i : flow.deferred) ready.push(i, plan.tasks[i].spec->priority, i);
-  flow.deferred.clear();
+void Engine::Impl::count_group_attempt(uint32_t i, int change) {
+  if (!plan.tasks[i].spec->max_parallel) return;
+  uint32_t key = plan.flow->group_key(i);
+  if (key == k_no_node) return;
+  flow.group_running[key] += change;
+  if (change > 0) return;
+  // A slot freed: the oldest task that waited for one goes back to the ready queue (O(1)
+  // per attempt, however many wait); start_ready checks the group again.
+  auto it = flow.group_waiting.find(key);
+  if (it == flow.group_waiting.end() || it->second.empty()) return;
+  uint32_t next = it->second.front();
+  it->second.pop_front();
+  ready.push(next, plan.tasks[next].spec->priority, next);
 }
 
 Result<bool> Engine::Impl::start_flow(uint32_t i) {
@@ -37,11 +47,9 @@ Result<bool> Engine::Impl::start_flow(uint32_t i) {
   }
   const std::optional<int>& limit = plan.tasks[i].spec->max_parallel;
   if (!limit) return false;
-  auto group = plan.flow->group_of(i);
-  auto running =
-      std::count_if(group.begin(), group.end(), [&](uint32_t g) { return tasks[g].running; });
-  if (running < *limit) return false;
-  flow.deferred.push_back(i);  // a slot of the group frees when one of its attempts ends
+  uint32_t key = plan.flow->group_key(i);
+  if (key == k_no_node || flow.group_running[key] < *limit) return false;
+  flow.group_waiting[key].push_back(i);  // until an attempt of the group ends
   return true;
 }
 

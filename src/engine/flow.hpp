@@ -78,6 +78,9 @@ struct FlowPlan {
   /// The nodes that share node `i`'s max_parallel and fail_fast: the instances of its matrix
   /// or for_each; empty for other nodes.
   std::vector<uint32_t> group_of(uint32_t i) const;
+  /// One node that stands for node `i`'s group (its for_each collector, or the first
+  /// instance of its matrix), or k_no_node for a node in no group. O(1).
+  uint32_t group_key(uint32_t i) const;
   /// The collector whose members include node `i`, or k_no_node.
   uint32_t holder_of(uint32_t i) const;
 };

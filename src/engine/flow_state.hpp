@@ -4,6 +4,7 @@
 // from the run's record, so nothing of it is stored.
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -16,9 +17,12 @@
 namespace wfo {
 
 struct FlowState {
-  /// Tasks popped from the ready queue while their matrix or for_each group ran
-  /// `max_parallel` attempts; pushed back at the next start_ready.
-  std::vector<uint32_t> deferred;
+  /// Attempts running in each matrix or for_each group with a `max_parallel`, by
+  /// FlowPlan::group_key.
+  std::unordered_map<uint32_t, int> group_running;
+  /// Tasks popped from the ready queue while their group ran `max_parallel` attempts, oldest
+  /// first; one goes back to the ready queue each time an attempt of the group ends.
+  std::unordered_map<uint32_t, std::deque<uint32_t>> group_waiting;
   /// Successful runs of each repeating task within its current retry budget.
   std::unordered_map<uint32_t, int> repetitions;
   /// When each collector started running in this drive (its summary attempt's start).
