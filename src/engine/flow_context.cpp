@@ -4,6 +4,8 @@
 // array of theirs and whose status is `failed` when one failed, else `cancelled` when one was,
 // else `skipped` when all were, else `succeeded`; a for_each task as its collector, whose
 // outputs were gathered the same way when it ended.
+#include <unordered_set>
+
 #include "engine/engine_impl.hpp"
 #include "engine/flow.hpp"
 
@@ -26,11 +28,13 @@ std::string group_status(const std::vector<std::string>& statuses) {
 
 nlohmann::json gather_outputs(const std::vector<nlohmann::json>& per_instance,
                               const std::vector<OutputSpec>& declared) {
-  std::vector<std::string> keys;
-  for (const OutputSpec& o : declared) keys.push_back(o.name);
+  std::vector<std::string> keys;  // declared first, then the others as first set
+  std::unordered_set<std::string> known;
+  for (const OutputSpec& o : declared)
+    if (known.insert(o.name).second) keys.push_back(o.name);
   for (const auto& o : per_instance)
     for (const auto& [k, v] : o.items())
-      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+      if (known.insert(k).second) keys.push_back(k);
   nlohmann::json out = nlohmann::json::object();
   for (const auto& k : keys) {
     nlohmann::json values = nlohmann::json::array();
