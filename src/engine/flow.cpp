@@ -76,8 +76,11 @@ Result<void> Engine::Impl::settled(uint32_t i) {
   uint32_t c = plan.flow->holder_of(i);
   if (c == k_no_node || tasks[c].status != TaskStatus::running) return {};
   const auto& members = plan.flow->nodes[c].members;
-  if (std::all_of(members.begin(), members.end(),
-                  [&](uint32_t m) { return is_final(tasks[m].status); }))
+  size_t& ended = flow.members_ended[c];
+  while (ended < members.size() && is_final(tasks[members[ended]].status)) ++ended;
+  // Checked in full once at the end, in case a member counted has not stayed ended.
+  if (ended == members.size() && std::all_of(members.begin(), members.end(),
+                                             [&](uint32_t m) { return is_final(tasks[m].status); }))
     return complete_collector(c);
   return {};
 }

@@ -23,6 +23,9 @@ struct FlowState {
   /// Tasks popped from the ready queue while their group ran `max_parallel` attempts, oldest
   /// first; one goes back to the ready queue each time an attempt of the group ends.
   std::unordered_map<uint32_t, std::deque<uint32_t>> group_waiting;
+  /// Per running collector, how many of its first members have ended: settled() moves it on
+  /// instead of testing every member at each member's end (O(members) in all, not each).
+  std::unordered_map<uint32_t, size_t> members_ended;
   /// Successful runs of each repeating task within its current retry budget.
   std::unordered_map<uint32_t, int> repetitions;
   /// When each collector started running in this drive (its summary attempt's start).
