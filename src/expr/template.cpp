@@ -49,6 +49,10 @@ Result<ParsedTemplate> ParsedTemplate::parse(const Template& tmpl) {
   const auto add_literal = [&](std::string_view literal) {
     if (!literal.empty()) out.m_parts.push_back(Part{std::string(literal), std::nullopt});
   };
+  // Expressions come in order, so each one's mark is found by reading on from the last
+  // (mark_at composes): O(length) for the whole template, not per expression.
+  size_t marked = 0;
+  Mark marked_at = tmpl.mark;
   size_t pos = 0;
   for (;;) {
     const size_t open = text.find(k_open, pos);
@@ -59,7 +63,9 @@ Result<ParsedTemplate> ParsedTemplate::parse(const Template& tmpl) {
     if (!close) return error_at("unterminated '${{' (close it with '}}')", tmpl, open);
     const std::string_view source = text.substr(begin, *close - begin);
     if (is_blank(source)) return error_at("empty expression", tmpl, open);
-    auto expression = Expression::parse(source, mark_at(text, begin, tmpl.mark));
+    marked_at = mark_at(text.substr(marked), begin - marked, marked_at);
+    marked = begin;
+    auto expression = Expression::parse(source, marked_at);
     if (!expression) return std::unexpected(std::move(expression.error()));
     out.m_parts.push_back(Part{"", std::move(*expression)});
     pos = *close + k_close.size();
