@@ -228,10 +228,11 @@ Mark mark_at(std::string_view text, size_t offset, Mark base) {
   if (offset > text.size()) offset = text.size();
   const std::string_view before = text.substr(0, offset);
   const size_t last_newline = before.rfind('\n');
-  if (last_newline == std::string_view::npos) return Mark{base.line, base.column + to_int(offset)};
+  if (last_newline == std::string_view::npos)
+    return Mark{base.line, base.column + to_int(offset), base.indent};
   size_t lines = 0;
   for (char c : before) lines += c == '\n' ? 1 : 0;
-  return Mark{base.line + to_int(lines), to_int(offset - last_newline)};
+  return Mark{base.line + to_int(lines), base.indent + to_int(offset - last_newline), base.indent};
 }
 
 }  // namespace wfo::expr

@@ -59,6 +59,26 @@ class Columns {
     return Mark{line, static_cast<int>(at - m_line_starts[m.line] + (m.column - chars)) + 1};
   }
 
+  /// Where the text of a block scalar whose indicator (`|`, `>`) is at `indicator` starts:
+  /// the next line, at the indentation of its first line that is not blank, which
+  /// Mark::indent keeps for the lines after. `indicator` itself when no line follows.
+  Mark block_start(Mark indicator) const {
+    if (m_starts.empty()) {
+      m_starts.push_back(0);
+      for (size_t i = 0; i < m_text.size(); ++i)
+        if (m_text[i] == '\n') m_starts.push_back(i + 1);
+    }
+    for (size_t line = static_cast<size_t>(indicator.line); line < m_starts.size(); ++line) {
+      size_t at = m_starts[line];
+      while (at < m_text.size() && m_text[at] == ' ') ++at;
+      if (at >= m_text.size()) break;
+      if (m_text[at] == '\n' || m_text[at] == '\r') continue;  // blank: the text's own
+      int indent = static_cast<int>(at - m_starts[line]);
+      return Mark{indicator.line + 1, indent + 1, indent};
+    }
+    return indicator;
+  }
+
   /// `m` moved back onto the text's last line when it lies beyond it (libyaml reports an
   /// unclosed `{` at the end of input on the line after the last).
   Mark clamp(Mark m) const {
@@ -88,6 +108,7 @@ class Columns {
   std::string_view m_text;
   bool m_ascii = true;
   std::vector<size_t> m_line_starts;  ///< filled only when the text is not ASCII
+  mutable std::vector<size_t> m_starts;  ///< every line's start, once a block scalar asks
 };
 
 size_t count_nodes(const YNode& n) {
@@ -127,6 +148,8 @@ class TreeBuilder {
         const auto& s = e.data.scalar;
         YNode n;
         n.mark = mark;
+        if (s.style == YAML_LITERAL_SCALAR_STYLE || s.style == YAML_FOLDED_SCALAR_STYLE)
+          n.mark = m_columns.block_start(mark);
         n.value.assign(reinterpret_cast<const char*>(s.value), s.length);
         // Plain: unquoted, not a block scalar, no tag; only then is `3` an integer.
         n.plain = s.tag == nullptr && s.style == YAML_PLAIN_SCALAR_STYLE;

@@ -22,6 +22,9 @@ inline constexpr int k_max_jobs = 10000;
 struct Mark {
   int line = 0;
   int column = 0;
+  /// For the text of a block scalar (`run: |`): the indentation its lines after the first
+  /// start at in the file, so that expr::mark_at finds the column of a later line; else 0.
+  int indent = 0;
 };
 
 /// A string from the file that may hold `${{ expr }}` substitutions (spec: Expressions).
