@@ -377,11 +377,11 @@ Result<void> Engine::Impl::resolve_now(uint32_t i) {
   if (held(i)) return {};     // its collector has not started yet (flow.cpp)
   if (t.resolved) return {};  // once per drive (engine_impl.hpp)
   t.resolved = true;
-  if (t.status == TaskStatus::waiting_approval || t.status == TaskStatus::succeeded) {
-    if (t.status == TaskStatus::waiting_approval) {
-      auto g = gates.find(id(i));
-      if (g != gates.end() && g->second.status != GateStatus::waiting) return apply_gate(g->second);
-    }
+  // Ended while it waited in resolve's queue (a group's fail_fast cancelled it, say).
+  if (is_final(t.status)) return {};
+  if (t.status == TaskStatus::waiting_approval) {
+    auto g = gates.find(id(i));
+    if (g != gates.end() && g->second.status != GateStatus::waiting) return apply_gate(g->second);
     return {};
   }
   // Why a need reads as it does: its status, or for a need kept by a resume, what a task
@@ -539,14 +539,15 @@ Result<void> Engine::Impl::start_ready() {
     // Collectors start here without a process; a group at its max_parallel waits (flow.cpp).
     auto handled = start_flow(i);
     if (!handled) return std::unexpected(handled.error());
-    if (*handled) continue;
-    const CompiledTask& task = plan.tasks[i];
-    if (task.agent && task.agent->max_parallel &&
-        agent_running[task.agent->name] >= *task.agent->max_parallel) {
-      agent_waiting[task.agent->name].push_back(i);  // requeued when the pool frees a slot
-      continue;
+    if (!*handled) {
+      const CompiledTask& task = plan.tasks[i];
+      if (task.agent && task.agent->max_parallel &&
+          agent_running[task.agent->name] >= *task.agent->max_parallel)
+        agent_waiting[task.agent->name].push_back(i);  // requeued when the pool frees a slot
+      else if (auto ok = launch(i); !ok)
+        return ok;
     }
-    if (auto ok = launch(i); !ok) return ok;
+    release_group_waiter(i);  // when `i` took no slot of its group, the next may
   }
   return {};
 }

@@ -292,6 +292,11 @@ struct Engine::Impl {
   /// max_parallel (flow.group_running); an end gives a waiting task of the group its place
   /// in the ready queue again. Nothing for a node in no group or without a max_parallel.
   void count_group_attempt(uint32_t i, int change);
+  /// When node `i`'s group has a free slot, gives the oldest task waiting for one its place
+  /// in the ready queue again: after an attempt of the group ends, and after start_ready
+  /// popped a task of the group that did not start (it had ended, its launch failed, or it
+  /// waits for its agent's pool), so that the slot passes on.
+  void release_group_waiter(uint32_t i);
   Result<bool> start_flow(uint32_t i);
   Result<void> settled(uint32_t i);
   std::optional<Result<void>> repeat_after_success(uint32_t i);

@@ -27,9 +27,16 @@ void Engine::Impl::count_group_attempt(uint32_t i, int change) {
   uint32_t key = plan.flow->group_key(i);
   if (key == k_no_node) return;
   flow.group_running[key] += change;
-  if (change > 0) return;
-  // A slot freed: the oldest task that waited for one goes back to the ready queue (O(1)
-  // per attempt, however many wait); start_ready checks the group again.
+  if (change < 0) release_group_waiter(i);
+}
+
+void Engine::Impl::release_group_waiter(uint32_t i) {
+  const std::optional<int>& limit = plan.tasks[i].spec->max_parallel;
+  if (!limit) return;
+  uint32_t key = plan.flow->group_key(i);
+  if (key == k_no_node || flow.group_running[key] >= *limit) return;
+  // The oldest task that waited for a slot goes back to the ready queue (O(1) per attempt,
+  // however many wait); start_ready checks the group again.
   auto it = flow.group_waiting.find(key);
   if (it == flow.group_waiting.end() || it->second.empty()) return;
   uint32_t next = it->second.front();

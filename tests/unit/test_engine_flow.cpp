@@ -116,6 +116,35 @@ TEST_CASE("matrix: without fail_fast every instance runs, one at a time after a 
         Names{"failed", "succeeded", "succeeded"});
 }
 
+TEST_CASE("matrix: an instance that fails to start passes its max_parallel slot on") {
+  // b's command cannot be rendered: it fails without a process, and c still runs.
+  TaskSpec t = matrix_task("test", "echo ${{ fromJSON(matrix.suite) }}", {"1", "b", "3"});
+  t.fail_fast = false;
+  t.max_parallel = 1;
+  Harness h(workflow({t}));
+  h.launcher.script("test[suite=1]", 1, Script().lasts(10ms));
+  CHECK(drove(h.start()) == DriveOutcome::failed);
+  CHECK(h.launcher.launched_tasks() == Names{"test[suite=1]", "test[suite=3]"});
+  CHECK(statuses(h, {"test[suite=1]", "test[suite=b]", "test[suite=3]"}) ==
+        Names{"succeeded", "failed", "succeeded"});
+}
+
+TEST_CASE("matrix: an instance cancelled by fail_fast while its resolve waited stays cancelled") {
+  // q's skip releases both instances of t at once; the first fails on its `if`, and
+  // fail_fast cancels the second before its turn. z (always()) then waits for w still.
+  std::vector<TaskSpec> tasks{task("q"), task("w"), matrix_task("t", "true", {"bad", "2"}, {"q"}),
+                              task("z", "true", {"t", "w"})};
+  tasks[0].if_expr = tmpl("${{ false }}");
+  tasks[2].if_expr = tmpl("${{ always() && fromJSON(matrix.suite) == 3 }}");
+  tasks[3].if_expr = tmpl("${{ always() }}");
+  Harness h(workflow(tasks));
+  h.launcher.script("w", 1, Script().lasts(2s));
+  CHECK(drove(h.start()) == DriveOutcome::failed);
+  CHECK(statuses(h, {"t[suite=bad]", "t[suite=2]", "w", "z"}) ==
+        Names{"failed", "cancelled", "succeeded", "succeeded"});
+  CHECK(h.launcher.launch_of("z").at == FakeClock::at(2s));
+}
+
 TEST_CASE("matrix: fail_fast never stops an instance that is running") {
   TaskSpec t = matrix_task("test", "true", {"a", "b", "c"});
   Harness h(workflow({t}));  // all three start at once
