@@ -59,14 +59,29 @@ class Columns {
     return Mark{line, static_cast<int>(at - m_line_starts[m.line] + (m.column - chars)) + 1};
   }
 
-  /// Where the text of a block scalar whose indicator (`|`, `>`) is at `indicator` starts:
-  /// the next line, at the indentation of its first line that is not blank, which
-  /// Mark::indent keeps for the lines after. `indicator` itself when no line follows.
+  /// Where the text of a literal block scalar whose indicator (`|`) is at `indicator`
+  /// starts: the next line, at the block's indentation, which Mark::indent keeps for the
+  /// lines after: the explicit one (`|2`: the indicator line's own plus 2; YAML 1.2,
+  /// 8.1.1.1), else that of its first line that is not blank. `indicator` itself when no
+  /// line follows.
   Mark block_start(Mark indicator) const {
     if (m_starts.empty()) {
       m_starts.push_back(0);
       for (size_t i = 0; i < m_text.size(); ++i)
         if (m_text[i] == '\n') m_starts.push_back(i + 1);
+    }
+    if (indicator.line < 1 || static_cast<size_t>(indicator.line) > m_starts.size())
+      return indicator;
+    size_t header = m_starts[indicator.line - 1];
+    size_t own = 0;
+    while (header + own < m_text.size() && m_text[header + own] == ' ') ++own;
+    for (size_t at = header + indicator.column; at < m_text.size(); ++at) {
+      char c = m_text[at];
+      if (c >= '1' && c <= '9') {
+        int indent = static_cast<int>(own) + (c - '0');
+        return Mark{indicator.line + 1, indent + 1, indent};
+      }
+      if (c != '+' && c != '-') break;
     }
     for (size_t line = static_cast<size_t>(indicator.line); line < m_starts.size(); ++line) {
       size_t at = m_starts[line];
@@ -148,8 +163,8 @@ class TreeBuilder {
         const auto& s = e.data.scalar;
         YNode n;
         n.mark = mark;
-        if (s.style == YAML_LITERAL_SCALAR_STYLE || s.style == YAML_FOLDED_SCALAR_STYLE)
-          n.mark = m_columns.block_start(mark);
+        // (A folded block joins its lines: offsets in its text are not the file's lines.)
+        if (s.style == YAML_LITERAL_SCALAR_STYLE) n.mark = m_columns.block_start(mark);
         n.value.assign(reinterpret_cast<const char*>(s.value), s.length);
         // Plain: unquoted, not a block scalar, no tag; only then is `3` an integer.
         n.plain = s.tag == nullptr && s.style == YAML_PLAIN_SCALAR_STYLE;

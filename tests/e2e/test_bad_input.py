@@ -34,6 +34,7 @@ CASES = [
  ("missing_required_param", "run", "version: 1\nparams:\n  ticket: {required: true}\ntasks:\n  a: {run: echo}\n"),
  ("expression_syntax", "validate", "version: 1\ntasks:\n  a: {run: \"echo ${{ contains( }}\"}\n"),
  ("expression_unknown_param", "validate", "version: 1\nparams:\n  feature: {default: x}\ntasks:\n  a: {run: \"echo ${{ params.featur }}\"}\n"),
+ ("expression_in_indented_block", "validate", "version: 1\ntasks:\n  a:\n    run: |2\n        echo one\n        echo ${{ nope( }}\n"),
  ("expression_in_block", "validate", "version: 1\nparams:\n  feature: {default: x}\ntasks:\n  a:\n    run: |\n      echo ${{ params.feature }}\n\n      echo ${{ 1 }} and ${{ params.featur }}\n"),
  ("top_level_list", "validate", "- a\n- b\n"),
  ("empty_file", "validate", ""),
@@ -96,6 +97,9 @@ EXPECTED = [
     # The third line of a `run: |` block: its line and column in the file.
     ('expression_in_block', 'validate',
      b"flow.yaml:9:29: error: unknown param 'featur' (did you mean 'feature'?)\n        echo ${{ 1 }} and ${{ params.featur }}\n                              ^\n  declare it under 'params:' or fix the name\n"),
+    # `|2`: the block's indentation is the line's plus 2, its text's lines start 2 deeper.
+    ('expression_in_indented_block', 'validate',
+     b"flow.yaml:6:18: error: unknown function 'nope'\n          echo ${{ nope( }}\n                   ^\n"),
     ('top_level_list', 'validate',
      b"flow.yaml:1:1: error: the top level must be a mapping\n  - a\n  ^\n  start with 'version: 1' and a 'tasks:' map\n"),
     ('empty_file', 'validate',
