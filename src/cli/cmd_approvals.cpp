@@ -1,6 +1,7 @@
 // `wfo approvals [--json]`: every gate waiting for a decision, across the runs in the state
 // database, with who may decide, the approvals so far and the deadline.
 #include <cstdio>
+#include <unordered_set>
 
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
@@ -24,8 +25,9 @@ int approvals(const GlobalOptions& g, bool json) {
   // Enforce due timeouts first, so a gate past its deadline is not listed as waiting.
   bool expired_any = false;
   SystemTime now = system_now();
+  std::unordered_set<std::string> runs_due;  // each run's due gates in one transaction
   for (const auto& [run, gate] : *waiting) {
-    if (!gate.deadline || *gate.deadline > now) continue;
+    if (!gate.deadline || *gate.deadline > now || !runs_due.insert(run.id).second) continue;
     auto expired = expire_due_gates(**store, run.id, {gate}, now);
     if (!expired) return report(expired.error());
     expired_any = expired_any || !expired->empty();

@@ -248,10 +248,18 @@ nlohmann::json run_summary_json(const RunRecord& run) {
           {"params", run.params}};
 }
 
+GatesByTask gates_by_task(const RunSnapshot& snapshot) {
+  GatesByTask out;
+  out.reserve(snapshot.gates.size());
+  for (const auto& g : snapshot.gates) out.emplace(g.task_id, &g);
+  return out;
+}
+
 nlohmann::json run_json(const RunSnapshot& s, bool with_tasks) {
   nlohmann::json j = run_summary_json(s.run);
   if (!with_tasks) return j;
   nlohmann::json tasks = nlohmann::json::array();
+  GatesByTask gates = gates_by_task(s);
   for (const TaskRecord& t : s.tasks) {
     nlohmann::json task = nlohmann::json::object();
     task["id"] = t.id;
@@ -268,8 +276,8 @@ nlohmann::json run_json(const RunSnapshot& s, bool with_tasks) {
     task["reason"] = t.reason.empty() ? nlohmann::json() : nlohmann::json(t.reason);
     task["next_attempt_at"] = time_or_null(t.next_attempt_at);
     task["attempts"] = std::move(attempts);
-    for (const auto& g : s.gates) {
-      if (g.task_id != t.id) continue;
+    if (auto found = gates.find(t.id); found != gates.end()) {
+      const GateRecord& g = *found->second;
       task["gate"] = gate_json(g);
       // Inputs given with approving decisions are the gate's outputs (issue 4).
       if (g.status == GateStatus::approved)

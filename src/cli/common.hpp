@@ -5,6 +5,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -87,6 +89,12 @@ class DriverLock {
 
 /// A new run id: `r-YYYYMMDD-HHMMSS-xxxx` (UTC time and 4 random hex digits).
 std::string new_run_id();
+
+/// A snapshot's gates by task id, built in O(gates) so that finding a task's gate is O(1)
+/// (a task has at most one gate: the gates table's key). Points into the snapshot, which
+/// must outlive it.
+using GatesByTask = std::unordered_map<std::string_view, const GateRecord*>;
+GatesByTask gates_by_task(const RunSnapshot& snapshot);
 
 /// The run as the spec's JSON (Machine-readable output); `with_tasks` adds `tasks`.
 nlohmann::json run_json(const RunSnapshot& snapshot, bool with_tasks);

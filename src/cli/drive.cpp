@@ -53,14 +53,15 @@ void print_gates(const GlobalOptions& g, const RunSnapshot& s) {
 // it runs a task again whose `after` or `on_failure` gate was rejected, and asks anew.
 std::string rejected_gate(const Plan& plan, const RunSnapshot& s) {
   std::string first;
+  GatesByTask gates = gates_by_task(s);
   for (const auto& t : s.tasks) {
     if (t.status != TaskStatus::failed) continue;
     auto i = plan.find(t.id);
     if (i && plan.tasks[*i].spec->continue_on_error) continue;
-    bool before = std::any_of(s.gates.begin(), s.gates.end(), [&t](const GateRecord& g) {
-      return g.task_id == t.id && g.when == "before" && g.status == GateStatus::rejected;
-    });
-    if (!before) return "";
+    auto found = gates.find(t.id);
+    if (found == gates.end() || found->second->when != "before" ||
+        found->second->status != GateStatus::rejected)
+      return "";
     if (first.empty()) first = t.id;
   }
   return first;

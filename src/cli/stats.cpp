@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "cli/common.hpp"
 #include "cli/reports.hpp"
 #include "util/duration.hpp"
 #include "util/strings.hpp"
@@ -15,7 +16,7 @@ bool counts(const AttemptRecord& a) {
   return a.kind != AttemptKind::compensate && a.kind != AttemptKind::hook;
 }
 
-TaskStats task_stats(const TaskRecord& t, const RunSnapshot& run, SystemTime now) {
+TaskStats task_stats(const TaskRecord& t, const GatesByTask& gates, SystemTime now) {
   TaskStats s;
   s.id = t.id;
   s.status = t.status;
@@ -31,9 +32,9 @@ TaskStats task_stats(const TaskRecord& t, const RunSnapshot& run, SystemTime now
     s.max_rss_kb = std::max(s.max_rss_kb, a.usage.max_rss_kb);
   }
   s.retries = std::max(0, s.attempts - 1);
-  for (const auto& g : run.gates)
-    if (g.task_id == t.id)
-      s.gate_wait += std::max(Millis{0}, g.decided_at.value_or(now) - g.created_at);
+  if (auto found = gates.find(t.id); found != gates.end())
+    s.gate_wait +=
+        std::max(Millis{0}, found->second->decided_at.value_or(now) - found->second->created_at);
   return s;
 }
 
@@ -108,8 +109,9 @@ RunStats compute_stats(const RunSnapshot& run, const Plan& plan, SystemTime now)
   stats.workflow = run.run.workflow;
   stats.status = run.run.status;
   stats.wall = std::max(Millis{0}, run.run.ended_at.value_or(now) - run.run.started_at);
+  GatesByTask gates = gates_by_task(run);
   for (const TaskRecord& t : run.tasks) {
-    stats.tasks.push_back(task_stats(t, run, now));
+    stats.tasks.push_back(task_stats(t, gates, now));
     stats.backoff_wait += stats.tasks.back().backoff;
     stats.gate_wait += stats.tasks.back().gate_wait;
   }

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/common.hpp"
 #include "util/duration.hpp"
 #include "util/strings.hpp"
 
@@ -59,7 +60,7 @@ std::string task_text(const TaskRecord& t, SystemTime now) {
   return line;
 }
 
-std::vector<std::string> details(const RunSnapshot& run, const TaskRecord& t) {
+std::vector<std::string> details(const GatesByTask& gates, const TaskRecord& t) {
   std::vector<std::string> out;
   for (const auto& a : t.attempts) {
     std::string al = "attempt " + std::to_string(a.number) + " " + std::string(to_string(a.status));
@@ -72,8 +73,8 @@ std::vector<std::string> details(const RunSnapshot& run, const TaskRecord& t) {
     if (!a.reason.empty()) al += ": " + a.reason;
     out.push_back(al);
   }
-  for (const auto& g : run.gates) {
-    if (g.task_id != t.id) continue;
+  if (auto found = gates.find(t.id); found != gates.end()) {
+    const GateRecord& g = *found->second;
     std::string gl = "gate (" + g.when + ") " + std::string(to_string(g.status));
     if (g.decided_by) gl += " by " + *g.decided_by;
     if (!g.comment.empty()) gl += ": " + g.comment;
@@ -89,7 +90,7 @@ constexpr size_t k_max_depth = 20;
 class Printer {
  public:
   Printer(const RunSnapshot& run, std::vector<Node> nodes, SystemTime now)
-      : m_run(run), m_nodes(std::move(nodes)), m_now(now) {}
+      : m_run(run), m_gates(gates_by_task(run)), m_nodes(std::move(nodes)), m_now(now) {}
 
   /// Prints root `root` and the tasks under it, depth first. A child is indented one level
   /// more than its parent, up to k_max_depth levels: below that a chain goes on at the same
@@ -115,7 +116,7 @@ class Printer {
         line += " (also needs " + join(others, ", ") + ")";
       m_out += f.lead + line + "\n";
       const auto& children = m_nodes[f.r].children;
-      for (const auto& d : details(m_run, m_run.tasks[f.r]))
+      for (const auto& d : details(m_gates, m_run.tasks[f.r]))
         m_out += f.rest + (children.empty() ? "      " : "│     ") + d + "\n";
       bool deeper = f.depth < k_max_depth;
       for (size_t k = children.size(); k-- > 0;) {
@@ -129,6 +130,7 @@ class Printer {
 
  private:
   const RunSnapshot& m_run;
+  GatesByTask m_gates;
   std::vector<Node> m_nodes;
   SystemTime m_now;
   std::string m_out;

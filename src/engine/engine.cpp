@@ -1001,24 +1001,29 @@ Result<DriveOutcome> Engine::Impl::finish_stopped() {
 
 // Decides every waiting gate whose deadline has passed, by its on_timeout, through the
 // store's gate transaction (a person's decision racing the timeout wins or loses whole).
+// One transaction for all the gates due, whatever their number.
 Result<void> Engine::Impl::expire_gates() {
   SystemTime now = clock.system_now();
-  std::vector<std::string> due;
+  bool any_due = false;
   for (const auto& [task, gate] : gates)
-    if (gate.status == GateStatus::waiting && gate.deadline && *gate.deadline <= now)
-      due.push_back(task);
-  for (const auto& task : due) {
-    // Its own transaction: what is held is written first, so the order of changes holds.
-    if (held_since)
-      if (auto ok = commit(Transition{}); !ok) return ok;
-    auto update =
-        store.update_gate(run.id, [&](const RunRecord& r, const std::vector<GateRecord>& g) {
-          return expire_gate(r, g, task, now);
-        });
-    if (!update) continue;  // decided meanwhile by a person: poll_external brings it
-    gates[task] = update->gate;
-    notes.push_back(update->event);  // after what was committed before it
-    if (auto ok = apply_gate(update->gate); !ok) return ok;
+    if (gate.status == GateStatus::waiting && gate.deadline && *gate.deadline <= now) {
+      any_due = true;
+      break;
+    }
+  if (!any_due) return {};
+  // Its own transaction: what is held is written first, so the order of changes holds.
+  if (held_since)
+    if (auto ok = commit(Transition{}); !ok) return ok;
+  auto updates = store.update_gates(
+      run.id,
+      [&](const RunRecord&, const std::vector<GateRecord>& g) -> Result<std::vector<GateUpdate>> {
+        return decide_timeouts(g, now);
+      });
+  if (!updates) return {};  // as before: a gate decided meanwhile comes by poll_external
+  for (auto& update : *updates) {
+    gates[update.gate.task_id] = update.gate;
+    notes.push_back(update.event);  // after what was committed before it
+    if (auto ok = apply_gate(update.gate); !ok) return ok;
   }
   return {};
 }

@@ -120,41 +120,46 @@ Result<nlohmann::json> check_inputs(const nlohmann::json& spec,
   return out;
 }
 
-Result<GateUpdate> expire_gate(const RunRecord& run, const std::vector<GateRecord>& gates,
-                               const std::string& task_id, SystemTime now) {
-  (void)run;
-  auto it = std::find_if(gates.begin(), gates.end(),
-                         [&](const GateRecord& g) { return g.task_id == task_id; });
-  if (it == gates.end() || it->status != GateStatus::waiting || !it->deadline || *it->deadline > now)
-    return fail(ErrorKind::usage, "the gate of task '" + task_id + "' is not due");
-  bool approve = it->on_timeout == "approve";
+// The update deciding waiting gate `g` by its on_timeout at `now`.
+static GateUpdate timeout_update(const GateRecord& g, SystemTime now) {
+  bool approve = g.on_timeout == "approve";
   GateUpdate update;
-  update.gate = *it;
-  std::string comment = "no decision by " + format_rfc3339(*it->deadline);
+  update.gate = g;
+  std::string comment = "no decision by " + format_rfc3339(*g.deadline);
   update.decision = DecisionRecord{"timeout", approve, now, comment, nlohmann::json::object()};
   update.gate.decisions.push_back(update.decision);
   update.gate.status = approve ? GateStatus::approved : GateStatus::rejected;
   update.gate.decided_by = "timeout";
   update.gate.decided_at = now;
   update.gate.comment = comment;
-  update.event = Event{now, task_id, 0, approve ? "gate_approved" : "gate_rejected",
+  update.event = Event{now, g.task_id, 0, approve ? "gate_approved" : "gate_rejected",
                        "by timeout: " + comment};
   return update;
+}
+
+static bool due(const GateRecord& g, SystemTime now) {
+  return g.status == GateStatus::waiting && g.deadline && *g.deadline <= now;
+}
+
+std::vector<GateUpdate> decide_timeouts(const std::vector<GateRecord>& gates, SystemTime now) {
+  std::vector<GateUpdate> out;
+  for (const auto& g : gates)
+    if (due(g, now)) out.push_back(timeout_update(g, now));
+  return out;
 }
 
 Result<std::vector<GateUpdate>> expire_due_gates(RunStore& store, const std::string& run_id,
                                                  const std::vector<GateRecord>& gates,
                                                  SystemTime now) {
-  std::vector<GateUpdate> out;
-  for (const auto& g : gates) {
-    if (g.status != GateStatus::waiting || !g.deadline || *g.deadline > now) continue;
-    auto update = store.update_gate(run_id, [&](const RunRecord& r, const std::vector<GateRecord>& all) {
-      return expire_gate(r, all, g.task_id, now);
-    });
-    if (update) out.push_back(std::move(*update));
-    else if (update.error().kind == ErrorKind::state) return std::unexpected(update.error());
-  }
-  return out;
+  if (std::none_of(gates.begin(), gates.end(), [&](const GateRecord& g) { return due(g, now); }))
+    return std::vector<GateUpdate>{};
+  auto updates = store.update_gates(
+      run_id,
+      [&](const RunRecord&, const std::vector<GateRecord>& all) -> Result<std::vector<GateUpdate>> {
+        return decide_timeouts(all, now);
+      });
+  if (!updates && updates.error().kind != ErrorKind::state) return std::vector<GateUpdate>{};
+  return updates;
 }
 
 }  // namespace wfo

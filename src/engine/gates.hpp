@@ -36,15 +36,16 @@ Result<nlohmann::json> check_inputs(const nlohmann::json& inputs_spec,
                                     const std::vector<std::pair<std::string, std::string>>& inputs,
                                     bool approve);
 
-/// Decides the waiting gate of `task_id` by its `on_timeout` when its deadline is at or
-/// before `now` (spec: approval timeout; the deciding user is recorded as `timeout`).
-/// Errors: the gate is not waiting or not due (nothing to record).
-Result<GateUpdate> expire_gate(const RunRecord& run, const std::vector<GateRecord>& gates,
-                               const std::string& task_id, SystemTime now);
+/// The updates that decide every waiting gate of `gates` whose deadline is at or before
+/// `now` by its `on_timeout` (spec: approval timeout; the deciding user is recorded as
+/// `timeout`), in the order of `gates`; empty when none is due. O(gates).
+std::vector<GateUpdate> decide_timeouts(const std::vector<GateRecord>& gates, SystemTime now);
 
-/// Expires every due gate of `run_id` through `store` (each in its own transaction), so a
-/// parked run times out whenever wfo looks at it (status, approve, resume). Returns the
-/// updates made. Errors: the store's.
+/// Expires every due gate of `run_id` through `store`, all in one transaction that reads
+/// the gates afresh (a person's decision racing a timeout wins or loses whole), so a
+/// parked run times out whenever wfo looks at it (status, approve, resume). `gates` is what
+/// the caller last read: when none of them is due, nothing is read or written. Returns the
+/// updates made. Errors: the store's (ErrorKind::state).
 Result<std::vector<GateUpdate>> expire_due_gates(RunStore& store, const std::string& run_id,
                                                  const std::vector<GateRecord>& gates,
                                                  SystemTime now);

@@ -287,16 +287,35 @@ class RunStore {
   /// Cheap check for changes by other processes (`PRAGMA data_version`); nullopt when
   /// nothing changed since the last call.
   virtual Result<std::optional<ExternalChanges>> poll_external(const std::string& run_id) = 0;
-  /// In one transaction: reads the run and its gates, calls `decide`, writes what it returns
-  /// (gate, decision, event) unless it returns an error, which is passed on with nothing
-  /// written. Used for decisions and gate timeouts, which may race another process.
-  virtual Result<GateUpdate> update_gate(
-      const std::string& run_id,
-      const std::function<Result<GateUpdate>(const RunRecord&, const std::vector<GateRecord>&)>&
-          decide) {
+  /// The rule a gate transaction applies: given the run and all its gates as read inside
+  /// the transaction, the updates to write (none is fine), or an error to write nothing.
+  using GateDecider = std::function<Result<std::vector<GateUpdate>>(
+      const RunRecord&, const std::vector<GateRecord>&)>;
+  /// In one transaction: reads the run and its gates once, calls `decide`, writes every
+  /// update it returns (gate, decision, event, in order) unless it returns an error, which
+  /// is passed on with nothing written. Used for decisions and gate timeouts, which may race
+  /// another process; timeouts of many gates are decided together, in O(gates).
+  virtual Result<std::vector<GateUpdate>> update_gates(const std::string& run_id,
+                                                       const GateDecider& decide) {
     (void)run_id;
     (void)decide;
     return fail(ErrorKind::internal, "this store cannot update gates");
+  }
+  /// update_gates for one decision: `decide` returns the one update or an error.
+  Result<GateUpdate> update_gate(
+      const std::string& run_id,
+      const std::function<Result<GateUpdate>(const RunRecord&, const std::vector<GateRecord>&)>&
+          decide) {
+    auto updates =
+        update_gates(run_id,
+                     [&](const RunRecord& r,
+                         const std::vector<GateRecord>& g) -> Result<std::vector<GateUpdate>> {
+                       auto one = decide(r, g);
+                       if (!one) return std::unexpected(one.error());
+                       return std::vector<GateUpdate>{std::move(*one)};
+                     });
+    if (!updates) return std::unexpected(updates.error());
+    return std::move(updates->front());
   }
 };
 

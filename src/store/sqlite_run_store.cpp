@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <unordered_map>
 
 #include "store/internal.hpp"
 #include "store/schema.hpp"
@@ -308,6 +309,7 @@ Result<RunRecord> SqliteRunStore::load_run_record(const std::string& run_id, boo
 
 std::vector<GateRecord> SqliteRunStore::read_gates(const std::string& run_id) {
   std::vector<GateRecord> out;
+  std::unordered_map<std::string, size_t> by_task;  // a gate per task (the table's key)
   SQLite::Statement st(*m_db,
                        "SELECT task_id, gate_when, status, message, approvers, min_approvals, "
                        "prevent_self, created_at, deadline, on_timeout, round, decided_by, "
@@ -334,6 +336,7 @@ std::vector<GateRecord> SqliteRunStore::read_gates(const std::string& run_id) {
     g.decided_at = column_time(st.getColumn(12));
     g.comment = st.getColumn(13).getString();
     g.inputs_spec = parse_json(st.getColumn(14).getString(), json::object());
+    by_task.emplace(g.task_id, out.size());
     out.push_back(std::move(g));
   }
   SQLite::Statement d(*m_db,
@@ -341,17 +344,17 @@ std::vector<GateRecord> SqliteRunStore::read_gates(const std::string& run_id) {
                       "WHERE run_id=?1 ORDER BY id");
   d.bind(1, run_id);
   while (d.executeStep()) {
-    std::string task = d.getColumn(0).getString();
-    for (auto& g : out) {
-      if (g.task_id != task || d.getColumn(6).getInt() != g.round) continue;
-      DecisionRecord r;
-      r.user = d.getColumn(1).getString();
-      r.approve = d.getColumn(2).getString() == "approve";
-      r.at = column_time(d.getColumn(3)).value_or(SystemTime{});
-      r.comment = d.getColumn(4).getString();
-      r.inputs = parse_json(d.getColumn(5).getString(), json::object());
-      g.decisions.push_back(std::move(r));
-    }
+    auto found = by_task.find(d.getColumn(0).getString());
+    if (found == by_task.end()) continue;
+    GateRecord& g = out[found->second];
+    if (d.getColumn(6).getInt() != g.round) continue;
+    DecisionRecord r;
+    r.user = d.getColumn(1).getString();
+    r.approve = d.getColumn(2).getString() == "approve";
+    r.at = column_time(d.getColumn(3)).value_or(SystemTime{});
+    r.comment = d.getColumn(4).getString();
+    r.inputs = parse_json(d.getColumn(5).getString(), json::object());
+    g.decisions.push_back(std::move(r));
   }
   return out;
 }
@@ -487,42 +490,43 @@ Result<std::vector<Event>> SqliteRunStore::events(const std::string& run_id) {
   }
 }
 
-Result<GateUpdate> SqliteRunStore::update_gate(
-    const std::string& run_id,
-    const std::function<Result<GateUpdate>(const RunRecord&, const std::vector<GateRecord>&)>&
-        decide) {
+Result<std::vector<GateUpdate>> SqliteRunStore::update_gates(const std::string& run_id,
+                                                             const GateDecider& decide) {
   if (auto ok = drain_writer(); !ok) return std::unexpected(ok.error());
   std::lock_guard lock(m_db_mutex);
   try {
     use_full_sync(true);  // decisions are always synced to disk
-    Result<GateUpdate> update;
+    Result<std::vector<GateUpdate>> updates;
     {
       SQLite::Transaction tx(*m_db, SQLite::TransactionBehavior::IMMEDIATE);
       auto run = load_run_record(run_id);
       if (run)
-        update = decide(*run, read_gates(run_id));
+        updates = decide(*run, read_gates(run_id));
       else
-        update = std::unexpected(run.error());
-      if (update) {
-        write_gate(run_id, update->gate);
+        updates = std::unexpected(run.error());
+      if (updates) {
         SQLite::Statement d(*m_db,
                             "INSERT INTO decisions(run_id, task_id, round, user, decision, at, "
                             "comment, inputs) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
-        d.bind(1, run_id);
-        d.bind(2, update->gate.task_id);
-        d.bind(3, update->gate.round);
-        d.bind(4, update->decision.user);
-        d.bind(5, update->decision.approve ? "approve" : "reject");
-        d.bind(6, format_rfc3339(update->decision.at));
-        d.bind(7, update->decision.comment);
-        d.bind(8, json_text(update->decision.inputs));
-        d.exec();
-        write_event(run_id, update->event);
+        for (const auto& update : *updates) {
+          write_gate(run_id, update.gate);
+          d.reset();
+          d.bind(1, run_id);
+          d.bind(2, update.gate.task_id);
+          d.bind(3, update.gate.round);
+          d.bind(4, update.decision.user);
+          d.bind(5, update.decision.approve ? "approve" : "reject");
+          d.bind(6, format_rfc3339(update.decision.at));
+          d.bind(7, update.decision.comment);
+          d.bind(8, json_text(update.decision.inputs));
+          d.exec();
+          write_event(run_id, update.event);
+        }
         tx.commit();
       }
     }  // Rolled back unless committed; synchronous cannot change inside a transaction.
     use_full_sync(m_writer != nullptr);
-    return update;
+    return updates;
   } catch (const SQLite::Exception& e) {
     try {
       use_full_sync(m_writer != nullptr);

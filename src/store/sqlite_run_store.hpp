@@ -82,12 +82,11 @@ class SqliteRunStore final : public RunStore {
   Result<std::vector<Event>> events(const std::string& run_id);
 
   /// In one IMMEDIATE transaction: loads the run and its gates, calls `decide`, and writes
-  /// what it returns (gate, decision, event). `decide`'s error is returned unchanged and
-  /// nothing is written. A decision racing a driver's commit is serialized by SQLite.
-  Result<GateUpdate> update_gate(
-      const std::string& run_id,
-      const std::function<Result<GateUpdate>(const RunRecord&, const std::vector<GateRecord>&)>&
-          decide) override;
+  /// what it returns (per update: gate, decision, event). `decide`'s error is returned
+  /// unchanged and nothing is written. A decision racing a driver's commit is serialized by
+  /// SQLite. The commit is synced to disk (synchronous=FULL), as every decision is.
+  Result<std::vector<GateUpdate>> update_gates(const std::string& run_id,
+                                               const GateDecider& decide) override;
 
   /// Marks a running run's cancel request for its driver to see: counts it in
   /// RunRecord::cancel_requested, up to 2 (a second request stops the cleanup tasks).

@@ -338,6 +338,36 @@ class GateWaitInputsTest(WfoTestCase):
         self.assertEqual(r.err, "wfo: error: several gates of run ap wait: one, two\n"
                                 "  name one with --task, e.g. 'wfo approve ap --task one'\n")
 
+    def test_approvals_decides_due_gates_of_each_run_first(self):
+        # Two due gates of one run are decided together, the run's other gate and the other
+        # run's are listed.
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              a: {approval: {timeout: 200ms, on_timeout: approve}}
+              b: {approval: {timeout: 200ms}}
+              c: {approval: {message: "later?", timeout: 1h}}
+            """)
+        self.assertEqual(self.wfo("run", flow, "--run-id", "due").code, 3)
+        other = self.write("other.yaml", """
+            version: 1
+            tasks:
+              d: {approval: {message: "other?"}}
+            """)
+        self.assertEqual(self.wfo("run", other, "--run-id", "keep").code, 3)
+        time.sleep(0.4)
+        gates = json.loads(self.run_ok("approvals", "--json").out)
+        self.assertEqual(sorted((g["run"], g["task"]) for g in gates),
+                         [("due", "c"), ("keep", "d")])
+        rows = self.query("SELECT task_id, status, decided_by FROM gates WHERE run_id='due' "
+                          "ORDER BY task_id")
+        self.assertEqual([(r["task_id"], r["status"], r["decided_by"]) for r in rows],
+                         [("a", "approved", "timeout"), ("b", "rejected", "timeout"),
+                          ("c", "waiting", None)])
+        kinds = [r["kind"] for r in self.query(
+            "SELECT kind FROM events WHERE run_id='due' AND kind LIKE 'gate_%ed' ORDER BY id")]
+        self.assertEqual(kinds, ["gate_approved", "gate_rejected"])
+
 
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("useradd") and shutil.which("runuser"),
                      "needs root with useradd and runuser to act as a second OS user")

@@ -7,6 +7,7 @@
 
 #include "engine/gates.hpp"
 #include "error_text.hpp"
+#include "util/time.hpp"
 
 namespace {
 
@@ -197,4 +198,35 @@ TEST_CASE("an ended run has nothing to decide") {
         "run r-1 has failed; nothing waits for a decision");
   CHECK(refused(run_record(RunStatus::succeeded), {}, request("bob")).message ==
         "run r-1 has succeeded; nothing waits for a decision");
+}
+
+TEST_CASE("decide_timeouts decides every waiting gate at or past its deadline, in order") {
+  GateRecord late = gate("late");  // due: approved by its on_timeout
+  late.deadline = k_now - 1s;
+  late.on_timeout = "approve";
+  GateRecord now = gate("now");  // due at its deadline exactly; rejected by default
+  now.deadline = k_now;
+  now.on_timeout = "reject";
+  GateRecord early = gate("early");  // not due yet
+  early.deadline = k_now + 1ms;
+  GateRecord none = gate("none");  // no deadline: never due
+  GateRecord decided = gate("decided");
+  decided.deadline = k_now - 1h;
+  decided.status = GateStatus::approved;
+  auto updates = decide_timeouts({late, early, now, none, decided}, k_now);
+  REQUIRE(updates.size() == 2);
+  CHECK(updates[0].gate.task_id == "late");
+  CHECK(updates[0].gate.status == GateStatus::approved);
+  CHECK(updates[0].gate.decided_by == std::optional<std::string>("timeout"));
+  CHECK(updates[0].gate.decided_at == std::optional<SystemTime>(k_now));
+  CHECK(updates[0].decision.user == "timeout");
+  CHECK(updates[0].decision.approve);
+  CHECK(updates[0].event.kind == "gate_approved");
+  CHECK(updates[0].event.detail == "by timeout: no decision by " + format_rfc3339(k_now - 1s));
+  REQUIRE(updates[0].gate.decisions.size() == 1);
+  CHECK(updates[1].gate.task_id == "now");
+  CHECK(updates[1].gate.status == GateStatus::rejected);
+  CHECK_FALSE(updates[1].decision.approve);
+  CHECK(updates[1].event.kind == "gate_rejected");
+  CHECK(decide_timeouts({early, none, decided}, k_now).empty());
 }

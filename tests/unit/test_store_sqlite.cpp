@@ -580,6 +580,38 @@ TEST_CASE("update_gate writes the decision, the gate and the event in one transa
     // And the store still works.
     CHECK(store->update_gate("r-1", approve_as("bob", "b")).has_value());
   }
+  SUBCASE("update_gates writes several updates in the one transaction, in order") {
+    GateRecord other = full_gate();
+    other.task_id = "c";
+    Transition more;
+    more.gates.push_back(other);
+    REQUIRE(store->commit("r-1", more).has_value());
+    auto both = [](const RunRecord& run,
+                   const std::vector<GateRecord>& gates) -> Result<std::vector<GateUpdate>> {
+      REQUIRE(gates.size() == 2);
+      std::vector<GateUpdate> out;
+      for (std::string task : {"c", "b"}) {
+        auto u = approve_as("bob", task)(run, gates);
+        REQUIRE(u.has_value());
+        out.push_back(*u);
+      }
+      return out;
+    };
+    auto updates = store->update_gates("r-1", both);
+    REQUIRE(updates.has_value());
+    CHECK(updates->size() == 2);
+    auto loaded = store->load_run("r-1");
+    REQUIRE(loaded->gates.size() == 2);
+    for (const auto& g : loaded->gates) {
+      CHECK(g.status == GateStatus::approved);
+      REQUIRE(g.decisions.size() == 1);  // each its own decision, matched by task
+      CHECK(g.decisions[0].user == "bob");
+    }
+    auto events = store->events("r-1");
+    REQUIRE(events->size() == 2);
+    CHECK((*events)[0].task_id == "c");
+    CHECK((*events)[1].task_id == "b");
+  }
   SUBCASE("an unknown run") {
     bool called = false;
     auto update = store->update_gate(
