@@ -4,11 +4,22 @@
 // every instance, and a sub-workflow's nodes hang off no edge of the parent (their collector
 // holds them instead).
 #include <algorithm>
+#include <unordered_set>
 
 #include "engine/flow.hpp"
 #include "util/strings.hpp"
 
 namespace wfo {
+
+uint32_t FlowPlan::add_scope(const Workflow& workflow, std::string prefix, uint32_t collector) {
+  FlowScope& s = scopes.emplace_back();
+  s.workflow = &workflow;
+  s.prefix = std::move(prefix);
+  s.collector = collector;
+  s.params.reserve(workflow.params.size());
+  for (const auto& p : workflow.params) s.params.emplace(p.name, &p);
+  return static_cast<uint32_t>(scopes.size() - 1);
+}
 
 const std::vector<uint32_t>* FlowPlan::lookup(uint32_t scope, std::string_view name) const {
   const FlowScope& s = scopes[scope];
@@ -136,8 +147,9 @@ struct Expander {
   static Result<void> check_with(const Workflow& wf, const TaskSpec& t, const Workflow& sub) {
     std::vector<std::string> names;
     for (const auto& p : sub.params) names.push_back(p.name);
+    std::unordered_set<std::string_view> declared(names.begin(), names.end());
     for (const auto& [key, value] : t.with) {
-      if (std::find(names.begin(), names.end(), key) != names.end()) continue;
+      if (declared.contains(key)) continue;
       std::string guess = closest_match(key, names);
       return error_at(
           wf, value.mark,
@@ -165,12 +177,7 @@ struct Expander {
                       "sub-workflows nest deeper than " + std::to_string(k_max_depth) + " levels");
     if (auto cycle = Dag::build(it->second); !cycle) return std::unexpected(cycle.error());
     if (auto ok = check_with(wf, t, it->second); !ok) return ok;
-    FlowScope child;
-    child.workflow = &it->second;
-    child.prefix = specs[node].id + "/";
-    child.collector = node;
-    flow.scopes.push_back(std::move(child));
-    auto scope = static_cast<uint32_t>(flow.scopes.size() - 1);
+    uint32_t scope = flow.add_scope(it->second, specs[node].id + "/", node);
     flow.nodes[node].child_scope = scope;
     auto members = expand_scope(it->second, it->second.tasks, false, scope, depth + 1);
     if (!members) return std::unexpected(members.error());
@@ -237,9 +244,7 @@ Result<void> expand_flow(Plan& plan) {
   FlowPlan& flow = *plan.flow;
   flow.scopes.clear();
   flow.nodes.clear();
-  FlowScope top;
-  top.workflow = &root;
-  flow.scopes.push_back(std::move(top));
+  flow.add_scope(root, "", k_no_node);
   Expander e{flow, {}};
   flow.nodes.reserve(root.tasks.size());
   bool one_to_one = std::none_of(root.tasks.begin(), root.tasks.end(), [](const TaskSpec& t) {

@@ -62,6 +62,9 @@ struct FlowScope {
   /// File task id -> its nodes (matrix instances in matrix order), in file order.
   std::vector<std::pair<std::string, std::vector<uint32_t>>> names;
   std::unordered_map<std::string, size_t> name_index;  ///< file task id -> index in `names`
+  /// The file's params by name (views into `workflow`), so that each `params.x` a template
+  /// reads is found in O(1).
+  std::unordered_map<std::string_view, const ParamSpec*> params;
   CompiledTemplateMap outputs;                         ///< the file's declared `outputs:`
   std::vector<std::string> output_reads;               ///< task names the outputs read
 };
@@ -73,6 +76,8 @@ struct FlowPlan {
   SubflowMap subflows;                  ///< the used files (owned; addresses are stable)
   std::deque<TaskSpec> instance_specs;  ///< specs of for_each instances (stable addresses)
 
+  /// Adds a scope running `workflow` (which must outlive the plan) and returns its index.
+  uint32_t add_scope(const Workflow& workflow, std::string prefix, uint32_t collector);
   /// The nodes named `name` in `scope`, or nullptr when the file has no such task.
   const std::vector<uint32_t>* lookup(uint32_t scope, std::string_view name) const;
   /// The nodes that share node `i`'s max_parallel and fail_fast: the instances of its matrix

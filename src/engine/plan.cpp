@@ -4,6 +4,8 @@
 #include "engine/plan.hpp"
 
 #include <filesystem>
+#include <string_view>
+#include <unordered_map>
 
 #include "engine/flow.hpp"
 
@@ -38,8 +40,9 @@ struct Compiler {
     const auto& path = ref.path;
     if (path.empty()) return {};
     if (path[0] == "params" && path.size() >= 2) {
-      for (const auto& p : wf.params) {
-        if (p.name != path[1]) continue;
+      const auto& params = plan.flow->scopes[scope].params;
+      if (auto it = params.find(path[1]); it != params.end()) {
+        const ParamSpec& p = *it->second;
         // A secret reaches a task only through its environment, never through a template
         // (an argv element or a rendered message would show it).
         if (p.secret)
@@ -74,15 +77,26 @@ struct Compiler {
 
   Result<void> compile_map(const TemplateMap& in, uint32_t reader, CompiledTask& task,
                            CompiledTemplateMap& out) const {
+    // A later layer (task over agent over workflow) replaces an earlier key: found by an
+    // index of what `out` holds, so that layering K names is O(K), not O(K^2).
+    // The first layer needs no index: a map's keys are unique (the loader rejects a
+    // duplicate key).
+    bool first = out.empty();
+    std::unordered_map<std::string_view, size_t> at;
+    if (!first) {
+      out.reserve(out.size() + in.size());  // `at` points into the keys: no reallocation
+      at.reserve(out.size() + in.size());
+      for (size_t k = 0; k < out.size(); ++k) at.emplace(out[k].first, k);
+    }
     for (const auto& [key, value] : in) {
       auto c = compile_template(value, reader, &task.referenced_tasks);
       if (!c) return std::unexpected(c.error());
-      // A later layer (task over agent over workflow) replaces an earlier key.
-      auto it = std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.first == key; });
-      if (it != out.end())
-        it->second = std::move(*c);
-      else
-        out.emplace_back(key, std::move(*c));
+      if (!first)
+        if (auto it = at.find(key); it != at.end()) {
+          out[it->second].second = std::move(*c);
+          continue;
+        }
+      out.emplace_back(key, std::move(*c));
     }
     return {};
   }

@@ -67,5 +67,21 @@ class ScaleTest(WfoTestCase):
         self.assertEqual(by_id["g1998"]["gate"]["decided_by"], "timeout")
         self.assertNotIn("gate", by_id["after"])
 
+    def test_20000_env_names_and_params_layered(self):
+        # The task's env over the workflow's was layered by a search per name, and each
+        # `params.x` found by a search of the params: 40,000 of each took 11.8 s to validate.
+        n = 20000
+        lines = ["version: 1", "env:"]
+        lines += [f"  E{i}: wf{i}" for i in range(n)]
+        lines.append("params:")
+        lines += [f"  p{i}: {{default: p{i}}}" for i in range(n)]
+        lines += ["tasks:", "  t:", "    run: 'echo \"$E0 $E1 $E19998 $E19999\" > out'", "    env:"]
+        lines += [f"      E{i}: '${{{{ params.p{i} }}}}'" for i in range(0, n, 2)]
+        flow = self.write("flow.yaml", "\n".join(lines) + "\n")
+        self.assertEqual(self.run_ok("validate", flow).err, f"{flow}: ok (1 task)\n")
+        self.run_ok("run", flow, "--run-id", "e-1", "-p", "p19998=given")
+        self.assertEqual(self.read("out"), "p0 wf1 given wf19999\n")
+
+
 if __name__ == "__main__":
     unittest.main()
