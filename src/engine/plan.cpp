@@ -299,6 +299,15 @@ Result<Plan> compile(Workflow workflow, SubflowMap subflows) {
     if (auto ok = node_compiler.compile_task(i); !ok) return std::unexpected(ok.error());
   }
   if (auto ok = compile_scope_outputs(plan); !ok) return std::unexpected(ok.error());
+  // Each task or name read once, however often: one sort each, not a search per read (a
+  // task reading K tasks was O(K^2)).
+  auto unique = [](auto& v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+  };
+  for (auto& task : plan.tasks) unique(task.referenced_tasks);
+  for (auto& node : plan.flow->nodes) unique(node.reads);
+  for (auto& scope : plan.flow->scopes) unique(scope.output_reads);
   Compiler c{plan, wf, 0, TemplatePlace::outside};
   for (const auto& p : wf.params)
     if (p.secret && p.default_value)

@@ -44,11 +44,10 @@ Result<void> check_task_read(Plan& plan, const Workflow& wf, uint32_t scope,
                       "task '" + flow.nodes[*reader].name + "' reads task '" + name +
                           "', which it does not need",
                       "add '" + name + "' to its needs (directly or through another task)");
-    if (referenced && std::find(referenced->begin(), referenced->end(), t) == referenced->end())
-      referenced->push_back(t);
+    if (referenced) referenced->push_back(t);  // made unique by compile() at its end
   }
   auto& reads = reader ? flow.nodes[*reader].reads : flow.scopes[scope].output_reads;
-  if (std::find(reads.begin(), reads.end(), name) == reads.end()) reads.push_back(name);
+  reads.push_back(name);  // made unique by compile() at its end
   return {};
 }
 

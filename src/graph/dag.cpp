@@ -136,10 +136,25 @@ uint32_t Dag::add_node(std::span<const uint32_t> needs, uint32_t before) {
   return node;
 }
 
+bool Dag::is_direct_need(size_t need, size_t node) const {
+  std::span<const uint32_t> direct = m_needs[node];
+  if (direct.size() <= 16) return std::find(direct.begin(), direct.end(), need) != direct.end();
+  if (node != m_direct_node || m_direct_marks.size() != size()) {
+    if (m_direct_marks.size() != size() || m_direct_stamp == UINT32_MAX) {
+      m_direct_marks.assign(size(), 0);
+      m_direct_stamp = 0;
+    }
+    ++m_direct_stamp;
+    m_direct_node = node;
+    for (uint32_t n : direct) m_direct_marks[n] = m_direct_stamp;
+  }
+  return m_direct_marks[need] == m_direct_stamp;
+}
+
 bool Dag::is_upstream(size_t ancestor, size_t node) const {
   // A direct need is the usual case (a task reads what it needs): answered without the walk.
+  if (is_direct_need(ancestor, node)) return true;
   std::span<const uint32_t> direct = m_needs[node];
-  if (std::find(direct.begin(), direct.end(), ancestor) != direct.end()) return true;
   if (m_reaches.size() >= 64 && !m_reaches.count(ancestor)) m_reaches.clear();
   std::vector<uint8_t>& reaches = m_reaches[ancestor];
   if (reaches.size() != size()) reaches.assign(size(), 0);

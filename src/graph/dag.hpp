@@ -61,9 +61,14 @@ class Dag {
   /// True when `ancestor` is reachable from `node` through needs. A walk of `node`'s
   /// ancestors, O(V+E) at worst, which remembers what it learnt about `ancestor` (for up to
   /// 64 ancestors at a time): many tasks reading one task they do not need directly, as
-  /// every task of a chain reading its first, cost O(V+E) in all, not per task. Not safe
-  /// to call from two threads at once.
+  /// every task of a chain reading its first, cost O(V+E) in all, not per task. A direct
+  /// need is found in O(1) when the same node asks again (a join reading its K needs is
+  /// O(K), not O(K^2)). Not safe to call from two threads at once.
   bool is_upstream(size_t ancestor, size_t node) const;
+  /// True when `node` lists `need` among its needs: a search of a short list, else marks of
+  /// the node's needs set once per node asked about (O(1) when the same node asks again).
+  /// Not safe to call from two threads at once.
+  bool is_direct_need(size_t need, size_t node) const;
 
   /// Adds a node that needs `needs`, placed in the topological order just before `before`
   /// (the engine adds a for_each task's instances so, once their list is known). The needs do
@@ -80,6 +85,10 @@ class Dag {
   mutable std::unordered_map<size_t, std::vector<uint8_t>> m_reaches;
   mutable std::vector<uint32_t> m_visited;
   mutable uint32_t m_walk = 0;
+  /// The direct needs of the node asked about last, marked with m_direct_stamp.
+  mutable size_t m_direct_node = SIZE_MAX;
+  mutable std::vector<uint32_t> m_direct_marks;
+  mutable uint32_t m_direct_stamp = 0;
 };
 
 /// Tasks ready to start, highest priority first, then lowest sequence (workflow or

@@ -145,6 +145,41 @@ TEST_CASE("is_upstream: what one walk learns stays right for the next questions"
   }
 }
 
+TEST_CASE("is_direct_need: short and long lists, asked in turn and after a node is added") {
+  // j needs m0..m39 (a long list: marked once per node asked about); k needs m0 and j.
+  std::vector<TaskSpec> tasks{task("root")};
+  std::vector<std::string> middles;
+  for (int i = 0; i < 40; ++i) {
+    middles.push_back("m" + std::to_string(i));
+    tasks.push_back(task(middles.back(), {"root"}));
+  }
+  tasks.push_back(task("j", middles));
+  tasks.push_back(task("k", {"m0", "j"}));
+  Workflow wf = workflow(std::move(tasks));
+  Dag dag = build_ok(wf);
+  const uint32_t j = 41, k = 42;
+  for (int round = 0; round < 2; ++round) {
+    CAPTURE(round);
+    for (uint32_t m = 1; m <= 40; ++m) CHECK(dag.is_direct_need(m, j));
+    CHECK_FALSE(dag.is_direct_need(0, j));  // root is upstream, not a direct need
+    CHECK(dag.is_upstream(0, j));
+    CHECK(dag.is_direct_need(1, k));
+    CHECK_FALSE(dag.is_direct_need(2, k));
+    CHECK(dag.is_upstream(2, k));  // through j
+    CHECK_FALSE(dag.is_direct_need(j, j));
+    CHECK_FALSE(dag.is_direct_need(40, 1));
+  }
+  // A node added later with a long list: its own marks, and j's are right again after it.
+  Ids needs;
+  for (uint32_t m = 21; m <= 40; ++m) needs.push_back(m);
+  uint32_t added = dag.add_node(needs, k);
+  CHECK(dag.is_direct_need(21, added));
+  CHECK_FALSE(dag.is_direct_need(20, added));
+  CHECK(dag.is_direct_need(20, j));
+  CHECK_FALSE(dag.is_direct_need(added, j));
+  CHECK(dag.is_direct_need(40, added));
+}
+
 TEST_CASE("ties in the topological order go in workflow order") {
   SUBCASE("no needs at all") {
     Workflow wf = workflow({task("c"), task("a"), task("b")});
