@@ -357,7 +357,7 @@ Result<GateRecord> Engine::Impl::open_gate(uint32_t i, const std::string& when) 
   tr.tasks.push_back(task_record(i));
   tr.events.push_back(event("gate_waiting", i, g.message));
   if (auto ok = commit(std::move(tr)); !ok) return std::unexpected(ok.error());
-  gates[g.task_id] = g;
+  track_gate(g);
   return g;
 }
 

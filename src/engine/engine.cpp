@@ -170,7 +170,7 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
     }
   }
   for (const GateRecord& g : snapshot.gates) {
-    gates[g.task_id] = g;
+    track_gate(g);
     if (auto index = plan.find(g.task_id); index && g.status == GateStatus::approved)
       for (const auto& d : g.decisions)
         if (d.approve) tasks[*index].gate_inputs.update(d.inputs);
@@ -347,11 +347,12 @@ SteadyTime Engine::Impl::next_wake() const {
   if (held_since) wake = std::min(wake, *held_since + options.start_flush);
   for (const auto& [token, i] : running_by_token)
     if (tasks[i].deadline && !tasks[i].timed_out) wake = std::min(wake, *tasks[i].deadline);
-  SystemTime now_system = clock.system_now();
-  for (const auto& [task, gate] : gates)
-    if (gate.status == GateStatus::waiting && gate.deadline)
+  // Gate timeouts are decided only while the run goes on (check_deadlines), so only then
+  // are they waited for: a due gate left waiting by a stop would spin the loop.
+  if (stop == StopMode::none)
+    if (auto deadline = next_gate_deadline())
       wake = std::min(wake, clock.steady_now() + std::max(std::chrono::milliseconds{0},
-                                                          *gate.deadline - now_system));
+                                                          *deadline - clock.system_now()));
   return wake;
 }
 
@@ -860,7 +861,7 @@ Result<void> Engine::Impl::check_external() {
   for (const GateRecord& g : (*changes)->gates) {
     auto it = gates.find(g.task_id);
     bool was_waiting = it != gates.end() && it->second.status == GateStatus::waiting;
-    gates[g.task_id] = g;
+    track_gate(g);
     if (was_waiting && g.status != GateStatus::waiting && stop == StopMode::none)
       if (auto ok = apply_gate(g); !ok) return ok;
   }
@@ -1002,15 +1003,33 @@ Result<DriveOutcome> Engine::Impl::finish_stopped() {
 // Decides every waiting gate whose deadline has passed, by its on_timeout, through the
 // store's gate transaction (a person's decision racing the timeout wins or loses whole).
 // One transaction for all the gates due, whatever their number.
+void Engine::Impl::track_gate(const GateRecord& g) {
+  // Every gate waiting with a deadline has its entry: pushed when it comes to wait with it
+  // (not again when an unchanged gate is read anew, as poll_external does).
+  GateRecord& known = gates[g.task_id];
+  bool had =
+      !known.task_id.empty() && known.status == GateStatus::waiting && known.deadline == g.deadline;
+  if (g.status == GateStatus::waiting && g.deadline && !had)
+    gate_deadlines.emplace(*g.deadline, g.task_id);
+  known = g;
+}
+
+std::optional<SystemTime> Engine::Impl::next_gate_deadline() const {
+  while (!gate_deadlines.empty()) {
+    const auto& [at, task] = gate_deadlines.top();
+    auto it = gates.find(task);
+    if (it != gates.end() && it->second.status == GateStatus::waiting && it->second.deadline &&
+        *it->second.deadline == at)
+      return at;
+    gate_deadlines.pop();  // decided, or waiting again with another deadline (pushed anew)
+  }
+  return std::nullopt;
+}
+
 Result<void> Engine::Impl::expire_gates() {
   SystemTime now = clock.system_now();
-  bool any_due = false;
-  for (const auto& [task, gate] : gates)
-    if (gate.status == GateStatus::waiting && gate.deadline && *gate.deadline <= now) {
-      any_due = true;
-      break;
-    }
-  if (!any_due) return {};
+  auto due = next_gate_deadline();
+  if (!due || *due > now) return {};
   // Its own transaction: what is held is written first, so the order of changes holds.
   if (held_since)
     if (auto ok = commit(Transition{}); !ok) return ok;
@@ -1021,7 +1040,7 @@ Result<void> Engine::Impl::expire_gates() {
       });
   if (!updates) return {};  // as before: a gate decided meanwhile comes by poll_external
   for (auto& update : *updates) {
-    gates[update.gate.task_id] = update.gate;
+    track_gate(update.gate);
     notes.push_back(update.event);  // after what was committed before it
     if (auto ok = apply_gate(update.gate); !ok) return ok;
   }

@@ -88,7 +88,14 @@ struct Engine::Impl {
 
   RunRecord run;
   std::vector<TaskRun> tasks;
-  std::unordered_map<std::string, GateRecord> gates;  ///< by task id
+  std::unordered_map<std::string, GateRecord> gates;  ///< by task id; set through track_gate
+  /// (deadline, task id) of waiting gates with a deadline, earliest on top, so that a turn
+  /// of the loop finds the next gate timeout in O(log G), not by a scan of every gate. An
+  /// entry whose gate no longer waits with that deadline is dropped when met
+  /// (next_gate_deadline).
+  using GateDeadline = std::pair<SystemTime, std::string>;
+  mutable std::priority_queue<GateDeadline, std::vector<GateDeadline>, std::greater<>>
+      gate_deadlines;
   ReadyQueue ready;
   std::multimap<SteadyTime, uint32_t> retry_timers;
   std::unordered_map<uint64_t, uint32_t> running_by_token;
@@ -278,6 +285,11 @@ struct Engine::Impl {
   void requeue_agent(const std::string& agent, bool all);
 
   // gates in engine.cpp
+  /// Sets gates[g.task_id] = g and remembers its deadline when it waits with one.
+  void track_gate(const GateRecord& g);
+  /// The earliest deadline of a waiting gate, or nullopt; drops stale entries. O(log G)
+  /// amortized.
+  std::optional<SystemTime> next_gate_deadline() const;
   Result<void> expire_gates();
   Result<void> set_parked(bool parked);
 

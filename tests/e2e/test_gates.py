@@ -219,6 +219,28 @@ class GateTimeoutTest(WfoTestCase):
         self.assertEqual(r.code, 0 if want_task == "succeeded" else 1, repr(r))
         self.assertEqual(self.task_statuses("to")["after"], want_task)
 
+    def test_timeout_decided_while_other_tasks_run(self):
+        # The driver wakes at the gate's deadline (the earliest of its waiting gates), not
+        # only when an attempt ends: `after` starts while `slow` still runs.
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              slow: {run: sleep 2}
+              later: {approval: {timeout: 1h}}
+              gate: {approval: {timeout: 300ms, on_timeout: approve}}
+              after: {needs: gate, run: touch after}
+            """)
+        r = self.wfo("run", flow, "--run-id", "tw")
+        self.assertEqual(r.code, 3, repr(r))  # `later` still waits
+        statuses = self.task_statuses("tw")
+        self.assertEqual((statuses["slow"], statuses["after"], statuses["later"]),
+                         ("succeeded", "succeeded", "waiting_approval"))
+        after = self.attempts("tw", "after")[0]
+        slow = self.attempts("tw", "slow")[0]
+        self.assertLess(after["ended_at"], slow["ended_at"])
+        gate = self.query("SELECT decided_by FROM gates WHERE run_id='tw' AND task_id='gate'")
+        self.assertEqual(gate[0]["decided_by"], "timeout")
+
     def test_timeout_reject(self):
         self.check("reject", "rejected", "skipped")
 
