@@ -182,6 +182,13 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
     if (!v) return std::unexpected(v.error());
     env[key] = *v;
   }
+  if (task.file_env)
+    for (const auto& [key, value] : *task.file_env) {
+      if (env.contains(key)) continue;  // set by the agent or the task
+      auto v = value.parsed.render(ctx(value), flags);
+      if (!v) return std::unexpected(v.error());
+      env[key] = *v;
+    }
   // What runs: the task's own command, its fallback, or its compensation.
   const AgentSpec* agent = kind == AttemptKind::fallback ? task.fallback_agent : task.agent;
   const CompiledTemplateMap& with = kind == AttemptKind::fallback ? task.fallback_with : task.with;

@@ -22,6 +22,8 @@ struct Compiler {
   /// The file's folder, normalized once per scope and kept by compile(): most tasks run
   /// there (a path per task was 5% of validating a 10,000-task file). Null: not kept.
   std::shared_ptr<const std::string>* source_workdir = nullptr;
+  /// The file's env, parsed once per scope and kept by compile(). Null: not kept.
+  std::shared_ptr<const CompiledTemplateMap>* scope_env = nullptr;
 
   Error error_at(Mark m, std::string message, std::string hint = {}) const {
     return Error{ErrorKind::invalid_workflow, std::move(message), wf.file, m.line, m.column,
@@ -101,6 +103,33 @@ struct Compiler {
     return {};
   }
 
+  // The file's env for task `i`: parsed at the scope's first task, shared by the rest; each
+  // task checks the references as its own templates' (what it may read, what it reads).
+  Result<void> share_file_env(uint32_t i, CompiledTask& task) const {
+    if (wf.env.empty()) return {};
+    std::shared_ptr<const CompiledTemplateMap> unkept;
+    std::shared_ptr<const CompiledTemplateMap>& shared = scope_env ? *scope_env : unkept;
+    if (!shared) {
+      auto map = std::make_shared<CompiledTemplateMap>();
+      map->reserve(wf.env.size());
+      for (const auto& [key, value] : wf.env) {
+        auto parsed = expr::ParsedTemplate::parse(value);
+        if (!parsed) {
+          Error e = parsed.error();
+          e.file = wf.file;
+          return std::unexpected(e);
+        }
+        map->emplace_back(key, CompiledTemplate{value.text, std::move(*parsed)});
+      }
+      shared = std::move(map);
+    }
+    for (const auto& [key, value] : *shared)
+      for (const auto& ref : value.parsed.references())
+        if (auto ok = check_reference(ref, i, &task.referenced_tasks); !ok) return ok;
+    task.file_env = shared;
+    return {};
+  }
+
   Result<void> compile_task(uint32_t i) {
     const TaskSpec& spec = plan.workflow->tasks[i];
     CompiledTask& task = plan.tasks[i];
@@ -140,7 +169,7 @@ struct Compiler {
       task.if_expr = std::move(*c);
     }
     place = TemplatePlace::task;
-    if (auto ok = compile_map(wf.env, i, task, task.env); !ok) return ok;
+    if (auto ok = share_file_env(i, task); !ok) return ok;
     if (task.agent)
       if (auto ok = compile_map(task.agent->env, i, task, task.env); !ok) return ok;
     if (auto ok = compile_map(spec.env, i, task, task.env); !ok) return ok;
@@ -292,10 +321,15 @@ Result<Plan> compile(Workflow workflow, SubflowMap subflows) {
   for (uint32_t i = 0; i < wf.tasks.size(); ++i) plan.index.emplace(wf.tasks[i].id, i);
   plan.tasks.resize(wf.tasks.size());
   std::vector<std::shared_ptr<const std::string>> workdirs(plan.flow->scopes.size());
+  std::vector<std::shared_ptr<const CompiledTemplateMap>> envs(plan.flow->scopes.size());
   for (uint32_t i = 0; i < wf.tasks.size(); ++i) {
     uint32_t scope = plan.flow->nodes[i].scope;
-    Compiler node_compiler{plan, *plan.flow->scopes[scope].workflow, scope, TemplatePlace::task,
-                           &workdirs[scope]};
+    Compiler node_compiler{plan,
+                           *plan.flow->scopes[scope].workflow,
+                           scope,
+                           TemplatePlace::task,
+                           &workdirs[scope],
+                           &envs[scope]};
     if (auto ok = node_compiler.compile_task(i); !ok) return std::unexpected(ok.error());
   }
   if (auto ok = compile_scope_outputs(plan); !ok) return std::unexpected(ok.error());

@@ -211,6 +211,53 @@ TEST_CASE("an agent's argv command gets its inputs; its pool bounds its attempts
   CHECK(h.clock.elapsed() == std::chrono::milliseconds(300));
 }
 
+TEST_CASE("env in layers: the file's (parsed once, shared), the agent's, the task's") {
+  AgentSpec agent;
+  agent.name = "bot";
+  agent.command.parts = {tmpl("run-bot")};
+  agent.env = {{"LEVEL", tmpl("agent")}, {"BOT", tmpl("yes")}};
+  std::vector<TaskSpec> tasks{task("a", "true"), task("b", "true"), task("c", "")};
+  tasks[1].env = {{"LEVEL", tmpl("task-${{ params.p }}")}};
+  tasks[2].agent = "bot";
+  Workflow wf = workflow(tasks);
+  wf.params = {param("p")};
+  wf.agents = {agent};
+  wf.env = {{"LEVEL", tmpl("file")}, {"FROM", tmpl("${{ params.p }}")}};
+  Harness h(std::move(wf));
+  // One parse of the file's env for all three tasks.
+  REQUIRE(h.plan.tasks[0].file_env != nullptr);
+  CHECK(h.plan.tasks[1].file_env == h.plan.tasks[0].file_env);
+  CHECK(h.plan.tasks[2].file_env == h.plan.tasks[0].file_env);
+  CHECK(drove(h.start({{"p", "x"}})) == DriveOutcome::succeeded);
+  const auto& a = h.launcher.launch_of("a");
+  CHECK(a.env("LEVEL") == "file");
+  CHECK(a.env("FROM") == "x");
+  CHECK(a.env("BOT") == "<unset>");
+  const auto& b = h.launcher.launch_of("b");
+  CHECK(b.env("LEVEL") == "task-x");
+  CHECK(b.env("FROM") == "x");
+  const auto& c = h.launcher.launch_of("c");
+  CHECK(c.env("LEVEL") == "agent");
+  CHECK(c.env("BOT") == "yes");
+  CHECK(c.env("FROM") == "x");
+}
+
+TEST_CASE("the file's env is checked for each task as the task's own templates are") {
+  // `a` may read itself and `b` needs it; `c` does not: the shared env is refused for `c`.
+  std::vector<TaskSpec> tasks{task("a", "true"), task("b", "true"), task("c", "true")};
+  tasks[1].needs = {"a"};
+  Workflow wf = workflow(tasks);
+  wf.env = {{"OUT", tmpl("${{ tasks.a.outputs.x }}")}};
+  Workflow without_c = wf;
+  without_c.tasks.pop_back();
+  auto plan = compile(std::move(without_c), {});
+  REQUIRE_MESSAGE(plan.has_value(), wfo::test::error_text(plan));
+  CHECK(plan->tasks[1].referenced_tasks == std::vector<uint32_t>{0});
+  auto refused = compile(std::move(wf), {});
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().message == "task 'c' reads task 'a', which it does not need");
+}
+
 TEST_CASE("a slot's file is emptied for the next attempt unless it was read back empty") {
   // The engine skips the reset only for a slot whose file it read back as empty, a file of
   // its own (attempt.cpp, read_output_file). A failed attempt's file is not read: the retry
