@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <unordered_map>
 
 #include "util/file.hpp"
 #include "util/strings.hpp"
@@ -25,7 +26,7 @@ std::string secret_hash(std::string_view value) {
 
 Result<std::vector<std::pair<std::string, std::string>>> collect_secrets(
     const Workflow& workflow, const std::string& secret_file) {
-  std::vector<std::pair<std::string, std::string>> from_file;
+  std::unordered_map<std::string, std::string> from_file;  // a name given twice: the last
   if (!secret_file.empty()) {
     auto text = read_file(secret_file);
     if (!text && text.error().kind == ErrorKind::interrupted) return std::unexpected(text.error());
@@ -43,15 +44,14 @@ Result<std::vector<std::pair<std::string, std::string>>> collect_secrets(
       if (eq == std::string::npos || eq == 0)
         return fail(ErrorKind::usage, secret_file + ":" + std::to_string(line_no) +
                                           ": expected NAME=VALUE (the value is not shown)");
-      from_file.emplace_back(line.substr(0, eq), line.substr(eq + 1));
+      from_file[line.substr(0, eq)] = line.substr(eq + 1);
     }
   }
   std::vector<std::pair<std::string, std::string>> out;
   for (const ParamSpec& p : workflow.params) {
     if (!p.secret) continue;
     std::optional<std::string> value;
-    for (const auto& [name, v] : from_file)
-      if (name == p.name) value = v;
+    if (auto it = from_file.find(p.name); it != from_file.end()) value = it->second;
     std::string var = "WFO_SECRET_" + env_name(p.name);
     if (!value)
       if (const char* env = std::getenv(var.c_str())) value = env;

@@ -188,7 +188,9 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
   for (auto& [name, line] : own) lines->push_back(std::move(line));
   base_env = std::move(lines);
   run_dir = options.state_dir + "/runs/" + run.id;
-  for (const auto& [name, value] : options.secrets) redactor.add(value);
+  std::vector<std::string> secret_values;
+  for (const auto& [name, value] : options.secrets) secret_values.push_back(value);
+  redactor.add(std::move(secret_values));
 }
 
 // Puts a loaded run back into a drivable state, in one commit: attempts a dead driver left

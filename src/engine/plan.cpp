@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "engine/flow.hpp"
 
@@ -363,8 +364,9 @@ Result<nlohmann::json> bind_params(const Workflow& workflow,
   nlohmann::json out = nlohmann::json::object();
   std::vector<std::string> names;
   for (const auto& p : workflow.params) names.push_back(p.name);
+  std::unordered_set<std::string_view> declared(names.begin(), names.end());
   for (const auto& [key, value] : given) {
-    if (std::find(names.begin(), names.end(), key) == names.end()) {
+    if (!declared.contains(key)) {
       std::string guess = closest_match(key, names);
       return fail(ErrorKind::usage,
                   "unknown param '" + key + "'" +

@@ -9,10 +9,9 @@
 
 namespace wfo {
 
-void Redactor::add(std::string value) {
-  if (value.empty()) return;
+void Redactor::add(std::vector<std::string> values) {
   auto next = std::make_shared<Masker>(*m_masker);
-  next->add(std::move(value));
+  next->add(std::move(values));
   m_masker = std::move(next);
 }
 

@@ -18,8 +18,9 @@ namespace wfo {
 /// Copyable; empty means no secrets.
 class Redactor {
  public:
-  /// Adds `value` to the values to mask; empty values are ignored.
-  void add(std::string value);
+  /// Adds `values` to the values to mask, all at once (each add copies the values once);
+  /// empty values are ignored.
+  void add(std::vector<std::string> values);
   bool empty() const { return m_masker->empty(); }
   /// The values, for the process layer to mask a task's output as it reaches the log; null
   /// when there are none (nothing to mask).

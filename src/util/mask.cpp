@@ -5,11 +5,19 @@
 namespace wfo {
 
 void Masker::add(std::string value) {
-  if (value.empty()) return;
-  m_longest = std::max(m_longest, value.size());
-  m_values.push_back(std::move(value));
-  std::sort(m_values.begin(), m_values.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  std::vector<std::string> one;
+  one.push_back(std::move(value));
+  add(std::move(one));
+}
+
+void Masker::add(std::vector<std::string> values) {
+  for (auto& value : values) {
+    if (value.empty()) continue;
+    m_longest = std::max(m_longest, value.size());
+    m_values.push_back(std::move(value));
+  }
+  std::stable_sort(m_values.begin(), m_values.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 }
 
 // Each value's next occurrence is found with find() (memchr-fast) and kept until scanning

@@ -16,6 +16,9 @@ class Masker {
  public:
   /// Adds `value` to the values to mask; empty values are ignored.
   void add(std::string value);
+  /// Adds every value of `values` (empty ones ignored) with one sort: O(n log n) for n
+  /// values, where n add() calls are O(n^2 log n).
+  void add(std::vector<std::string> values);
   bool empty() const { return m_values.empty(); }
   /// Length in bytes of the longest value (0 when empty).
   size_t longest() const { return m_longest; }
