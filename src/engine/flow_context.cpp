@@ -60,7 +60,8 @@ void Engine::Impl::flow_context(uint32_t i, nlohmann::json& ctx) const {
   }
   if (!node.matrix.is_null()) ctx["matrix"] = node.matrix;
   if (node.role == NodeRole::foreach_instance) ctx["item"] = node.item;
-  nlohmann::json by_id = ctx.contains("tasks") ? ctx["tasks"] : nlohmann::json::object();
+  // Moved, not copied: ctx["tasks"] is replaced just below.
+  nlohmann::json by_id = ctx.contains("tasks") ? std::move(ctx["tasks"]) : nlohmann::json::object();
   ctx["tasks"] = tasks_view(node.scope, node.reads, i, by_id);
 }
 
