@@ -140,7 +140,7 @@ nlohmann::json Engine::Impl::context_for(uint32_t i) const {
   for (uint32_t n : plan.tasks[i].referenced_tasks) {
     const TaskRun& t = tasks[n];
     // A need kept by a resume reads as its `if` did (need_view), as for the task's own `if`.
-    // (kept() first; is_upstream finds a direct need in O(1): a join can read 10,000 needs.)
+    // (kept() first; is_direct_need marks a long list once: a join can read 10,000 needs.)
     TaskStatus status = kept(n) && plan.dag.is_direct_need(n, i) ? need_view(n).status : t.status;
     // A task that continued on error reads as succeeded to its dependents (GitHub Actions).
     TaskStatus shown = status == TaskStatus::failed && plan.tasks[n].spec->continue_on_error

@@ -1002,9 +1002,6 @@ Result<DriveOutcome> Engine::Impl::finish_stopped() {
   }
 }
 
-// Decides every waiting gate whose deadline has passed, by its on_timeout, through the
-// store's gate transaction (a person's decision racing the timeout wins or loses whole).
-// One transaction for all the gates due, whatever their number.
 void Engine::Impl::track_gate(const GateRecord& g) {
   // Every gate waiting with a deadline has its entry: pushed when it comes to wait with it
   // (not again when an unchanged gate is read anew, as poll_external does).
@@ -1028,6 +1025,9 @@ std::optional<SystemTime> Engine::Impl::next_gate_deadline() const {
   return std::nullopt;
 }
 
+// Decides every waiting gate whose deadline has passed, by its on_timeout, through the
+// store's gate transaction (a person's decision racing the timeout wins or loses whole).
+// One transaction for all the gates due, whatever their number.
 Result<void> Engine::Impl::expire_gates() {
   SystemTime now = clock.system_now();
   auto due = next_gate_deadline();

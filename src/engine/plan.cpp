@@ -80,7 +80,7 @@ struct Compiler {
 
   Result<void> compile_map(const TemplateMap& in, uint32_t reader, CompiledTask& task,
                            CompiledTemplateMap& out) const {
-    // A later layer (task over agent over workflow) replaces an earlier key: found by an
+    // A later layer (the task's env over its agent's) replaces an earlier key: found by an
     // index of what `out` holds, so that layering K names is O(K), not O(K^2).
     // The first layer needs no index: a map's keys are unique (the loader rejects a
     // duplicate key).
@@ -334,15 +334,6 @@ Result<Plan> compile(Workflow workflow, SubflowMap subflows) {
     if (auto ok = node_compiler.compile_task(i); !ok) return std::unexpected(ok.error());
   }
   if (auto ok = compile_scope_outputs(plan); !ok) return std::unexpected(ok.error());
-  // Each task or name read once, however often: one sort each, not a search per read (a
-  // task reading K tasks was O(K^2)).
-  auto unique = [](auto& v) {
-    std::sort(v.begin(), v.end());
-    v.erase(std::unique(v.begin(), v.end()), v.end());
-  };
-  for (auto& task : plan.tasks) unique(task.referenced_tasks);
-  for (auto& node : plan.flow->nodes) unique(node.reads);
-  for (auto& scope : plan.flow->scopes) unique(scope.output_reads);
   Compiler c{plan, wf, 0, TemplatePlace::outside};
   for (const auto& p : wf.params)
     if (p.secret && p.default_value)
@@ -356,6 +347,15 @@ Result<Plan> compile(Workflow workflow, SubflowMap subflows) {
                            std::pair{&h.on_waiting, &plan.hook_on_waiting},
                            std::pair{&h.on_exit, &plan.hook_on_exit}})
     if (auto ok = c.compile_hook(*spec, *out); !ok) return std::unexpected(ok.error());
+  // Each task or name read once, however often: one sort each, not a search per read (a
+  // task reading K tasks was O(K^2)).
+  auto unique = [](auto& v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+  };
+  for (auto& task : plan.tasks) unique(task.referenced_tasks);
+  for (auto& node : plan.flow->nodes) unique(node.reads);
+  for (auto& scope : plan.flow->scopes) unique(scope.output_reads);
   return plan;
 }
 
