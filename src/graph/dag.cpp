@@ -131,9 +131,42 @@ AdjacencyLists AdjacencyLists::from_pairs(size_t count,
 uint32_t Dag::add_node(std::span<const uint32_t> needs, uint32_t before) {
   uint32_t node = m_needs.append(needs);
   m_dependents.append({});
-  auto at = std::find(m_order.begin(), m_order.end(), before);
-  m_order.insert(at, node);
+  m_added.emplace_back(before, node);
   return node;
+}
+
+// Each added node goes just before its `before`, after the nodes added before that one
+// earlier (as inserting each in turn did); `before` may itself be an added node. One pass.
+void Dag::place_added() const {
+  std::unordered_map<uint32_t, std::vector<uint32_t>> placed_before;
+  std::vector<uint32_t> at_end;  // a `before` that is no node: the end, as a failed search
+  for (auto [before, node] : m_added) {
+    if (before < node)
+      placed_before[before].push_back(node);
+    else
+      at_end.push_back(node);
+  }
+  m_added.clear();
+  std::vector<uint32_t> order;
+  order.reserve(size());
+  std::vector<std::pair<uint32_t, size_t>> stack;  // a node, and how many placed before it
+  auto emit = [&](uint32_t first) {
+    stack.emplace_back(first, 0);
+    while (!stack.empty()) {
+      auto [x, k] = stack.back();
+      auto it = placed_before.find(x);
+      if (it != placed_before.end() && k < it->second.size()) {
+        stack.back().second = k + 1;
+        stack.emplace_back(it->second[k], 0);
+        continue;
+      }
+      order.push_back(x);
+      stack.pop_back();
+    }
+  };
+  for (uint32_t n : m_order) emit(n);
+  for (uint32_t n : at_end) emit(n);
+  m_order = std::move(order);
 }
 
 bool Dag::is_direct_need(size_t need, size_t node) const {

@@ -56,8 +56,13 @@ class Dag {
   std::span<const uint32_t> needs(size_t node) const { return m_needs[node]; }
   /// Indices of the tasks that need `node`, lowest first.
   std::span<const uint32_t> dependents(size_t node) const { return m_dependents[node]; }
-  /// A topological order: needs before dependents, ties in workflow order. O(V+E).
-  const std::vector<uint32_t>& topological_order() const { return m_order; }
+  /// A topological order: needs before dependents, ties in workflow order. O(V+E) at the
+  /// build; after add_node, the first call places the nodes added since in one pass, O(V).
+  /// Not safe to call from two threads at once.
+  const std::vector<uint32_t>& topological_order() const {
+    if (!m_added.empty()) place_added();
+    return m_order;
+  }
   /// True when `ancestor` is reachable from `node` through needs. A walk of `node`'s
   /// ancestors, O(V+E) at worst, which remembers what it learnt about `ancestor` (for up to
   /// 64 ancestors at a time): many tasks reading one task they do not need directly, as
@@ -73,13 +78,18 @@ class Dag {
   /// Adds a node that needs `needs`, placed in the topological order just before `before`
   /// (the engine adds a for_each task's instances so, once their list is known). The needs do
   /// not list the new node among their dependents: they must have finished already. Returns
-  /// the new node's index. `needs` must not point into this Dag. O(V).
+  /// the new node's index. `needs` must not point into this Dag. O(needs): its place in the
+  /// order is taken when the order is next read (K instances in a DAG of V nodes were
+  /// O(K x V), a search and an insert each).
   uint32_t add_node(std::span<const uint32_t> needs, uint32_t before);
 
  private:
   AdjacencyLists m_needs;
   AdjacencyLists m_dependents;
-  std::vector<uint32_t> m_order;
+  mutable std::vector<uint32_t> m_order;
+  /// Nodes added and not yet placed in m_order: (before, node), in the order added.
+  mutable std::vector<std::pair<uint32_t, uint32_t>> m_added;
+  void place_added() const;
   /// is_upstream's memory: per ancestor, per node, 1 if it reaches the ancestor, 2 if not,
   /// 0 if unknown; and its visited marks (the walk's number), kept between calls.
   mutable std::unordered_map<size_t, std::vector<uint8_t>> m_reaches;

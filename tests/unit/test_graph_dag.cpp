@@ -217,6 +217,31 @@ TEST_CASE("a node added after the build: its needs, its place in the order, no d
   CHECK_FALSE(dag.is_upstream(2, 4));
 }
 
+TEST_CASE("nodes added in turn keep the order inserting each in turn gave") {
+  // Placed when the order is read: as each had been inserted just before its `before`,
+  // after those inserted there earlier, also before a node itself added.
+  Workflow wf = workflow({task("a"), task("b"), task("c", {"a", "b"}), task("d", {"c"})});
+  Ids none;
+  SUBCASE("read once at the end") {
+    Dag dag = build_ok(wf);
+    CHECK(dag.add_node(none, 2) == 4);
+    CHECK(dag.add_node(none, 2) == 5);
+    CHECK(dag.add_node(none, 4) == 6);
+    CHECK(dag.add_node(none, 3) == 7);
+    CHECK(dag.topological_order() == Ids{0, 1, 6, 4, 5, 2, 7, 3});
+  }
+  SUBCASE("read between the adds") {
+    Dag dag = build_ok(wf);
+    dag.add_node(none, 2);
+    dag.add_node(none, 2);
+    CHECK(dag.topological_order() == Ids{0, 1, 4, 5, 2, 3});
+    dag.add_node(none, 4);
+    dag.add_node(none, 3);
+    CHECK(dag.topological_order() == Ids{0, 1, 6, 4, 5, 2, 7, 3});
+    CHECK(dag.topological_order() == Ids{0, 1, 6, 4, 5, 2, 7, 3});  // placed once
+  }
+}
+
 TEST_CASE("adjacency lists from pairs keep each node's items in the pairs' order") {
   AdjacencyLists lists = AdjacencyLists::from_pairs(4, {{2, 7}, {0, 5}, {2, 1}, {0, 9}, {2, 3}});
   REQUIRE(lists.size() == 4);
