@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <string_view>
+#include <unordered_map>
 
 #include "engine/engine_impl.hpp"
 #include "util/file.hpp"
@@ -177,18 +179,27 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   };
   expr::StatusFlags flags = flags_for(i);
   std::map<std::string, std::string> env;  // set over wfo's own (env_lines)
-  for (const auto& [key, value] : task.env) {
+  auto set_env = [&](const std::string& key, const CompiledTemplate& value) -> Result<void> {
     auto v = value.parsed.render(ctx(value), flags);
     if (!v) return std::unexpected(v.error());
     env[key] = *v;
-  }
-  if (task.file_env)
+    return {};
+  };
+  // The file's names first, each with the agent's or the task's value where they set it,
+  // then theirs that the file does not set: the order of layering (the first error wins).
+  if (task.file_env) {
+    std::unordered_map<std::string_view, const CompiledTemplate*> own;
+    own.reserve(task.env.size());
+    for (const auto& [key, value] : task.env) own.emplace(key, &value);
     for (const auto& [key, value] : *task.file_env) {
-      if (env.contains(key)) continue;  // set by the agent or the task
-      auto v = value.parsed.render(ctx(value), flags);
-      if (!v) return std::unexpected(v.error());
-      env[key] = *v;
+      auto it = own.find(key);
+      if (auto ok = set_env(key, it != own.end() ? *it->second : value); !ok)
+        return std::unexpected(ok.error());
     }
+  }
+  for (const auto& [key, value] : task.env)
+    if (!env.contains(key))
+      if (auto ok = set_env(key, value); !ok) return std::unexpected(ok.error());
   // What runs: the task's own command, its fallback, or its compensation.
   const AgentSpec* agent = kind == AttemptKind::fallback ? task.fallback_agent : task.agent;
   const CompiledTemplateMap& with = kind == AttemptKind::fallback ? task.fallback_with : task.with;

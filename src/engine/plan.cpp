@@ -110,23 +110,23 @@ struct Compiler {
     if (wf.env.empty()) return {};
     std::shared_ptr<const CompiledTemplateMap> unkept;
     std::shared_ptr<const CompiledTemplateMap>& shared = scope_env ? *scope_env : unkept;
-    if (!shared) {
-      auto map = std::make_shared<CompiledTemplateMap>();
-      map->reserve(wf.env.size());
-      for (const auto& [key, value] : wf.env) {
-        auto parsed = expr::ParsedTemplate::parse(value);
-        if (!parsed) {
-          Error e = parsed.error();
-          e.file = wf.file;
-          return std::unexpected(e);
-        }
-        map->emplace_back(key, CompiledTemplate{value.text, std::move(*parsed)});
-      }
-      shared = std::move(map);
+    if (shared) {
+      for (const auto& [key, value] : *shared)
+        for (const auto& ref : value.parsed.references())
+          if (auto ok = check_reference(ref, i, &task.referenced_tasks); !ok) return ok;
+      task.file_env = shared;
+      return {};
     }
-    for (const auto& [key, value] : *shared)
-      for (const auto& ref : value.parsed.references())
-        if (auto ok = check_reference(ref, i, &task.referenced_tasks); !ok) return ok;
+    // The first task: each name parsed and checked in turn, so that the first error in the
+    // file is the one reported, as when each task compiled its own.
+    auto map = std::make_shared<CompiledTemplateMap>();
+    map->reserve(wf.env.size());
+    for (const auto& [key, value] : wf.env) {
+      auto c = compile_template(value, i, &task.referenced_tasks);
+      if (!c) return std::unexpected(c.error());
+      map->emplace_back(key, std::move(*c));
+    }
+    shared = std::move(map);
     task.file_env = shared;
     return {};
   }

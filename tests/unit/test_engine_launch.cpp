@@ -258,6 +258,27 @@ TEST_CASE("the file's env is checked for each task as the task's own templates a
   CHECK(refused.error().message == "task 'c' reads task 'a', which it does not need");
 }
 
+TEST_CASE("errors in the layers of env: the first in layering order is the one told") {
+  SUBCASE("at load: the file's names in turn, each parsed and checked") {
+    std::vector<TaskSpec> tasks{task("a", "true")};
+    Workflow wf = workflow(tasks);
+    wf.env = {{"A", tmpl("${{ params.nope }}")}, {"B", tmpl("${{ 1 + }}")}};
+    auto plan = compile(std::move(wf), {});
+    REQUIRE_FALSE(plan.has_value());
+    CHECK(plan.error().message == "unknown param 'nope'");
+  }
+  SUBCASE("at launch: the file's name before the task's own") {
+    std::vector<TaskSpec> tasks{task("two", "echo two")};
+    tasks[0].env = {{"T", tmpl("${{ fromJSON('y') }}")}};
+    Workflow wf = workflow(tasks);
+    wf.env = {{"BAD", tmpl("${{ fromJSON('x') }}")}};
+    Harness h(std::move(wf));
+    CHECK(drove(h.start()) == DriveOutcome::failed);
+    const std::string reason = h.store.task("two").reason;
+    CHECK(reason.starts_with("cannot evaluate 'fromJSON('x')'"));
+  }
+}
+
 TEST_CASE("a slot's file is emptied for the next attempt unless it was read back empty") {
   // The engine skips the reset only for a slot whose file it read back as empty, a file of
   // its own (attempt.cpp, read_output_file). A failed attempt's file is not read: the retry
