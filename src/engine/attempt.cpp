@@ -100,19 +100,6 @@ std::string Engine::Impl::read_output_file(uint32_t i) {
   return read_tail(t.output_path, 64 << 20);
 }
 
-namespace {
-
-// A task's outputs as later tasks read them: its last successful attempt's, then the inputs
-// given with the decisions that approved its gate.
-nlohmann::json merged_outputs(const TaskRun& t) {
-  if (t.gate_inputs.empty()) return t.outputs;
-  nlohmann::json out = t.outputs;
-  out.update(t.gate_inputs);
-  return out;
-}
-
-}  // namespace
-
 expr::StatusFlags Engine::Impl::flags_for(uint32_t i) const {
   expr::StatusFlags flags;
   // A run's timeout stops it as a cancel does: cancelled() is true after either
@@ -132,29 +119,10 @@ expr::StatusFlags Engine::Impl::flags_for(uint32_t i) const {
 }
 
 nlohmann::json Engine::Impl::context_for(uint32_t i) const {
-  nlohmann::json ctx = nlohmann::json::object();
-  ctx["params"] = run.params;
-  ctx["run"] = {{"id", run.id}};
-  nlohmann::json env = nlohmann::json::object();
-  for (const auto& [k, v] : plan.workflow->env) env[k] = v.text;
-  ctx["env"] = std::move(env);
-  nlohmann::json tasks_ctx = nlohmann::json::object();
-  for (uint32_t n : plan.tasks[i].referenced_tasks) {
-    const TaskRun& t = tasks[n];
-    // A need kept by a resume reads as its `if` did (need_view), as for the task's own `if`.
-    // (kept() first; is_direct_need marks a long list once: a join can read 10,000 needs.)
-    TaskStatus status = kept(n) && plan.dag.is_direct_need(n, i) ? need_view(n).status : t.status;
-    // A task that continued on error reads as succeeded to its dependents (GitHub Actions).
-    TaskStatus shown = status == TaskStatus::failed && plan.tasks[n].spec->continue_on_error
-                           ? TaskStatus::succeeded
-                           : status;
-    tasks_ctx[id(n)] = {
-        {"status", std::string(to_string(shown))},
-        {"outputs", merged_outputs(t)},
-        {"exit_code", t.exit_code ? nlohmann::json(*t.exit_code) : nlohmann::json()}};
-  }
-  ctx["tasks"] = std::move(tasks_ctx);
-  flow_context(i, ctx);  // tasks by name in the task's scope; matrix, item (flow_context.cpp)
+  nlohmann::json ctx = {{"run", {{"id", run.id}}}};
+  // params, env and tasks by name in the task's scope, as much as its templates read;
+  // matrix, item (flow_context.cpp)
+  flow_context(i, ctx);
   return ctx;
 }
 

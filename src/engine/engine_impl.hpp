@@ -323,11 +323,20 @@ struct Engine::Impl {
   Result<void> complete_collector(uint32_t i);
   Result<void> record_summary(uint32_t i, bool succeeded, const std::string& reason,
                               const nlohmann::json& outputs, const std::string& summary);
-  Result<nlohmann::json> scope_params(uint32_t scope) const;
+  /// The params of `scope` (the run's for the root), kept for the run: the pointer stays
+  /// valid until start_subflow binds the scope afresh.
+  Result<const nlohmann::json*> scope_params(uint32_t scope) const;
+  /// The `env` context of `scope`'s file (env_texts), built once per file.
+  const nlohmann::json& scope_env(uint32_t scope) const;
   Result<nlohmann::json> scope_outputs(uint32_t scope) const;
-  nlohmann::json task_view(uint32_t n) const;
-  nlohmann::json tasks_view(uint32_t scope, const std::vector<std::string>& names, uint32_t self,
-                            const nlohmann::json& by_id) const;
+  /// Node `n` as expressions read it: {status, outputs, exit_code}, with the outputs `read`
+  /// names (projected). Read by node `reader` (k_no_node for hooks and a file's outputs), a
+  /// need kept by a resume reads as its `if` did (need_view).
+  nlohmann::json task_view(uint32_t n, uint32_t reader, const NameReads& read) const;
+  /// The `tasks` context of node `reader` (or of a file's outputs and hooks: k_no_node) in
+  /// `scope`: each task of `reads` by its name, a matrix or for_each task as its group.
+  nlohmann::json tasks_view(uint32_t scope, const std::vector<TaskRead>& reads,
+                            uint32_t reader) const;
 
   // attempt.cpp: preparing and launching attempts
   Result<void> launch(uint32_t i);

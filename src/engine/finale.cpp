@@ -154,7 +154,7 @@ void Engine::Impl::run_hook(const std::optional<CompiledTemplate>& hook, const s
   // task reads its needs: status, exit_code, outputs (matrix and for_each groups gathered).
   nlohmann::json ctx = {{"params", run.params},
                         {"run", {{"id", run.id}}},
-                        {"tasks", tasks_view(0, plan.flow->scopes[0].output_reads, k_no_node, {})}};
+                        {"tasks", tasks_view(0, plan.flow->scopes[0].output_reads, k_no_node)}};
   int next_expr = 1;
   auto script = hook->parsed.render_shell(ctx, expr::StatusFlags{}, &next_expr);
   std::string detail;

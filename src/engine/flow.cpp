@@ -131,7 +131,7 @@ Result<void> Engine::Impl::complete_collector(uint32_t c) {
       status = TaskStatus::failed;
       reason = "task '" + id(m) + "' " + std::string(to_string(t.status));
     }
-    per_instance.push_back(task_view(m)["outputs"]);
+    per_instance.push_back(task_view(m, k_no_node, k_read_all)["outputs"]);
   }
   nlohmann::json outputs = nlohmann::json::object();
   if (status == TaskStatus::succeeded) {

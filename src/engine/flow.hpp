@@ -39,6 +39,37 @@ enum class NodeRole {
   subflow_collector
 };
 
+/// Names a node's templates read of one part of the expression context (`params`, `env`),
+/// found at compile. `all` when the part is read whole (`toJSON(params)`) or by a computed
+/// key (`params[matrix.p]`).
+struct NameReads {
+  std::vector<std::string> names;  ///< `params.<name>`: sorted and unique once compiled
+  bool all = false;
+};
+
+/// Every name of a part read.
+inline const NameReads k_read_all{{}, true};
+
+/// One task read by name (`tasks.<name>...`), and which of its outputs: by name for
+/// `tasks.x.outputs.<key>`, none for its `status` or `exit_code` alone, else all.
+struct TaskRead {
+  std::string name;  ///< the task's id in its file, in the reader's scope
+  NameReads outputs;
+};
+
+/// Sorts `reads` by name and makes each name one entry, with the outputs of all its reads
+/// (sorted and unique), as compile() leaves them.
+void merge_task_reads(std::vector<TaskRead>& reads);
+
+/// What a node's templates read of the expression context, recorded at compile
+/// (check_reference), so that its context holds only that: a context with every param, env
+/// name and output of the tasks it read, built for each of N tasks, was O(N x size) (issue 7).
+struct ContextReads {
+  std::vector<TaskRead> tasks;  ///< merged (merge_task_reads) once compiled
+  NameReads params;
+  NameReads env;
+};
+
 /// How one node came from its file.
 struct FlowNode {
   NodeRole role = NodeRole::task;
@@ -49,7 +80,7 @@ struct FlowNode {
   uint32_t collector = k_no_node;    ///< for_each instances: their for_each collector
   uint32_t child_scope = k_no_node;  ///< sub-workflow collectors: the scope they run
   std::vector<uint32_t> members;     ///< collectors: instances in list order, or scope nodes
-  std::vector<std::string> reads;    ///< task names its templates read, in its scope
+  Box<ContextReads> reads;           ///< what its templates read; none when nothing
   Box<CompiledTemplate> for_each;    ///< for_each collectors: the list (boxed: rare)
   Box<CompiledTemplate> until;       ///< `repeat.until`, as a condition
 };
@@ -66,7 +97,7 @@ struct FlowScope {
   /// reads is found in O(1).
   std::unordered_map<std::string_view, const ParamSpec*> params;
   CompiledTemplateMap outputs;                         ///< the file's declared `outputs:`
-  std::vector<std::string> output_reads;               ///< task names the outputs read
+  std::vector<TaskRead> output_reads;  ///< tasks the outputs (or the root's hooks) read
 };
 
 /// The flow part of a Plan. Nodes are parallel to Plan::tasks.
@@ -103,7 +134,8 @@ enum class TemplatePlace {
 /// file is `wf`) by node `reader` (nullopt outside a task) from a template at `place`. A
 /// task reads itself by its own name (a matrix instance: itself, not its siblings), else the
 /// tasks of its scope that are upstream of it. Adds the nodes read to `referenced` and the
-/// name to the reader's (or the scope's) reads. Errors (ErrorKind::invalid_workflow, at the
+/// name to the reader's (or the scope's) reads; a `params` or `env` name (checked by the
+/// caller) to the reader's reads. Errors (ErrorKind::invalid_workflow, at the
 /// reference): an unknown task (did-you-mean), a task not upstream, `inputs` outside an
 /// agent's command, `matrix` outside a matrix task or an unknown axis, `item` outside a
 /// for_each task or in its `if`, gate message or list.

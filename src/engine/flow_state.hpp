@@ -33,6 +33,8 @@ struct FlowState {
   /// The params of each sub-workflow scope, as its collector's `with` gave them. A pure
   /// function of the record once the collector's needs are final, so kept once computed.
   mutable std::unordered_map<uint32_t, nlohmann::json> scope_params;
+  /// The `env` context of each file (env_texts), built at its first use.
+  mutable std::unordered_map<const Workflow*, nlohmann::json> env_texts;
 };
 
 /// The outputs of a group read as one task (spec: Outputs and handoffs): each key the task
@@ -45,5 +47,15 @@ nlohmann::json gather_outputs(const std::vector<nlohmann::json>& per_instance,
 
 /// The `env` context of a file's tasks: its `env:` entries as written.
 nlohmann::json env_texts(const Workflow& wf);
+
+/// What a node reads of the context (engine/flow.hpp).
+struct NameReads;
+struct TaskRead;
+
+/// The members of `all` (a JSON object) that `reads` names (engine/flow.hpp), so that a
+/// task's context copies only what its templates read: an empty object for none (nullptr);
+/// all of `all` when it is read whole, or when a name read is not a member as written (the
+/// evaluator then looks for it case-insensitively, in the whole).
+nlohmann::json projected(const nlohmann::json& all, const NameReads* reads);
 
 }  // namespace wfo

@@ -52,7 +52,7 @@ struct Compiler {
           return std::unexpected(error_at(ref.mark, "param '" + p.name + "' is secret",
                                           "read it from $WFO_SECRET_" + env_name(p.name) +
                                               " in the task instead"));
-        return {};
+        return check_flow_reference(plan, wf, scope, ref, reader, place, referenced);
       }
       std::string guess = closest_match(path[1], param_names());
       return std::unexpected(error_at(
@@ -354,8 +354,13 @@ Result<Plan> compile(Workflow workflow, SubflowMap subflows) {
     v.erase(std::unique(v.begin(), v.end()), v.end());
   };
   for (auto& task : plan.tasks) unique(task.referenced_tasks);
-  for (auto& node : plan.flow->nodes) unique(node.reads);
-  for (auto& scope : plan.flow->scopes) unique(scope.output_reads);
+  for (auto& node : plan.flow->nodes)
+    if (node.reads) {
+      merge_task_reads(node.reads->tasks);
+      unique(node.reads->params.names);
+      unique(node.reads->env.names);
+    }
+  for (auto& scope : plan.flow->scopes) merge_task_reads(scope.output_reads);
   return plan;
 }
 

@@ -11,6 +11,12 @@
 namespace wfo {
 namespace {
 
+ContextReads& reads_of(FlowPlan& flow, uint32_t reader) {
+  Box<ContextReads>& reads = flow.nodes[reader].reads;
+  if (!reads) reads = ContextReads{};
+  return *reads;
+}
+
 std::unexpected<Error> error_at(const Workflow& wf, Mark at, std::string message,
                                 std::string hint = {}) {
   return std::unexpected(Error{ErrorKind::invalid_workflow, std::move(message), wf.file, at.line,
@@ -46,8 +52,15 @@ Result<void> check_task_read(Plan& plan, const Workflow& wf, uint32_t scope,
                       "add '" + name + "' to its needs (directly or through another task)");
     if (referenced) referenced->push_back(t);  // made unique by compile() at its end
   }
-  auto& reads = reader ? flow.nodes[*reader].reads : flow.scopes[scope].output_reads;
-  reads.push_back(name);  // made unique by compile() at its end
+  const auto& path = ref.path;
+  TaskRead read{name, {}};
+  if (path.size() >= 4 && path[2] == "outputs")
+    read.outputs.names.push_back(path[3]);
+  else if (path.size() < 3 || (path[2] != "status" && path[2] != "exit_code"))
+    read.outputs.all = true;  // the task whole, its outputs whole, or a name in another case
+  // Merged by compile() at its end (merge_task_reads).
+  (reader ? reads_of(flow, *reader).tasks : flow.scopes[scope].output_reads)
+      .push_back(std::move(read));
   return {};
 }
 
@@ -81,11 +94,42 @@ Result<void> check_item_read(const Plan& plan, const Workflow& wf, const expr::R
 
 }  // namespace
 
+void merge_task_reads(std::vector<TaskRead>& reads) {
+  std::stable_sort(reads.begin(), reads.end(),
+                   [](const TaskRead& a, const TaskRead& b) { return a.name < b.name; });
+  size_t kept = 0;
+  for (size_t k = 0; k < reads.size(); ++k) {
+    if (kept > 0 && reads[kept - 1].name == reads[k].name) {
+      NameReads& into = reads[kept - 1].outputs;
+      into.all = into.all || reads[k].outputs.all;
+      for (auto& n : reads[k].outputs.names) into.names.push_back(std::move(n));
+      continue;
+    }
+    if (kept != k) reads[kept] = std::move(reads[k]);
+    ++kept;
+  }
+  reads.resize(kept);
+  for (TaskRead& r : reads) {
+    std::sort(r.outputs.names.begin(), r.outputs.names.end());
+    r.outputs.names.erase(std::unique(r.outputs.names.begin(), r.outputs.names.end()),
+                          r.outputs.names.end());
+  }
+}
+
 Result<void> check_flow_reference(Plan& plan, const Workflow& wf, uint32_t scope,
                                   const expr::Reference& ref, std::optional<uint32_t> reader,
                                   TemplatePlace place, std::vector<uint32_t>* referenced) {
   const auto& path = ref.path;
   if (path.empty()) return {};
+  if (reader && (path[0] == "params" || path[0] == "env")) {
+    ContextReads& reads = reads_of(*plan.flow, *reader);
+    NameReads& part = path[0] == "params" ? reads.params : reads.env;
+    if (path.size() >= 2)
+      part.names.push_back(path[1]);  // made unique by compile() at its end
+    else
+      part.all = true;
+    return {};
+  }
   if (path[0] == "tasks" && path.size() >= 2)
     return check_task_read(plan, wf, scope, ref, reader, referenced);
   if (path[0] == "inputs" && place != TemplatePlace::agent_command)

@@ -16,9 +16,9 @@ Result<void> Engine::Impl::start_subflow(uint32_t c) {
   return open_collector(c, "sub-workflow " + plan.flow->scopes[scope].workflow->file);
 }
 
-Result<nlohmann::json> Engine::Impl::scope_params(uint32_t scope) const {
-  if (scope == 0) return run.params;
-  if (auto it = flow.scope_params.find(scope); it != flow.scope_params.end()) return it->second;
+Result<const nlohmann::json*> Engine::Impl::scope_params(uint32_t scope) const {
+  if (scope == 0) return &run.params;
+  if (auto it = flow.scope_params.find(scope); it != flow.scope_params.end()) return &it->second;
   const FlowScope& s = plan.flow->scopes[scope];
   uint32_t c = s.collector;
   nlohmann::json ctx = context_for(c);
@@ -33,18 +33,19 @@ Result<nlohmann::json> Engine::Impl::scope_params(uint32_t scope) const {
   if (!bound)
     return fail(ErrorKind::invalid_workflow,
                 "sub-workflow " + s.workflow->file + ": " + bound.error().message);
-  flow.scope_params[scope] = *bound;
-  return *bound;
+  nlohmann::json& kept = flow.scope_params[scope];
+  kept = std::move(*bound);
+  return &kept;
 }
 
 Result<nlohmann::json> Engine::Impl::scope_outputs(uint32_t scope) const {
   const FlowScope& s = plan.flow->scopes[scope];
   auto params = scope_params(scope);
   if (!params) return std::unexpected(params.error());
-  nlohmann::json ctx = {{"params", *params},
+  nlohmann::json ctx = {{"params", **params},
                         {"run", {{"id", run.id}}},
-                        {"env", env_texts(*s.workflow)},
-                        {"tasks", tasks_view(scope, s.output_reads, k_no_node, {})}};
+                        {"env", scope_env(scope)},
+                        {"tasks", tasks_view(scope, s.output_reads, k_no_node)}};
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [name, value] : s.outputs) {
     auto v = value.parsed.render(ctx, expr::StatusFlags{});

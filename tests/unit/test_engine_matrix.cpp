@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/flow.hpp"
+#include "engine/flow_state.hpp"
 #include "error_text.hpp"
 #include "fakes.hpp"
 
@@ -137,7 +138,69 @@ TEST_CASE("compile: a task reading a matrix task reads the whole group") {
       compiled(workflow({test, task("report", "echo ${{ tasks.test.outputs.r }}", {"test"})}));
   const auto& report = plan.tasks[*plan.find("report")];
   CHECK(report.referenced_tasks.size() == 3);
-  CHECK(plan.flow->nodes[*plan.find("report")].reads == Names{"test"});
+  REQUIRE(plan.flow->nodes[*plan.find("report")].reads);
+  const auto& read = plan.flow->nodes[*plan.find("report")].reads->tasks;
+  REQUIRE(read.size() == 1);
+  CHECK(read[0].name == "test");
+  CHECK(read[0].outputs.names == Names{"r"});
+}
+
+TEST_CASE("compile: a task records the outputs it reads of each task, merged per task") {
+  Plan plan = compiled(
+      workflow({task("a"), task("b"), task("c"),
+                task("r",
+                     "echo ${{ tasks.a.outputs.y }} ${{ tasks.a.status }} ${{ tasks.a.outputs.x }} "
+                     "${{ tasks.b.exit_code }} ${{ toJSON(tasks.c) }} ${{ tasks.a.outputs.y }}",
+                     {"a", "b", "c"})}));
+  const auto& read = plan.flow->nodes[*plan.find("r")].reads->tasks;
+  REQUIRE(read.size() == 3);
+  CHECK(read[0].name == "a");
+  CHECK(read[0].outputs.names == Names{"x", "y"});
+  CHECK_FALSE(read[0].outputs.all);
+  CHECK(read[1].name == "b");  // its exit code alone: none of its outputs
+  CHECK(read[1].outputs.names.empty());
+  CHECK_FALSE(read[1].outputs.all);
+  CHECK(read[2].name == "c");  // read whole
+  CHECK(read[2].outputs.all);
+}
+
+TEST_CASE("compile: each task records the params and env names its templates read") {
+  Workflow wf =
+      workflow({task("plain", "make"), task("named", "echo ${{ params.b }} ${{ params.a }}"),
+                task("whole", "echo ${{ toJSON(params) }} ${{ env.X }}"),
+                task("computed", "echo ${{ params[env.X] }}")});
+  for (const char* name : {"a", "b"}) {
+    ParamSpec p;
+    p.name = name;
+    wf.params.push_back(p);
+  }
+  TaskSpec& named = wf.tasks[1];
+  named.env.emplace_back("Y", tmpl("${{ env.X }}${{ params.a }}"));
+  Plan plan = compiled(std::move(wf));
+  auto reads = [&](const char* id) { return plan.flow->nodes[*plan.find(id)].reads.operator->(); };
+  CHECK(reads("plain") == nullptr);  // a task that reads nothing keeps no record
+  REQUIRE(reads("named"));
+  CHECK(reads("named")->params.names == Names{"a", "b"});  // sorted, once each
+  CHECK_FALSE(reads("named")->params.all);
+  CHECK(reads("named")->env.names == Names{"X"});
+  CHECK(reads("named")->tasks.empty());
+  REQUIRE(reads("whole"));
+  CHECK(reads("whole")->params.all);
+  CHECK(reads("whole")->env.names == Names{"X"});
+  REQUIRE(reads("computed"));
+  CHECK(reads("computed")->params.all);  // a computed key can be any param
+  CHECK(reads("computed")->env.names == Names{"X"});
+}
+
+TEST_CASE("projected: the members read, or the whole when one is not there as written") {
+  nlohmann::json all = {{"a", 1}, {"b", 2}, {"C", 3}};
+  NameReads reads{{"a"}, false};
+  CHECK(projected(all, &reads) == nlohmann::json{{"a", 1}});
+  CHECK(projected(all, nullptr) == nlohmann::json::object());
+  reads.names = {"a", "c"};  // `c` is found case-insensitively by the evaluator, in the whole
+  CHECK(projected(all, &reads) == all);
+  reads = NameReads{{}, true};
+  CHECK(projected(all, &reads) == all);
 }
 
 TEST_CASE("compile: a sub-workflow's tasks come under the parent's id") {
