@@ -133,15 +133,15 @@ enum class TemplatePlace {
 /// Checks the `tasks`, `inputs`, `matrix` and `item` parts of `ref`, read in `scope` (whose
 /// file is `wf`) by node `reader` (nullopt outside a task) from a template at `place`. A
 /// task reads itself by its own name (a matrix instance: itself, not its siblings), else the
-/// tasks of its scope that are upstream of it. Adds the nodes read to `referenced` and the
-/// name to the reader's (or the scope's) reads; a `params` or `env` name (checked by the
+/// tasks of its scope that are upstream of it. Adds the task's name, with the outputs read
+/// of it, to the reader's (or the scope's) reads; a `params` or `env` name (checked by the
 /// caller) to the reader's reads. Errors (ErrorKind::invalid_workflow, at the
 /// reference): an unknown task (did-you-mean), a task not upstream, `inputs` outside an
 /// agent's command, `matrix` outside a matrix task or an unknown axis, `item` outside a
 /// for_each task or in its `if`, gate message or list.
 Result<void> check_flow_reference(Plan& plan, const Workflow& wf, uint32_t scope,
                                   const expr::Reference& ref, std::optional<uint32_t> reader,
-                                  TemplatePlace place, std::vector<uint32_t>* referenced);
+                                  TemplatePlace place);
 
 /// One matrix combination: axis (or included key) -> value, in first-seen key order.
 using MatrixCombination = std::vector<std::pair<std::string, std::string>>;

@@ -38,8 +38,7 @@ struct Compiler {
   }
 
   // Checks one reference read from a template owned by task `reader` (or none for hooks).
-  Result<void> check_reference(const expr::Reference& ref, std::optional<uint32_t> reader,
-                               std::vector<uint32_t>* referenced) const {
+  Result<void> check_reference(const expr::Reference& ref, std::optional<uint32_t> reader) const {
     const auto& path = ref.path;
     if (path.empty()) return {};
     if (path[0] == "params" && path.size() >= 2) {
@@ -52,7 +51,7 @@ struct Compiler {
           return std::unexpected(error_at(ref.mark, "param '" + p.name + "' is secret",
                                           "read it from $WFO_SECRET_" + env_name(p.name) +
                                               " in the task instead"));
-        return check_flow_reference(plan, wf, scope, ref, reader, place, referenced);
+        return check_flow_reference(plan, wf, scope, ref, reader, place);
       }
       std::string guess = closest_match(path[1], param_names());
       return std::unexpected(error_at(
@@ -62,11 +61,11 @@ struct Compiler {
     }
     // Tasks by name in the scope (a task may read itself: an `after` gate's message,
     // `repeat: until`), and where `inputs`, `matrix` and `item` exist (engine/references.cpp).
-    return check_flow_reference(plan, wf, scope, ref, reader, place, referenced);
+    return check_flow_reference(plan, wf, scope, ref, reader, place);
   }
 
-  Result<CompiledTemplate> compile_template(const Template& t, std::optional<uint32_t> reader,
-                                            std::vector<uint32_t>* referenced) const {
+  Result<CompiledTemplate> compile_template(const Template& t,
+                                            std::optional<uint32_t> reader) const {
     auto parsed = expr::ParsedTemplate::parse(t);
     if (!parsed) {
       Error e = parsed.error();
@@ -74,12 +73,11 @@ struct Compiler {
       return std::unexpected(e);
     }
     for (const auto& ref : parsed->references())
-      if (auto ok = check_reference(ref, reader, referenced); !ok) return std::unexpected(ok.error());
+      if (auto ok = check_reference(ref, reader); !ok) return std::unexpected(ok.error());
     return CompiledTemplate{t.text, std::move(*parsed)};
   }
 
-  Result<void> compile_map(const TemplateMap& in, uint32_t reader, CompiledTask& task,
-                           CompiledTemplateMap& out) const {
+  Result<void> compile_map(const TemplateMap& in, uint32_t reader, CompiledTemplateMap& out) const {
     // A later layer (the task's env over its agent's) replaces an earlier key: found by an
     // index of what `out` holds, so that layering K names is O(K), not O(K^2).
     // The first layer needs no index: a map's keys are unique (the loader rejects a
@@ -92,7 +90,7 @@ struct Compiler {
       for (size_t k = 0; k < out.size(); ++k) at.emplace(out[k].first, k);
     }
     for (const auto& [key, value] : in) {
-      auto c = compile_template(value, reader, &task.referenced_tasks);
+      auto c = compile_template(value, reader);
       if (!c) return std::unexpected(c.error());
       if (!first)
         if (auto it = at.find(key); it != at.end()) {
@@ -113,7 +111,7 @@ struct Compiler {
     if (shared) {
       for (const auto& [key, value] : *shared)
         for (const auto& ref : value.parsed.references())
-          if (auto ok = check_reference(ref, i, &task.referenced_tasks); !ok) return ok;
+          if (auto ok = check_reference(ref, i); !ok) return ok;
       task.file_env = shared;
       return {};
     }
@@ -122,7 +120,7 @@ struct Compiler {
     auto map = std::make_shared<CompiledTemplateMap>();
     map->reserve(wf.env.size());
     for (const auto& [key, value] : wf.env) {
-      auto c = compile_template(value, i, &task.referenced_tasks);
+      auto c = compile_template(value, i);
       if (!c) return std::unexpected(c.error());
       map->emplace_back(key, std::move(*c));
     }
@@ -135,10 +133,9 @@ struct Compiler {
     const TaskSpec& spec = plan.workflow->tasks[i];
     CompiledTask& task = plan.tasks[i];
     task.spec = &spec;
-    auto* refs = &task.referenced_tasks;
     if (!spec.agent.empty()) task.agent = wf.find_agent(spec.agent);
     if (spec.run) {
-      auto c = compile_template(*spec.run, i, refs);
+      auto c = compile_template(*spec.run, i);
       if (!c) return std::unexpected(c.error());
       task.run = std::move(*c);
     }
@@ -146,7 +143,7 @@ struct Compiler {
       task.command_form = task.agent->command.form;
       place = TemplatePlace::agent_command;
       for (const auto& part : task.agent->command.parts) {
-        auto c = compile_template(part, i, refs);
+        auto c = compile_template(part, i);
         if (!c) return std::unexpected(c.error());
         task.command.push_back(std::move(*c));
       }
@@ -164,7 +161,7 @@ struct Compiler {
       }
       // `if:` may be written without ${{ }}, as in GitHub Actions.
       if (t.text.find("${{") == std::string::npos) t.text = "${{ " + t.text + " }}", t.mark.column -= 4;
-      auto c = compile_template(t, i, refs);
+      auto c = compile_template(t, i);
       if (!c) return std::unexpected(c.error());
       task.if_uses_status = c->parsed.uses_status_function();
       task.if_expr = std::move(*c);
@@ -172,12 +169,12 @@ struct Compiler {
     place = TemplatePlace::task;
     if (auto ok = share_file_env(i, task); !ok) return ok;
     if (task.agent)
-      if (auto ok = compile_map(task.agent->env, i, task, task.env); !ok) return ok;
-    if (auto ok = compile_map(spec.env, i, task, task.env); !ok) return ok;
-    if (auto ok = compile_map(spec.with, i, task, task.with); !ok) return ok;
+      if (auto ok = compile_map(task.agent->env, i, task.env); !ok) return ok;
+    if (auto ok = compile_map(spec.env, i, task.env); !ok) return ok;
+    if (auto ok = compile_map(spec.with, i, task.with); !ok) return ok;
     if (spec.approval && spec.approval->message) {
       place = TemplatePlace::once;
-      auto c = compile_template(*spec.approval->message, i, refs);
+      auto c = compile_template(*spec.approval->message, i);
       place = TemplatePlace::task;
       if (!c) return std::unexpected(c.error());
       task.approval_message = std::move(*c);
@@ -191,10 +188,9 @@ struct Compiler {
   // `for_each` and `repeat.until` (issue 5), kept in the plan's flow.
   Result<void> compile_flow_templates(uint32_t i, const TaskSpec& spec) {
     FlowNode& node = plan.flow->nodes[i];
-    auto* refs = &plan.tasks[i].referenced_tasks;
     if (spec.for_each) {
       place = TemplatePlace::once;
-      auto c = compile_template(*spec.for_each, i, refs);
+      auto c = compile_template(*spec.for_each, i);
       place = TemplatePlace::task;
       if (!c) return std::unexpected(c.error());
       node.for_each = std::move(*c);
@@ -208,7 +204,7 @@ struct Compiler {
       }
       // Like `if:`, `until:` may be written without ${{ }}.
       if (t.text.find("${{") == std::string::npos) t.text = "${{ " + t.text + " }}", t.mark.column -= 4;
-      auto c = compile_template(t, i, refs);
+      auto c = compile_template(t, i);
       if (!c) return std::unexpected(c.error());
       node.until = std::move(*c);
     }
@@ -217,10 +213,9 @@ struct Compiler {
 
   // The fallback and the compensation: commands run only when things go wrong.
   Result<void> compile_extras(uint32_t i, const TaskSpec& spec, CompiledTask& task) {
-    auto* refs = &task.referenced_tasks;
     if (spec.fallback) {
       if (spec.fallback->run) {
-        auto c = compile_template(*spec.fallback->run, i, refs);
+        auto c = compile_template(*spec.fallback->run, i);
         if (!c) return std::unexpected(c.error());
         task.fallback_run = std::move(*c);
       } else if (!spec.fallback->agent.empty()) {
@@ -231,17 +226,16 @@ struct Compiler {
                                                                     spec.fallback->agent + "'"));
         place = TemplatePlace::agent_command;
         for (const auto& part : task.fallback_agent->command.parts) {
-          auto c = compile_template(part, i, refs);
+          auto c = compile_template(part, i);
           if (!c) return std::unexpected(c.error());
           task.fallback_command.push_back(std::move(*c));
         }
         place = TemplatePlace::task;
-        if (auto ok = compile_map(spec.fallback->with, i, task, task.fallback_with); !ok)
-          return ok;
+        if (auto ok = compile_map(spec.fallback->with, i, task.fallback_with); !ok) return ok;
       }
     }
     if (spec.compensate) {
-      auto c = compile_template(*spec.compensate, i, refs);
+      auto c = compile_template(*spec.compensate, i);
       if (!c) return std::unexpected(c.error());
       task.compensate = std::move(*c);
     }
@@ -280,7 +274,7 @@ struct Compiler {
   Result<void> compile_hook(const std::optional<Template>& t,
                             std::optional<CompiledTemplate>& out) const {
     if (!t) return {};
-    auto c = compile_template(*t, std::nullopt, nullptr);
+    auto c = compile_template(*t, std::nullopt);
     if (!c) return std::unexpected(c.error());
     out = std::move(*c);
     return {};
@@ -293,7 +287,7 @@ Result<void> compile_scope_outputs(Plan& plan) {
     FlowScope& scope = plan.flow->scopes[s];
     Compiler c{plan, *scope.workflow, s, TemplatePlace::outside};
     for (const auto& [name, value] : scope.workflow->outputs) {
-      auto compiled = c.compile_template(value, std::nullopt, nullptr);
+      auto compiled = c.compile_template(value, std::nullopt);
       if (!compiled) return std::unexpected(compiled.error());
       scope.outputs.emplace_back(name, std::move(*compiled));
     }
@@ -353,7 +347,6 @@ Result<Plan> compile(Workflow workflow, SubflowMap subflows) {
     std::sort(v.begin(), v.end());
     v.erase(std::unique(v.begin(), v.end()), v.end());
   };
-  for (auto& task : plan.tasks) unique(task.referenced_tasks);
   for (auto& node : plan.flow->nodes)
     if (node.reads) {
       merge_task_reads(node.reads->tasks);

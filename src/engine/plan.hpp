@@ -57,7 +57,6 @@ struct CompiledTask {
   /// Absolute. One string shared by every task of a folder (a copy each was 88 bytes a task).
   std::shared_ptr<const std::string> workdir;
   bool if_uses_status = false;
-  std::vector<uint32_t> referenced_tasks;  ///< tasks whose status/outputs its templates read
 };
 
 struct FlowPlan;

@@ -29,8 +29,7 @@ std::string did_you_mean(const std::string& name, const std::vector<std::string>
 }
 
 Result<void> check_task_read(Plan& plan, const Workflow& wf, uint32_t scope,
-                             const expr::Reference& ref, std::optional<uint32_t> reader,
-                             std::vector<uint32_t>* referenced) {
+                             const expr::Reference& ref, std::optional<uint32_t> reader) {
   FlowPlan& flow = *plan.flow;
   const std::string& name = ref.path[1];
   std::vector<uint32_t> targets;
@@ -50,7 +49,6 @@ Result<void> check_task_read(Plan& plan, const Workflow& wf, uint32_t scope,
                       "task '" + flow.nodes[*reader].name + "' reads task '" + name +
                           "', which it does not need",
                       "add '" + name + "' to its needs (directly or through another task)");
-    if (referenced) referenced->push_back(t);  // made unique by compile() at its end
   }
   const auto& path = ref.path;
   TaskRead read{name, {}};
@@ -118,7 +116,7 @@ void merge_task_reads(std::vector<TaskRead>& reads) {
 
 Result<void> check_flow_reference(Plan& plan, const Workflow& wf, uint32_t scope,
                                   const expr::Reference& ref, std::optional<uint32_t> reader,
-                                  TemplatePlace place, std::vector<uint32_t>* referenced) {
+                                  TemplatePlace place) {
   const auto& path = ref.path;
   if (path.empty()) return {};
   if (reader && (path[0] == "params" || path[0] == "env")) {
@@ -130,8 +128,7 @@ Result<void> check_flow_reference(Plan& plan, const Workflow& wf, uint32_t scope
       part.all = true;
     return {};
   }
-  if (path[0] == "tasks" && path.size() >= 2)
-    return check_task_read(plan, wf, scope, ref, reader, referenced);
+  if (path[0] == "tasks" && path.size() >= 2) return check_task_read(plan, wf, scope, ref, reader);
   if (path[0] == "inputs" && place != TemplatePlace::agent_command)
     return error_at(wf, ref.mark, "'inputs' is only available in an agent's command",
                     "pass values to an agent with 'with:'; elsewhere read params or outputs");

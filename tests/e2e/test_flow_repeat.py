@@ -40,6 +40,23 @@ class RepeatTest(WfoTestCase):
             "SELECT kind FROM events WHERE run_id=? AND task_id='poll' ORDER BY id", run_id)]
         self.assertEqual(events.count("task_repeating"), 2)
 
+    def test_each_matrix_instance_repeats_on_its_own_outputs(self):
+        # `tasks.poll` in an instance's own condition is that instance, not its group.
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              poll:
+                matrix: {n: ["2", "3"]}
+                repeat: {until: "tasks.poll.outputs.count == matrix.n", max: 5}
+                run: |
+                  echo x >> polls-${{ matrix.n }}
+                  echo "count=$(wc -l < polls-${{ matrix.n }} | tr -d ' ')" >> "$WFO_OUTPUT"
+            """)
+        run_id = self.run_id_of(self.run_ok("run", flow))
+        self.assertEqual(len(self.attempts(run_id, "poll[n=2]")), 2)
+        self.assertEqual(len(self.attempts(run_id, "poll[n=3]")), 3)
+        self.assertEqual(self.read("polls-3"), "x\nx\nx\n")
+
     def test_a_condition_still_false_after_max_runs_fails_the_task(self):
         flow = self.write("flow.yaml", """
             version: 1

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/flow.hpp"
 #include "error_text.hpp"
 #include "fakes.hpp"
 
@@ -252,7 +253,9 @@ TEST_CASE("the file's env is checked for each task as the task's own templates a
   without_c.tasks.pop_back();
   auto plan = compile(std::move(without_c), {});
   REQUIRE_MESSAGE(plan.has_value(), wfo::test::error_text(plan));
-  CHECK(plan->tasks[1].referenced_tasks == std::vector<uint32_t>{0});
+  REQUIRE(plan->flow->nodes[1].reads);
+  REQUIRE(plan->flow->nodes[1].reads->tasks.size() == 1);
+  CHECK(plan->flow->nodes[1].reads->tasks[0].name == "a");
   auto refused = compile(std::move(wf), {});
   REQUIRE_FALSE(refused.has_value());
   CHECK(refused.error().message == "task 'c' reads task 'a', which it does not need");
