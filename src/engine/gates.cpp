@@ -155,7 +155,11 @@ Result<std::vector<GateUpdate>> expire_due_gates(RunStore& store, const std::str
     return std::vector<GateUpdate>{};
   auto updates = store.update_gates(
       run_id,
-      [&](const RunRecord&, const std::vector<GateRecord>& all) -> Result<std::vector<GateUpdate>> {
+      [&](const RunRecord& run,
+          const std::vector<GateRecord>& all) -> Result<std::vector<GateUpdate>> {
+        // A cancelled run was stopped on purpose: its gates wait for the resume that
+        // continues it, whose driver decides the timeouts then passed.
+        if (run.status == RunStatus::cancelled) return std::vector<GateUpdate>{};
         return decide_timeouts(all, now);
       });
   if (!updates && updates.error().kind != ErrorKind::state) return std::vector<GateUpdate>{};

@@ -43,9 +43,10 @@ std::vector<GateUpdate> decide_timeouts(const std::vector<GateRecord>& gates, Sy
 
 /// Expires every due gate of `run_id` through `store`, all in one transaction that reads
 /// the gates afresh (a person's decision racing a timeout wins or loses whole), so a
-/// parked run times out whenever wfo looks at it (status, approve, resume). `gates` is what
-/// the caller last read: when none of them is due, nothing is read or written. Returns the
-/// updates made. Errors: the store's (ErrorKind::state).
+/// parked run times out whenever wfo looks at it (status, approve, resume). A cancelled run's
+/// gates are left waiting: a look at the run decides nothing, its resume does. `gates` is
+/// what the caller last read: when none of them is due, nothing is read or written. Returns
+/// the updates made. Errors: the store's (ErrorKind::state).
 Result<std::vector<GateUpdate>> expire_due_gates(RunStore& store, const std::string& run_id,
                                                  const std::vector<GateRecord>& gates,
                                                  SystemTime now);

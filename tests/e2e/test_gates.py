@@ -241,6 +241,28 @@ class GateTimeoutTest(WfoTestCase):
         gate = self.query("SELECT decided_by FROM gates WHERE run_id='tw' AND task_id='gate'")
         self.assertEqual(gate[0]["decided_by"], "timeout")
 
+    def test_a_cancelled_runs_gate_is_decided_by_its_resume_not_by_a_look(self):
+        # `wfo status` of a cancelled run recorded a past-due gate "approved by timeout" on
+        # a task already cancelled; the run was stopped on purpose, so its gates wait for
+        # the resume that continues it, which decides them then.
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              gate: {approval: {timeout: 300ms, on_timeout: approve}}
+              after: {needs: gate, run: touch after}
+            """)
+        self.assertEqual(self.wfo("run", flow, "--run-id", "tc").code, 3)
+        self.run_ok("cancel", "tc")
+        time.sleep(0.5)
+        doc = self.status_json("tc")
+        self.assertEqual(doc["status"], "cancelled")
+        self.assertEqual(doc["tasks"][0]["gate"]["status"], "waiting")
+        self.assertEqual(self.query("SELECT COUNT(*) AS n FROM decisions WHERE run_id='tc'")[0]["n"], 0)
+        self.run_ok("resume", "tc")
+        gate = self.query("SELECT status, decided_by FROM gates WHERE run_id='tc'")[0]
+        self.assertEqual((gate["status"], gate["decided_by"]), ("approved", "timeout"))
+        self.assertEqual(self.task_statuses("tc"), {"gate": "succeeded", "after": "succeeded"})
+
     def test_timeout_reject(self):
         self.check("reject", "rejected", "skipped")
 
