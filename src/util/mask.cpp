@@ -4,12 +4,6 @@
 
 namespace wfo {
 
-void Masker::add(std::string value) {
-  std::vector<std::string> one;
-  one.push_back(std::move(value));
-  add(std::move(one));
-}
-
 void Masker::add(std::vector<std::string> values) {
   for (auto& value : values) {
     if (value.empty()) continue;

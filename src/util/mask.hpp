@@ -14,10 +14,8 @@ namespace wfo {
 /// mask ordinary text); this class takes any non-empty value.
 class Masker {
  public:
-  /// Adds `value` to the values to mask; empty values are ignored.
-  void add(std::string value);
-  /// Adds every value of `values` (empty ones ignored) with one sort: O(n log n) for n
-  /// values, where n add() calls are O(n^2 log n).
+  /// Adds every value of `values` to the values to mask (empty ones ignored), with one
+  /// sort: O(n log n) for n values (the secrets of a run are added at once).
   void add(std::vector<std::string> values);
   bool empty() const { return m_values.empty(); }
   /// Length in bytes of the longest value (0 when empty).

@@ -118,8 +118,8 @@ TEST_CASE("MaskStream: any chunking of random text masks as the whole text does"
       size_t len = 1 + gen() % 5;
       for (size_t j = 0; j < len; ++j) v += alphabet[gen() % alphabet.size()];
       values.push_back(v);
-      masker->add(v);
     }
+    masker->add(values);
     std::string text;
     size_t len = gen() % 200;
     for (size_t j = 0; j < len; ++j) text += alphabet[gen() % alphabet.size()];
@@ -138,7 +138,7 @@ TEST_CASE("MaskStream: any chunking of random text masks as the whole text does"
 
 TEST_CASE("MaskStream: holds back only what a value starts with") {
   auto masker = std::make_shared<wfo::Masker>();
-  masker->add("s3cr3t-Value");
+  masker->add({"s3cr3t-Value"});
   wfo::MaskStream stream(masker);
   std::string out;
   stream.feed("password? ", out);

@@ -56,6 +56,16 @@ std::vector<std::string> ids(const Workflow& wf, const Ids& nodes) {
 
 using Names = std::vector<std::string>;
 
+// A task "root" and n tasks m0..m{n-1} that need it; `middles` gets their ids.
+std::vector<TaskSpec> root_and_middles(int n, Names& middles) {
+  std::vector<TaskSpec> tasks{task("root")};
+  for (int i = 0; i < n; ++i) {
+    middles.push_back("m" + std::to_string(i));
+    tasks.push_back(task(middles.back(), {"root"}));
+  }
+  return tasks;
+}
+
 }  // namespace
 
 TEST_CASE("a diamond: needs, dependents and order") {
@@ -105,12 +115,8 @@ TEST_CASE("a chain written backwards is ordered by its needs") {
 }
 
 TEST_CASE("a wide graph: one root, many middles, one sink") {
-  std::vector<TaskSpec> tasks{task("root")};
   std::vector<std::string> middles;
-  for (int i = 0; i < 1000; ++i) {
-    middles.push_back("m" + std::to_string(i));
-    tasks.push_back(task(middles.back(), {"root"}));
-  }
+  std::vector<TaskSpec> tasks = root_and_middles(1000, middles);
   tasks.push_back(task("sink", middles));
   Workflow wf = workflow(std::move(tasks));
   Dag dag = build_ok(wf);
@@ -147,12 +153,8 @@ TEST_CASE("is_upstream: what one walk learns stays right for the next questions"
 
 TEST_CASE("is_direct_need: short and long lists, asked in turn and after a node is added") {
   // j needs m0..m39 (a long list: marked once per node asked about); k needs m0 and j.
-  std::vector<TaskSpec> tasks{task("root")};
   std::vector<std::string> middles;
-  for (int i = 0; i < 40; ++i) {
-    middles.push_back("m" + std::to_string(i));
-    tasks.push_back(task(middles.back(), {"root"}));
-  }
+  std::vector<TaskSpec> tasks = root_and_middles(40, middles);
   tasks.push_back(task("j", middles));
   tasks.push_back(task("k", {"m0", "j"}));
   Workflow wf = workflow(std::move(tasks));

@@ -424,7 +424,7 @@ TEST_CASE("spawn: secrets are masked before the log is written, even cut across 
   TempDir dir;
   ProcessSet set;
   auto masker = std::make_shared<wfo::Masker>();
-  masker->add("hunter2-secret");
+  masker->add({"hunter2-secret"});
   SpawnRequest req = request({"sh", "-c",
                               "printf 'a hunter2-'; sleep 0.05; printf 'secret b\\n';"
                               "echo hunter2-secrethunter2-secret >&2; printf hunter2-sec"},
