@@ -22,13 +22,16 @@ int approvals(const GlobalOptions& g, bool json) {
   }
   auto waiting = (*store)->waiting_gates();
   if (!waiting) return report(waiting.error());
-  // Enforce due timeouts first, so a gate past its deadline is not listed as waiting.
+  // Enforce due timeouts first, so a gate past its deadline is not listed as waiting. A
+  // cancelled run's are left to its resume, and not listed: its timeout decides them first.
   bool expired_any = false;
   SystemTime now = system_now();
+  auto past_due = [&](const GateRecord& gate) { return gate.deadline && *gate.deadline <= now; };
   std::unordered_set<std::string> runs_due;  // each run's due gates in one transaction
   for (const auto& [run, gate] : *waiting) {
-    if (!gate.deadline || *gate.deadline > now || !runs_due.insert(run.id).second) continue;
-    auto expired = expire_due_gates(**store, run.id, {gate}, now);
+    if (run.status == RunStatus::cancelled || !past_due(gate) || !runs_due.insert(run.id).second)
+      continue;
+    auto expired = expire_due_gates(**store, run.id, {gate}, now, GateLook::show);
     if (!expired) return report(expired.error());
     expired_any = expired_any || !expired->empty();
   }
@@ -38,6 +41,7 @@ int approvals(const GlobalOptions& g, bool json) {
   }
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [run, gate] : *waiting) {
+    if (run.status == RunStatus::cancelled && past_due(gate)) continue;
     nlohmann::json approved_by = nlohmann::json::array();
     for (const auto& d : gate.decisions)
       if (d.approve) approved_by.push_back(d.user);

@@ -34,7 +34,9 @@ int decide(const GlobalOptions& g, const DecideOptions& o, bool approve) {
   }
   // A gate whose deadline passed is decided by its timeout before anyone else may decide it.
   if (auto snapshot = (*store)->load_run(o.run_id); snapshot)
-    if (auto expired = expire_due_gates(**store, o.run_id, snapshot->gates, request.at); !expired)
+    if (auto expired =
+            expire_due_gates(**store, o.run_id, snapshot->gates, request.at, GateLook::decide);
+        !expired)
       return report(expired.error());
   auto update = (*store)->update_gate(
       o.run_id, [&](const RunRecord& run, const std::vector<GateRecord>& gates) {

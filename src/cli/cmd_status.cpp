@@ -50,8 +50,11 @@ int status(const GlobalOptions& g, const StatusOptions& o) {
   auto snapshot = (*store)->load_run(id);
   if (!snapshot) return report(snapshot.error());
   // Looking at a parked run enforces its gates' timeouts (issue: gates time out even when no
-  // wfo process is running).
-  auto expired = expire_due_gates(**store, id, snapshot->gates, system_now());
+  // wfo process is running); a cancelled run's are left to its resume.
+  static const std::vector<GateRecord> none;
+  bool cancelled = snapshot->run.status == RunStatus::cancelled;
+  auto expired = expire_due_gates(**store, id, cancelled ? none : snapshot->gates, system_now(),
+                                  GateLook::show);
   if (!expired) return report(expired.error());
   if (!expired->empty()) {
     snapshot = (*store)->load_run(id);

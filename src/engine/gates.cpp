@@ -29,7 +29,10 @@ Result<GateUpdate> decide_gate(const RunRecord& run, const std::vector<GateRecor
     bool ended = run.status == RunStatus::succeeded || run.status == RunStatus::failed ||
                  run.status == RunStatus::cancelled;
     if (ended)
-      return fail(ErrorKind::usage, "run " + run.id + " has " + std::string(to_string(run.status)) +
+      return fail(ErrorKind::usage, "run " + run.id +
+                                        (run.status == RunStatus::cancelled
+                                             ? " was cancelled"
+                                             : " has " + std::string(to_string(run.status))) +
                                         "; nothing waits for a decision");
     return fail(ErrorKind::usage, "no gate of run " + run.id + " waits for a decision");
   } else if (waiting.size() > 1) {
@@ -150,16 +153,17 @@ std::vector<GateUpdate> decide_timeouts(const std::vector<GateRecord>& gates, Sy
 
 Result<std::vector<GateUpdate>> expire_due_gates(RunStore& store, const std::string& run_id,
                                                  const std::vector<GateRecord>& gates,
-                                                 SystemTime now) {
+                                                 SystemTime now, GateLook look) {
   if (std::none_of(gates.begin(), gates.end(), [&](const GateRecord& g) { return due(g, now); }))
     return std::vector<GateUpdate>{};
   auto updates = store.update_gates(
       run_id,
       [&](const RunRecord& run,
           const std::vector<GateRecord>& all) -> Result<std::vector<GateUpdate>> {
-        // A cancelled run was stopped on purpose: its gates wait for the resume that
-        // continues it, whose driver decides the timeouts then passed.
-        if (run.status == RunStatus::cancelled) return std::vector<GateUpdate>{};
+        // A cancelled run was stopped on purpose: a look leaves its gates for the resume
+        // that continues it, whose driver decides the timeouts then passed.
+        if (look == GateLook::show && run.status == RunStatus::cancelled)
+          return std::vector<GateUpdate>{};
         return decide_timeouts(all, now);
       });
   if (!updates && updates.error().kind != ErrorKind::state) return std::vector<GateUpdate>{};

@@ -41,14 +41,20 @@ Result<nlohmann::json> check_inputs(const nlohmann::json& inputs_spec,
 /// `timeout`), in the order of `gates`; empty when none is due. O(gates).
 std::vector<GateUpdate> decide_timeouts(const std::vector<GateRecord>& gates, SystemTime now);
 
+/// Who asks expire_due_gates: a command that only shows the run (status, approvals), or
+/// one about to decide a gate (approve, reject).
+enum class GateLook { show, decide };
+
 /// Expires every due gate of `run_id` through `store`, all in one transaction that reads
 /// the gates afresh (a person's decision racing a timeout wins or loses whole), so a
-/// parked run times out whenever wfo looks at it (status, approve, resume). A cancelled run's
-/// gates are left waiting: a look at the run decides nothing, its resume does. `gates` is
-/// what the caller last read: when none of them is due, nothing is read or written. Returns
-/// the updates made. Errors: the store's (ErrorKind::state).
+/// parked run times out whenever wfo looks at it (status, approve, resume). A look that only
+/// shows a cancelled run decides nothing (it was stopped on purpose; its resume decides its
+/// gates); a decision applies the timeouts passed first, whatever the run's status, so that
+/// no person decides a gate after its deadline. `gates` is what the caller last read: when
+/// none of them is due, nothing is read or written. Returns the updates made. Errors: the
+/// store's (ErrorKind::state).
 Result<std::vector<GateUpdate>> expire_due_gates(RunStore& store, const std::string& run_id,
                                                  const std::vector<GateRecord>& gates,
-                                                 SystemTime now);
+                                                 SystemTime now, GateLook look);
 
 }  // namespace wfo

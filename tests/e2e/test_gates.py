@@ -241,27 +241,47 @@ class GateTimeoutTest(WfoTestCase):
         gate = self.query("SELECT decided_by FROM gates WHERE run_id='tw' AND task_id='gate'")
         self.assertEqual(gate[0]["decided_by"], "timeout")
 
+    def cancel_past_deadline(self, run_id, on_timeout):
+        """Runs a gate with a 300 ms timeout and a task after it, cancels the parked run and
+        waits past the deadline."""
+        flow = self.write("flow.yaml", f"""
+            version: 1
+            tasks:
+              gate: {{approval: {{timeout: 300ms, on_timeout: {on_timeout}}}}}
+              after: {{needs: gate, run: touch after}}
+            """)
+        self.assertEqual(self.wfo("run", flow, "--run-id", run_id).code, 3)
+        self.run_ok("cancel", run_id)
+        time.sleep(0.5)
+
+    def decided(self, run_id):
+        gate = self.query("SELECT status, decided_by FROM gates WHERE run_id=?", run_id)[0]
+        return gate["status"], gate["decided_by"]
+
     def test_a_cancelled_runs_gate_is_decided_by_its_resume_not_by_a_look(self):
         # `wfo status` of a cancelled run recorded a past-due gate "approved by timeout" on
         # a task already cancelled; the run was stopped on purpose, so its gates wait for
         # the resume that continues it, which decides them then.
-        flow = self.write("flow.yaml", """
-            version: 1
-            tasks:
-              gate: {approval: {timeout: 300ms, on_timeout: approve}}
-              after: {needs: gate, run: touch after}
-            """)
-        self.assertEqual(self.wfo("run", flow, "--run-id", "tc").code, 3)
-        self.run_ok("cancel", "tc")
-        time.sleep(0.5)
+        self.cancel_past_deadline("tc", "approve")
         doc = self.status_json("tc")
         self.assertEqual(doc["status"], "cancelled")
         self.assertEqual(doc["tasks"][0]["gate"]["status"], "waiting")
         self.assertEqual(self.query("SELECT COUNT(*) AS n FROM decisions WHERE run_id='tc'")[0]["n"], 0)
         self.run_ok("resume", "tc")
-        gate = self.query("SELECT status, decided_by FROM gates WHERE run_id='tc'")[0]
-        self.assertEqual((gate["status"], gate["decided_by"]), ("approved", "timeout"))
+        self.assertEqual(self.decided("tc"), ("approved", "timeout"))
         self.assertEqual(self.task_statuses("tc"), {"gate": "succeeded", "after": "succeeded"})
+
+    def test_a_cancelled_runs_gate_past_its_deadline_is_its_timeouts(self):
+        # No person decides a gate after its deadline: `wfo approve` applies the timeout
+        # first, as for a parked run, and `wfo approvals` does not list it.
+        self.cancel_past_deadline("tr", "reject")
+        self.assertEqual(self.run_ok("approvals").out, "no gate is waiting for a decision\n")
+        r = self.wfo("approve", "tr")
+        self.assertEqual(r.code, 2, repr(r))
+        self.assertIn("run tr was cancelled; nothing waits for a decision", r.err)
+        self.assertEqual(self.decided("tr"), ("rejected", "timeout"))
+        self.assertEqual(self.wfo("resume", "tr").code, 1)
+        self.assertEqual(self.task_statuses("tr"), {"gate": "failed", "after": "skipped"})
 
     def test_timeout_reject(self):
         self.check("reject", "rejected", "skipped")

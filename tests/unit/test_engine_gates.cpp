@@ -198,6 +198,8 @@ TEST_CASE("an ended run has nothing to decide") {
         "run r-1 has failed; nothing waits for a decision");
   CHECK(refused(run_record(RunStatus::succeeded), {}, request("bob")).message ==
         "run r-1 has succeeded; nothing waits for a decision");
+  CHECK(refused(run_record(RunStatus::cancelled), {g}, request("bob")).message ==
+        "run r-1 was cancelled; nothing waits for a decision");
 }
 
 TEST_CASE("decide_timeouts decides every waiting gate at or past its deadline, in order") {
