@@ -28,12 +28,17 @@ uint32_t Engine::Impl::add_instance(uint32_t collector, size_t index, const nloh
   task.spec = &spec;
   task.approval_message.reset();
   plan.tasks.push_back(std::move(task));
-  FlowNode node = fp.nodes[collector];
+  // The collector's node, copied without its members (the instances so far: copying them
+  // for each instance made adding N instances O(N^2)) and without its list.
+  FlowNode& of = fp.nodes[collector];
+  std::vector<uint32_t> members = std::move(of.members);
+  Box<CompiledTemplate> list = std::move(of.for_each);
+  FlowNode node = of;
+  of.members = std::move(members);
+  of.for_each = std::move(list);
   node.role = NodeRole::foreach_instance;
   node.item = item;
   node.collector = collector;
-  node.members.clear();
-  node.for_each.reset();
   fp.nodes.push_back(std::move(node));
   std::span<const uint32_t> of_collector = plan.dag.needs(collector);
   std::vector<uint32_t> needs(of_collector.begin(), of_collector.end());  // add_node appends
