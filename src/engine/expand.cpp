@@ -50,10 +50,33 @@ uint32_t FlowPlan::holder_of(uint32_t i) const {
 namespace {
 
 constexpr int k_max_depth = 32;
+/// The most tasks a workflow may expand to through its sub-workflows: ten times the scale
+/// wfo is built for (issue 7). A file used twice at each level doubles per level, so 18 small
+/// files made 524,287 tasks and 947 MB of plan.
+constexpr size_t k_max_tasks = 1'000'000;
 
 struct Expander {
   FlowPlan& flow;
   std::vector<TaskSpec> specs;  ///< the nodes' specs, parallel to flow.nodes
+  std::unordered_map<const Workflow*, size_t> sizes;  ///< expanded_size() of each file
+
+  // The tasks `file` expands to through its sub-workflows, each matrix task counted once (a
+  // lower bound), saturating; O(files) in all, so that a tree of files too large is refused
+  // before any of it is made. Below k_max_depth only: deeper is refused by add_subflow.
+  size_t expanded_size(const Workflow& file, int depth) {
+    if (depth >= k_max_depth) return 0;
+    if (auto it = sizes.find(&file); it != sizes.end()) return it->second;
+    size_t n = 0;
+    for (const TaskSpec& t : file.tasks) {
+      size_t add = 1;
+      if (!t.uses.empty())
+        if (auto it = flow.subflows.find(subflow_key(file, t.uses)); it != flow.subflows.end())
+          add = std::min(SIZE_MAX - 1, expanded_size(it->second, depth + 1)) + 1;
+      n = n > SIZE_MAX - add ? SIZE_MAX : n + add;
+    }
+    sizes.emplace(&file, n);
+    return n;
+  }
 
   static std::unexpected<Error> error_at(const Workflow& wf, Mark at, std::string message,
                                          std::string hint = {}) {
@@ -124,8 +147,14 @@ struct Expander {
     size_t product = matrix_product_size(*t.matrix);
     // Exclusions may bring a larger product under the limit; beyond this, do not even try.
     constexpr size_t k_max_product = 65536;
-    if (product > k_max_product || t.matrix->include.size() > k_max_matrix_instances)
-      return too_many(wf, t, product);
+    if (product > k_max_product) return too_many(wf, t, product);
+    // Each include entry is checked against every combination: bounded as the instances are.
+    if (t.matrix->include.size() > k_max_matrix_instances)
+      return error_at(wf, t.matrix->mark,
+                      "the matrix of task '" + t.id + "' has " +
+                          std::to_string(t.matrix->include.size()) + " include entries; at most " +
+                          std::to_string(k_max_matrix_instances) + " are allowed",
+                      "split the task, or fan out over a list with for_each");
     auto combos = expand_matrix(*t.matrix);
     if (combos.size() > k_max_matrix_instances) return too_many(wf, t, combos.size());
     if (combos.empty())
@@ -175,6 +204,12 @@ struct Expander {
     if (depth >= k_max_depth)
       return error_at(wf, t.uses_mark,
                       "sub-workflows nest deeper than " + std::to_string(k_max_depth) + " levels");
+    size_t adds = std::max(it->second.tasks.size(), expanded_size(it->second, depth + 1));
+    if (adds > k_max_tasks - std::min(k_max_tasks, flow.nodes.size()))
+      return error_at(wf, t.uses_mark,
+                      "the workflow expands to more than " + std::to_string(k_max_tasks) +
+                          " tasks through its sub-workflows",
+                      "use each sub-workflow fewer times, or split the work into several runs");
     if (auto cycle = Dag::build(it->second); !cycle) return std::unexpected(cycle.error());
     if (auto ok = check_with(wf, t, it->second); !ok) return ok;
     uint32_t scope = flow.add_scope(it->second, specs[node].id + "/", node);
@@ -245,7 +280,7 @@ Result<void> expand_flow(Plan& plan) {
   flow.scopes.clear();
   flow.nodes.clear();
   flow.add_scope(root, "", k_no_node);
-  Expander e{flow, {}};
+  Expander e{flow, {}, {}};
   flow.nodes.reserve(root.tasks.size());
   bool one_to_one = std::none_of(root.tasks.begin(), root.tasks.end(), [](const TaskSpec& t) {
     return t.matrix || !t.uses.empty();

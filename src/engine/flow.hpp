@@ -157,12 +157,14 @@ size_t matrix_product_size(const MatrixSpec& matrix);
 /// slowest), minus every combination that matches an `exclude` entry on all its keys; then each
 /// `include` entry is added to every combination whose original axis values it does not
 /// change (its other keys are added, and may overwrite added ones), or, when it fits none,
-/// appended as a combination of its own. Pure; errors: none.
+/// appended as a combination of its own. The caller bounds matrix_product_size (the product
+/// is made whole). O(product x (axes + exclude and include keys)). Pure; errors: none.
 std::vector<MatrixCombination> expand_matrix(const MatrixSpec& matrix);
 
 /// The id of instance `index` of task `id` with `combination`: `test[os=linux,suite=unit]`;
 /// `test[<index>]` when a value is empty, longer than 40 bytes or holds other than letters,
-/// digits and `_.:/@+-` (an id must stay one readable word).
+/// digits and `_.:/@+-`, or when the part in brackets would pass 250 bytes (an id must stay
+/// one readable word).
 std::string matrix_instance_id(const std::string& id, const MatrixCombination& combination,
                                size_t index);
 

@@ -5,72 +5,72 @@
 // combination of its own when it agrees with none.
 #include <algorithm>
 #include <cstdint>
+#include <string_view>
+#include <unordered_map>
 
 #include "engine/flow.hpp"
 
 namespace wfo {
 namespace {
 
-const std::string* value_of(const MatrixCombination& c, const std::string& key) {
-  for (const auto& [k, v] : c)
-    if (k == key) return &v;
-  return nullptr;
-}
+/// Axis name -> its place in a combination that product() made (the axes' order).
+using AxisIndex = std::unordered_map<std::string_view, size_t>;
 
-void set_value(MatrixCombination& c, const std::string& key, const std::string& value) {
-  for (auto& [k, v] : c)
-    if (k == key) {
-      v = value;
-      return;
-    }
-  c.emplace_back(key, value);
-}
-
+// Each combination built once, its values picked by the digits of its index (the last axis
+// varies fastest, GitHub Actions' order): O(combinations x axes). Extending a copy of each
+// partial combination axis by axis was O(combinations x axes^2).
 std::vector<MatrixCombination> product(const MatrixSpec& m) {
-  std::vector<MatrixCombination> out;
-  if (m.axes.empty()) return out;
-  out.emplace_back();
-  for (const auto& [axis, values] : m.axes) {
-    std::vector<MatrixCombination> next;
-    next.reserve(out.size() * values.size());
-    for (const auto& partial : out)
-      for (const auto& v : values) {
-        MatrixCombination c = partial;
-        c.emplace_back(axis, v);
-        next.push_back(std::move(c));
-      }
-    out = std::move(next);
+  const size_t count = matrix_product_size(m);
+  std::vector<MatrixCombination> out(count);
+  std::vector<size_t> digits(m.axes.size());
+  for (size_t c = 0; c < count; ++c) {
+    size_t rest = c;
+    for (size_t a = m.axes.size(); a-- > 0;) {
+      digits[a] = rest % m.axes[a].second.size();
+      rest /= m.axes[a].second.size();
+    }
+    MatrixCombination& combo = out[c];
+    combo.reserve(m.axes.size());
+    for (size_t a = 0; a < m.axes.size(); ++a)
+      combo.emplace_back(m.axes[a].first, m.axes[a].second[digits[a]]);
   }
   return out;
 }
 
-bool matches(const MatrixCombination& c, const MatrixCombination& entry) {
+// Whether combination `c` of product() has every value of `entry`; a key that is no axis
+// matches nothing (the combination has only its axes yet).
+bool matches(const MatrixCombination& c, const AxisIndex& axes, const MatrixCombination& entry) {
   for (const auto& [k, v] : entry) {
-    const std::string* have = value_of(c, k);
-    if (!have || *have != v) return false;
+    auto it = axes.find(k);
+    if (it == axes.end() || c[it->second].second != v) return false;
   }
   return true;
 }
 
-bool is_axis(const MatrixSpec& m, const std::string& key) {
-  return std::any_of(m.axes.begin(), m.axes.end(), [&](const auto& a) { return a.first == key; });
-}
-
 // Adds `entry` to every combination (of the first `original` ones) whose original axis values
-// it agrees with; returns whether it was added to any.
-bool add_include(const MatrixSpec& m, std::vector<MatrixCombination>& combos, size_t original,
+// it agrees with; returns whether it was added to any. O(combinations x (entry + keys added
+// before)): the keys a combination has beyond its axes are indexed, not searched per key.
+bool add_include(const AxisIndex& axes, std::vector<MatrixCombination>& combos, size_t original,
                  const MatrixCombination& entry) {
   bool added = false;
   for (size_t i = 0; i < original; ++i) {
     MatrixCombination& c = combos[i];
     bool agrees = std::all_of(entry.begin(), entry.end(), [&](const auto& kv) {
-      if (!is_axis(m, kv.first)) return true;
-      const std::string* have = value_of(c, kv.first);
-      return have && *have == kv.second;
+      auto it = axes.find(kv.first);
+      return it == axes.end() || c[it->second].second == kv.second;
     });
     if (!agrees) continue;
-    for (const auto& [k, v] : entry)
-      if (!is_axis(m, k)) set_value(c, k, v);
+    std::unordered_map<std::string, size_t> extra;  // keys beyond the axes -> place in c
+    for (size_t k = axes.size(); k < c.size(); ++k) extra.emplace(c[k].first, k);
+    for (const auto& [k, v] : entry) {
+      if (axes.contains(k)) continue;
+      if (auto it = extra.find(k); it != extra.end()) {
+        c[it->second].second = v;  // an added value, overwritten
+      } else {
+        extra.emplace(k, c.size());
+        c.emplace_back(k, v);
+      }
+    }
     added = true;
   }
   return added;
@@ -100,13 +100,15 @@ size_t matrix_product_size(const MatrixSpec& matrix) {
 
 std::vector<MatrixCombination> expand_matrix(const MatrixSpec& matrix) {
   std::vector<MatrixCombination> combos = product(matrix);
+  AxisIndex axes;
+  for (size_t a = 0; a < matrix.axes.size(); ++a) axes.emplace(matrix.axes[a].first, a);
   std::erase_if(combos, [&](const MatrixCombination& c) {
     return std::any_of(matrix.exclude.begin(), matrix.exclude.end(),
-                       [&](const auto& entry) { return matches(c, entry); });
+                       [&](const auto& entry) { return matches(c, axes, entry); });
   });
   const size_t original = combos.size();
   for (const auto& entry : matrix.include)
-    if (!add_include(matrix, combos, original, entry)) combos.push_back(entry);
+    if (!add_include(axes, combos, original, entry)) combos.push_back(entry);
   return combos;
 }
 
@@ -115,11 +117,14 @@ std::string matrix_instance_id(const std::string& id, const MatrixCombination& c
   bool plain =
       !combination.empty() && std::all_of(combination.begin(), combination.end(),
                                           [](const auto& kv) { return plain_value(kv.second); });
+  constexpr size_t k_max_values_bytes = 250;
+  std::string values;
+  for (size_t i = 0; plain && i < combination.size(); ++i) {
+    values += (i ? "," : "") + combination[i].first + "=" + combination[i].second;
+    plain = values.size() <= k_max_values_bytes;
+  }
   if (!plain) return id + "[" + std::to_string(index) + "]";
-  std::string out = id + "[";
-  for (size_t i = 0; i < combination.size(); ++i)
-    out += (i ? "," : "") + combination[i].first + "=" + combination[i].second;
-  return out + "]";
+  return id + "[" + values + "]";
 }
 
 }  // namespace wfo

@@ -114,6 +114,13 @@ TEST_CASE("matrix_instance_id: readable ids, or the index when a value would not
   CHECK(matrix_instance_id("t", {{"a", ""}}, 0) == "t[0]");
   CHECK(matrix_instance_id("t", {{"a", std::string(41, 'x')}}, 3) == "t[3]");
   CHECK(matrix_instance_id("t", {{"a", "x]y"}}, 5) == "t[5]");
+  Combination many;  // 8,000 keys made a 187 KB id, too long for its task's environment
+  for (int i = 0; i < 8000; ++i) many.emplace_back("k" + std::to_string(i), "v");
+  CHECK(matrix_instance_id("t", many, 0) == "t[0]");
+  Combination longest(25, {"key", "value"});  // 25 x 10 bytes: the id's 256 at most
+  CHECK(matrix_instance_id("t", longest, 0).size() == 2 + 25 * 10);
+  longest.emplace_back("k", "v");
+  CHECK(matrix_instance_id("t", longest, 0) == "t[0]");
 }
 
 TEST_CASE("compile: a matrix task becomes one node per combination; dependents need them all") {
@@ -319,6 +326,40 @@ TEST_CASE("compile: a matrix of more than 256 combinations is refused before it 
   TaskSpec fits = task("t", "true");  // 300 before exclusions, 200 after: as GitHub counts
   fits.matrix = matrix({{"a", ten}, {"b", ten}, {"c", {"x", "y", "z"}}}, {}, {{{"c", "y"}}});
   CHECK(compiled(workflow({fits})).tasks.size() == 200);
+  // Include entries are counted as themselves (they said "makes 1 combinations").
+  TaskSpec includes = task("t", "true");
+  std::vector<Combination> entries;
+  for (int i = 0; i < 257; ++i) entries.push_back({{"x", "x0"}, {"k" + std::to_string(i), "v"}});
+  includes.matrix = matrix({{"x", {"x0"}}}, entries);
+  includes.matrix->mark = Mark{3, 13};
+  CHECK(compile_error(workflow({includes})) ==
+        "flow.yaml:3:13: the matrix of task 't' has 257 include entries; at most 256 are allowed");
+  entries.pop_back();
+  includes.matrix = matrix({{"x", {"x0"}}}, entries);
+  Plan merged = compiled(workflow({includes}));  // all 256 added to the one combination
+  REQUIRE(merged.tasks.size() == 1);
+  CHECK(merged.flow->nodes[0].matrix.size() == 257);
+  CHECK(merged.flow->nodes[0].matrix["k255"] == "v");
+}
+
+TEST_CASE("expand_matrix: many axes and many include keys, each value in its place") {
+  // Each axis extended a copy of every partial combination (O(axes^2)), and each include key
+  // was looked for along the combination (O(keys^2)): 16,000 axes took 8 s to validate.
+  std::vector<std::pair<std::string, std::vector<std::string>>> axes;
+  for (int i = 0; i < 3000; ++i) axes.emplace_back("a" + std::to_string(i), Names{"v"});
+  axes.emplace_back("last", Names{"p", "q"});
+  Combination entry{{"last", "q"}};
+  for (int i = 0; i < 3000; ++i) entry.emplace_back("k" + std::to_string(i), std::to_string(i));
+  entry.emplace_back("k7", "again");  // a later key of the same name overwrites the earlier
+  auto combos = expand_matrix(matrix(axes, {entry}, {{{"a5", "v"}, {"last", "p"}}}));
+  REQUIRE(combos.size() == 1);  // p excluded; q kept, the entry added to it
+  const Combination& c = combos[0];
+  REQUIRE(c.size() == 3001 + 3000);
+  CHECK(c[0] == std::pair<std::string, std::string>{"a0", "v"});
+  CHECK(c[3000] == std::pair<std::string, std::string>{"last", "q"});
+  CHECK(c[3001] == std::pair<std::string, std::string>{"k0", "0"});
+  CHECK(c[3008] == std::pair<std::string, std::string>{"k7", "again"});
+  CHECK(c.back() == std::pair<std::string, std::string>{"k2999", "2999"});
 }
 
 TEST_CASE("compile: fan-out keys that do not go together are refused") {
