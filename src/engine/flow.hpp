@@ -163,8 +163,8 @@ std::vector<MatrixCombination> expand_matrix(const MatrixSpec& matrix);
 
 /// The id of instance `index` of task `id` with `combination`: `test[os=linux,suite=unit]`;
 /// `test[<index>]` when a value is empty, longer than 40 bytes or holds other than letters,
-/// digits and `_.:/@+-`, or when the part in brackets would pass 250 bytes (an id must stay
-/// one readable word).
+/// digits and `_.:/@+-` (an id must stay one readable word). The rule is part of what a run
+/// stores: a resume finds an instance's record by this id, so it must not change.
 std::string matrix_instance_id(const std::string& id, const MatrixCombination& combination,
                                size_t index);
 

@@ -117,14 +117,11 @@ std::string matrix_instance_id(const std::string& id, const MatrixCombination& c
   bool plain =
       !combination.empty() && std::all_of(combination.begin(), combination.end(),
                                           [](const auto& kv) { return plain_value(kv.second); });
-  constexpr size_t k_max_values_bytes = 250;
-  std::string values;
-  for (size_t i = 0; plain && i < combination.size(); ++i) {
-    values += (i ? "," : "") + combination[i].first + "=" + combination[i].second;
-    plain = values.size() <= k_max_values_bytes;
-  }
   if (!plain) return id + "[" + std::to_string(index) + "]";
-  return id + "[" + values + "]";
+  std::string out = id + "[";
+  for (size_t i = 0; i < combination.size(); ++i)
+    out += (i ? "," : "") + combination[i].first + "=" + combination[i].second;
+  return out + "]";
 }
 
 }  // namespace wfo
