@@ -155,11 +155,11 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   };
   // The file's names first, each with the agent's or the task's value where they set it,
   // then theirs that the file does not set: the order of layering (the first error wins).
-  if (task.file_env) {
+  if (!task.file_env.empty()) {
     std::unordered_map<std::string_view, const CompiledTemplate*> own;
     own.reserve(task.env.size());
     for (const auto& [key, value] : task.env) own.emplace(key, &value);
-    for (const auto& [key, value] : *task.file_env) {
+    for (const auto& [key, value] : task.file_env) {
       auto it = own.find(key);
       if (auto ok = set_env(key, it != own.end() ? *it->second : value); !ok)
         return std::unexpected(ok.error());
@@ -171,7 +171,7 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   // What runs: the task's own command, its fallback, or its compensation.
   const AgentSpec* agent = kind == AttemptKind::fallback ? task.fallback_agent : task.agent;
   const CompiledTemplateMap& with = kind == AttemptKind::fallback ? task.fallback_with : task.with;
-  const std::vector<CompiledTemplate>& command =
+  const SharedVector<CompiledTemplate>& command =
       kind == AttemptKind::fallback ? task.fallback_command : task.command;
   const CompiledTemplate* shell_command =
       kind == AttemptKind::fallback     ? (task.fallback_run ? &*task.fallback_run : nullptr)

@@ -660,7 +660,7 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
   auto text = redactor.empty() ? read_output_file(i) : raw_outputs;
   auto outputs = parse_outputs(text);
   if (outputs) {
-    if (auto ok = validate_outputs(*outputs, task.spec->outputs); !ok)
+    if (auto ok = validate_outputs(*outputs, task.spec->outputs.items()); !ok)
       return finish_attempt_failed(i, AttemptStatus::failed, ok.error().message, "");
   } else {
     return finish_attempt_failed(i, AttemptStatus::failed, outputs.error().message, "");

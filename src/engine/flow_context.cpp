@@ -27,7 +27,7 @@ std::string group_status(const std::vector<std::string>& statuses) {
 }  // namespace
 
 nlohmann::json gather_outputs(const std::vector<nlohmann::json>& per_instance,
-                              const std::vector<OutputSpec>& declared) {
+                              const SharedVector<OutputSpec>& declared) {
   std::vector<std::string> keys;  // declared first, then the others as first set
   std::unordered_set<std::string> known;
   for (const OutputSpec& o : declared)
@@ -131,7 +131,7 @@ nlohmann::json Engine::Impl::tasks_view(uint32_t scope, const std::vector<TaskRe
   // A group's outputs: each instance's projected, and the declared keys read. A name read
   // that is then no key of the group's (not declared, set by no instance as written) is
   // looked for case-insensitively by the evaluator: the group's whole outputs are gathered.
-  auto group = [&](const std::vector<uint32_t>& members, const std::vector<OutputSpec>& declared,
+  auto group = [&](const std::vector<uint32_t>& members, const SharedVector<OutputSpec>& declared,
                    const NameReads& read) {
     std::vector<std::string> statuses;
     std::vector<nlohmann::json> outputs;
@@ -180,7 +180,7 @@ nlohmann::json Engine::Impl::tasks_view(uint32_t scope, const std::vector<TaskRe
       // instances, as an empty list has: only the latter reads its declared outputs as [].
       uint32_t c = nodes->front();
       bool listed = !fp.nodes[c].members.empty() || tasks[c].status == TaskStatus::succeeded;
-      static const std::vector<OutputSpec> undeclared;
+      static const SharedVector<OutputSpec> undeclared;
       nlohmann::json view =
           group(fp.nodes[c].members, listed ? plan.tasks[c].spec->outputs : undeclared, r.outputs);
       view["status"] = task_view(c, reader, nothing)["status"];

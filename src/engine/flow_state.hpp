@@ -43,7 +43,7 @@ struct FlowState {
 /// without instances (an empty for_each list) reads `[]` for a declared key. `per_instance`
 /// holds one object of string values per instance.
 nlohmann::json gather_outputs(const std::vector<nlohmann::json>& per_instance,
-                              const std::vector<OutputSpec>& declared);
+                              const SharedVector<OutputSpec>& declared);
 
 /// The `env` context of a file's tasks: its `env:` entries as written.
 nlohmann::json env_texts(const Workflow& wf);

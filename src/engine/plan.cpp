@@ -4,6 +4,7 @@
 #include "engine/plan.hpp"
 
 #include <filesystem>
+#include <map>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -15,6 +16,14 @@
 namespace wfo {
 namespace {
 
+/// Compiled maps and agent commands, each shared by the tasks whose source is the same: maps
+/// keyed by where their source maps are kept (SharedVector::identity(): the base's, the
+/// task's own), commands by their agent.
+struct SharedTemplates {
+  std::map<std::pair<const void*, const void*>, CompiledTemplateMap> maps;
+  std::unordered_map<const AgentSpec*, SharedVector<CompiledTemplate>> commands;
+};
+
 struct Compiler {
   Plan& plan;
   const Workflow& wf;                         ///< the file of `scope`
@@ -23,8 +32,8 @@ struct Compiler {
   /// The file's folder, normalized once per scope and kept by compile(): most tasks run
   /// there (a path per task was 5% of validating a 10,000-task file). Null: not kept.
   std::shared_ptr<const std::string>* source_workdir = nullptr;
-  /// The file's env, parsed once per scope and kept by compile(). Null: not kept.
-  std::shared_ptr<const CompiledTemplateMap>* scope_env = nullptr;
+  /// Templates compiled once for the tasks that share them, kept by compile(). Null: none.
+  SharedTemplates* shared = nullptr;
 
   Error error_at(Mark m, std::string message, std::string hint = {}) const {
     return Error{ErrorKind::invalid_workflow, std::move(message), wf.file, m.line, m.column,
@@ -77,56 +86,93 @@ struct Compiler {
     return CompiledTemplate{t.text, std::move(*parsed)};
   }
 
-  Result<void> compile_map(const TemplateMap& in, uint32_t reader, CompiledTemplateMap& out) const {
-    // A later layer (the task's env over its agent's) replaces an earlier key: found by an
-    // index of what `out` holds, so that layering K names is O(K), not O(K^2).
-    // The first layer needs no index: a map's keys are unique (the loader rejects a
-    // duplicate key).
-    bool first = out.empty();
-    std::unordered_map<std::string_view, size_t> at;
-    if (!first) {
-      out.reserve(out.size() + in.size());  // `at` points into the keys: no reallocation
-      at.reserve(out.size() + in.size());
-      for (size_t k = 0; k < out.size(); ++k) at.emplace(out[k].first, k);
-    }
-    for (const auto& [key, value] : in) {
-      auto c = compile_template(value, reader);
-      if (!c) return std::unexpected(c.error());
-      if (!first)
-        if (auto it = at.find(key); it != at.end()) {
-          out[it->second].second = std::move(*c);
-          continue;
-        }
-      out.emplace_back(key, std::move(*c));
-    }
+  // Checks the references of `t`, compiled for another task, as task `i`'s own (what it may
+  // read, what it reads), at the current place.
+  Result<void> check_as_own(const CompiledTemplate& t, uint32_t i) const {
+    for (const auto& ref : t.parsed.references())
+      if (auto ok = check_reference(ref, i); !ok) return ok;
     return {};
   }
 
-  // The file's env for task `i`: parsed at the scope's first task, shared by the rest; each
-  // task checks the references as its own templates' (what it may read, what it reads).
-  Result<void> share_file_env(uint32_t i, CompiledTask& task) const {
-    if (wf.env.empty()) return {};
-    std::shared_ptr<const CompiledTemplateMap> unkept;
-    std::shared_ptr<const CompiledTemplateMap>& shared = scope_env ? *scope_env : unkept;
-    if (shared) {
-      for (const auto& [key, value] : *shared)
-        for (const auto& ref : value.parsed.references())
-          if (auto ok = check_reference(ref, i); !ok) return ok;
-      task.file_env = shared;
-      return {};
+  // `base` then `over` (either may be null) compiled for task `reader` into one map, a name of
+  // `over` replacing the same name of `base` in place. A name is found by an index of what is
+  // compiled so far, so that layering K names is O(K), not O(K^2); a map's keys are unique
+  // (the loader rejects a duplicate key).
+  Result<CompiledTemplateMap> compile_layers(const TemplateMap* base, const TemplateMap* over,
+                                             uint32_t reader) const {
+    std::vector<std::pair<std::string, CompiledTemplate>> out;
+    out.reserve((base ? base->size() : 0) + (over ? over->size() : 0));  // `at` views the keys
+    bool layered = base && over && !base->empty() && !over->empty();
+    std::unordered_map<std::string_view, size_t> at;
+    for (const TemplateMap* layer : {base, over}) {
+      if (!layer) continue;
+      bool upper = layer == over;
+      for (const auto& [key, value] : *layer) {
+        auto c = compile_template(value, reader);
+        if (!c) return std::unexpected(c.error());
+        if (layered && upper)
+          if (auto it = at.find(key); it != at.end()) {
+            out[it->second].second = std::move(*c);
+            continue;
+          }
+        out.emplace_back(key, std::move(*c));
+        if (layered && !upper) at.emplace(out.back().first, out.size() - 1);
+      }
     }
-    // The first task: each name parsed and checked in turn, so that the first error in the
-    // file is the one reported, as when each task compiled its own.
-    auto map = std::make_shared<CompiledTemplateMap>();
-    map->reserve(wf.env.size());
-    for (const auto& [key, value] : wf.env) {
-      auto c = compile_template(value, i);
-      if (!c) return std::unexpected(c.error());
-      map->emplace_back(key, std::move(*c));
-    }
-    shared = std::move(map);
-    task.file_env = shared;
+    return CompiledTemplateMap(std::move(out));
+  }
+
+  // Task `i`'s map of `base` then `over` (as compile_layers), shared with the tasks before it
+  // whose maps are the same ones (the file's env, the instances of a matrix task, the tasks of
+  // a file used by several `uses`, the tasks of an agent that set no names of their own):
+  // parsed once. `common`: `over` is no one task's (the file's env).
+  Result<void> share_layers(uint32_t i, const TemplateMap* base, const TemplateMap& over,
+                            CompiledTemplateMap& out, bool common = false) const {
+    if (over.empty() && (!base || base->empty())) return {};
+    // Worth keeping only when another task may have the same maps: the task's own map is
+    // shared by copies of the task, or it has none and the base is an agent's.
+    bool keep = shared && (common || over.empty() || over.shared());
+    std::pair<const void*, const void*> key{base ? base->identity() : nullptr, over.identity()};
+    if (keep)
+      if (auto it = shared->maps.find(key); it != shared->maps.end()) {
+        for (const auto& [name, t] : it->second)
+          if (auto ok = check_as_own(t, i); !ok) return ok;
+        out = it->second;
+        return {};
+      }
+    auto map = compile_layers(base, &over, i);
+    if (!map) return std::unexpected(map.error());
+    out = std::move(*map);
+    if (keep) shared->maps.emplace(key, out);
     return {};
+  }
+
+  // The command parts of `agent` compiled for task `i` (a place of their own: they read
+  // `inputs`), shared with the other tasks that run the agent.
+  Result<void> share_command(uint32_t i, const AgentSpec& agent,
+                             SharedVector<CompiledTemplate>& out) {
+    place = TemplatePlace::agent_command;
+    Result<void> done = [&]() -> Result<void> {
+      if (shared)
+        if (auto it = shared->commands.find(&agent); it != shared->commands.end()) {
+          for (const CompiledTemplate& t : it->second)
+            if (auto ok = check_as_own(t, i); !ok) return ok;
+          out = it->second;
+          return {};
+        }
+      std::vector<CompiledTemplate> parts;
+      parts.reserve(agent.command.parts.size());
+      for (const auto& part : agent.command.parts) {
+        auto c = compile_template(part, i);
+        if (!c) return std::unexpected(c.error());
+        parts.push_back(std::move(*c));
+      }
+      out = std::move(parts);
+      if (shared) shared->commands.emplace(&agent, out);
+      return {};
+    }();
+    place = TemplatePlace::task;
+    return done;
   }
 
   Result<void> compile_task(uint32_t i) {
@@ -141,13 +187,7 @@ struct Compiler {
     }
     if (task.agent) {
       task.command_form = task.agent->command.form;
-      place = TemplatePlace::agent_command;
-      for (const auto& part : task.agent->command.parts) {
-        auto c = compile_template(part, i);
-        if (!c) return std::unexpected(c.error());
-        task.command.push_back(std::move(*c));
-      }
-      place = TemplatePlace::task;
+      if (auto ok = share_command(i, *task.agent, task.command); !ok) return ok;
     }
     place = TemplatePlace::once;
     if (spec.if_expr) {
@@ -167,11 +207,10 @@ struct Compiler {
       task.if_expr = std::move(*c);
     }
     place = TemplatePlace::task;
-    if (auto ok = share_file_env(i, task); !ok) return ok;
-    if (task.agent)
-      if (auto ok = compile_map(task.agent->env, i, task.env); !ok) return ok;
-    if (auto ok = compile_map(spec.env, i, task.env); !ok) return ok;
-    if (auto ok = compile_map(spec.with, i, task.with); !ok) return ok;
+    if (auto ok = share_layers(i, nullptr, wf.env, task.file_env, true); !ok) return ok;
+    if (auto ok = share_layers(i, task.agent ? &task.agent->env : nullptr, spec.env, task.env); !ok)
+      return ok;
+    if (auto ok = share_layers(i, nullptr, spec.with, task.with); !ok) return ok;
     if (spec.approval && spec.approval->message) {
       place = TemplatePlace::once;
       auto c = compile_template(*spec.approval->message, i);
@@ -224,14 +263,9 @@ struct Compiler {
           return std::unexpected(error_at(spec.fallback->mark, "task '" + spec.id +
                                                                     "' falls back to unknown agent '" +
                                                                     spec.fallback->agent + "'"));
-        place = TemplatePlace::agent_command;
-        for (const auto& part : task.fallback_agent->command.parts) {
-          auto c = compile_template(part, i);
-          if (!c) return std::unexpected(c.error());
-          task.fallback_command.push_back(std::move(*c));
-        }
-        place = TemplatePlace::task;
-        if (auto ok = compile_map(spec.fallback->with, i, task.fallback_with); !ok) return ok;
+        if (auto ok = share_command(i, *task.fallback_agent, task.fallback_command); !ok) return ok;
+        if (auto ok = share_layers(i, nullptr, spec.fallback->with, task.fallback_with); !ok)
+          return ok;
       }
     }
     if (spec.compensate) {
@@ -316,15 +350,12 @@ Result<Plan> compile(Workflow workflow, SubflowMap subflows) {
   for (uint32_t i = 0; i < wf.tasks.size(); ++i) plan.index.emplace(wf.tasks[i].id, i);
   plan.tasks.resize(wf.tasks.size());
   std::vector<std::shared_ptr<const std::string>> workdirs(plan.flow->scopes.size());
-  std::vector<std::shared_ptr<const CompiledTemplateMap>> envs(plan.flow->scopes.size());
+  SharedTemplates shared;
   for (uint32_t i = 0; i < wf.tasks.size(); ++i) {
     uint32_t scope = plan.flow->nodes[i].scope;
-    Compiler node_compiler{plan,
-                           *plan.flow->scopes[scope].workflow,
-                           scope,
-                           TemplatePlace::task,
-                           &workdirs[scope],
-                           &envs[scope]};
+    Compiler node_compiler{
+        plan,   *plan.flow->scopes[scope].workflow, scope, TemplatePlace::task, &workdirs[scope],
+        &shared};
     if (auto ok = node_compiler.compile_task(i); !ok) return std::unexpected(ok.error());
   }
   if (auto ok = compile_scope_outputs(plan); !ok) return std::unexpected(ok.error());

@@ -24,7 +24,9 @@ struct CompiledTemplate {
   expr::ParsedTemplate parsed;
 };
 
-using CompiledTemplateMap = std::vector<std::pair<std::string, CompiledTemplate>>;
+/// Ordered name -> template pairs, compiled. Shared by the tasks whose templates are the same
+/// (the instances of a matrix, the tasks of one agent) until one is changed (util/box.hpp).
+using CompiledTemplateMap = SharedVector<std::pair<std::string, CompiledTemplate>>;
 
 /// The policy of a task that sets none: one attempt.
 inline const RetryPolicy k_no_retry{};
@@ -34,19 +36,19 @@ struct CompiledTask {
   const TaskSpec* spec = nullptr;
   const AgentSpec* agent = nullptr;  ///< when the task runs an agent
   std::optional<CompiledTemplate> run;       ///< `run:` (shell)
-  std::vector<CompiledTemplate> command;     ///< the agent's command parts
+  SharedVector<CompiledTemplate> command;    ///< the agent's command parts
   CommandSpec::Form command_form = CommandSpec::Form::shell;
   Box<CompiledTemplate> if_expr;  ///< boxed, as the other rarely set templates (util/box.hpp)
   /// The file's `env:`, parsed once and shared by the tasks of its scope (a copy a task was
-  /// O(tasks x names) in time and memory: 183 MB for 10 names at 100,000 tasks). Null when
+  /// O(tasks x names) in time and memory: 183 MB for 10 names at 100,000 tasks). Empty when
   /// the file sets none. `env`'s names win over it.
-  std::shared_ptr<const CompiledTemplateMap> file_env;
+  CompiledTemplateMap file_env;
   CompiledTemplateMap env;   ///< the agent's env, then the task's (over file_env)
   CompiledTemplateMap with;  ///< agent inputs
   Box<CompiledTemplate> approval_message;
   Box<CompiledTemplate> fallback_run;             ///< `fallback: {run: ...}`
   const AgentSpec* fallback_agent = nullptr;      ///< `fallback: {agent: ...}`
-  std::vector<CompiledTemplate> fallback_command;  ///< the fallback agent's command parts
+  SharedVector<CompiledTemplate> fallback_command;  ///< the fallback agent's command parts
   CompiledTemplateMap fallback_with;
   Box<CompiledTemplate> compensate;  ///< saga step run when the run fails
   /// Resolved: the task's policy, else its agent's, else the workflow default's, else

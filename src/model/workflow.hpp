@@ -33,8 +33,9 @@ struct Template {
   Mark mark;  ///< where the string starts in the file
 };
 
-/// Ordered name -> template pairs, as `env:` and `with:` are written.
-using TemplateMap = std::vector<std::pair<std::string, Template>>;
+/// Ordered name -> template pairs, as `env:` and `with:` are written. Shared by the copies of
+/// a task (its matrix and for_each instances) until one is changed (util/box.hpp).
+using TemplateMap = SharedVector<std::pair<std::string, Template>>;
 
 /// How failures are retried (spec: Retry and backoff).
 enum class Backoff { fixed, linear, exponential };
@@ -156,7 +157,7 @@ struct TaskSpec {
   std::optional<std::string> workdir;
   std::optional<std::chrono::milliseconds> timeout;
   Box<RetryPolicy> retry;  ///< boxed: rarely set, 112 bytes (util/box.hpp)
-  std::vector<OutputSpec> outputs;
+  SharedVector<OutputSpec> outputs;  ///< shared by the task's instances (util/box.hpp)
   Box<FallbackSpec> fallback;
   Box<Template> compensate;
   Box<ApprovalSpec> approval;

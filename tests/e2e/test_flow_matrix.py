@@ -297,5 +297,76 @@ class ForEachTest(WfoTestCase):
             f"{flow}:4:19: error: 'item' is only available in a task with for_each\n"), r.err)
 
 
+class SharedDefinitionTest(WfoTestCase):
+    """The instances of a matrix or for_each task share their task's definition and its
+    compiled templates (util/box.hpp), and a file used twice as a sub-workflow its tasks'; each
+    instance still gets its own values."""
+
+    def test_each_instance_gets_its_own_values_from_the_shared_definition(self):
+        names = 300
+        env = "".join(f"                  E{k}: v{k}\n" for k in range(names - 2))
+        self.write("sub.yaml", """
+            version: 1
+            params:
+              tag: {required: true}
+            tasks:
+              leaf:
+                env:
+                  TAG: ${{ params.tag }}
+                run: echo "$TAG" > "leaf.$TAG"
+            """)
+        flow = self.write("f.yaml", f"""
+            version: 1
+            params:
+              p: {{default: pv}}
+            env:
+              TOP: top
+            agents:
+              bot:
+                command: echo "${{{{ inputs.n }}}} $LEVEL $ROLE $FIRST $LAST" > "bot.${{{{ inputs.n }}}}"
+                env:
+                  LEVEL: agent
+                  ROLE: bot
+            tasks:
+              m:
+                matrix:
+                  n: [{", ".join(str(n) for n in range(1, 41))}]
+                agent: bot
+                with:
+                  n: m${{{{ matrix.n }}}}
+                env:
+                  LEVEL: m${{{{ matrix.n }}}}-${{{{ params.p }}}}
+                  FIRST: v0
+{env}                  LAST: ${{{{ env.TOP }}}}
+              plain:
+                agent: bot
+                with:
+                  n: plain
+              each:
+                for_each: ${{{{ fromJSON('["a", "b", "c"]') }}}}
+                env:
+                  ITEM: ${{{{ item }}}}
+                  P: ${{{{ params.p }}}}
+                run: echo "$ITEM $P $WFO_TASK_ID" > "each.$ITEM"
+              one:
+                uses: sub.yaml
+                with: {{tag: one}}
+              two:
+                uses: sub.yaml
+                with: {{tag: two}}
+            """)
+        run_id = self.run_id_of(self.run_ok("run", "-j2", flow))
+        rows = self.query("SELECT status, count(*) AS n FROM tasks WHERE run_id=? GROUP BY status",
+                          run_id)
+        self.assertEqual([(r["status"], r["n"]) for r in rows], [("succeeded", 49)])
+        for n in (1, 2, 40):
+            self.assertEqual(self.read(f"bot.m{n}"), f"m{n} m{n}-pv bot v0 top\n")
+        self.assertEqual(self.read("bot.plain"), "plain agent bot  \n")
+        for index, item in enumerate("abc"):
+            self.assertEqual(self.read(f"each.{item}"), f"{item} pv each[{index}]\n")
+        self.assertEqual(self.read("leaf.one"), "one\n")
+        self.assertEqual(self.read("leaf.two"), "two\n")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -212,6 +212,55 @@ TEST_CASE("an agent's argv command gets its inputs; its pool bounds its attempts
   CHECK(h.clock.elapsed() == std::chrono::milliseconds(300));
 }
 
+TEST_CASE("a matrix's instances share their compiled maps; an agent's tasks its command") {
+  AgentSpec agent;
+  agent.name = "bot";
+  agent.command.form = CommandSpec::Form::argv;
+  agent.command.parts = {tmpl("run-bot"), tmpl("${{ inputs.n }}")};
+  agent.env = {{"LEVEL", tmpl("agent")}, {"ROLE", tmpl("bot")}};
+  TaskSpec m = task("m", "");
+  m.agent = "bot";
+  m.matrix = MatrixSpec{{{"n", {"1", "2", "3"}}}, {}, {}, Mark{}};
+  m.env = {{"LEVEL", tmpl("m${{ matrix.n }}-${{ params.p }}")}};
+  m.with = {{"n", tmpl("${{ matrix.n }}")}};
+  std::vector<TaskSpec> tasks{task("a", ""), m, task("b", "")};
+  tasks[0].agent = "bot";
+  tasks[0].with = {{"n", tmpl("a")}};
+  tasks[2].agent = "bot";
+  tasks[2].with = {{"n", tmpl("b")}};
+  Workflow wf = workflow(tasks);
+  wf.params = {param("p")};
+  wf.agents = {agent};
+  Harness h(std::move(wf));
+  const Plan& plan = h.plan;
+  uint32_t m1 = *plan.find("m[n=1]"), m3 = *plan.find("m[n=3]");
+  uint32_t a = *plan.find("a"), b = *plan.find("b");
+  // One definition and one compiled env and `with` for the three instances.
+  CHECK(plan.tasks[m1].spec->env.identity() == plan.tasks[m3].spec->env.identity());
+  REQUIRE(plan.tasks[m1].env.identity() != nullptr);
+  CHECK(plan.tasks[m3].env.identity() == plan.tasks[m1].env.identity());
+  CHECK(plan.tasks[m3].with.identity() == plan.tasks[m1].with.identity());
+  // One compiled command for the agent's five tasks; one env for the two that set none.
+  for (uint32_t i : {m1, m3, b})
+    CHECK(plan.tasks[i].command.identity() == plan.tasks[a].command.identity());
+  CHECK(plan.tasks[b].env.identity() == plan.tasks[a].env.identity());
+  CHECK(plan.tasks[a].env.identity() != plan.tasks[m1].env.identity());
+  CHECK(plan.tasks[b].with.identity() != plan.tasks[a].with.identity());
+  // Each instance still records what it reads.
+  REQUIRE(plan.flow->nodes[m3].reads);
+  CHECK(plan.flow->nodes[m3].reads->params.names == Names{"p"});
+  CHECK(drove(h.start({{"p", "x"}})) == DriveOutcome::succeeded);
+  const auto& second = h.launcher.launch_of("m[n=2]");
+  CHECK(second.request.argv == Names{"run-bot", "2"});
+  CHECK(second.env("LEVEL") == "m2-x");  // the task's name over the agent's
+  CHECK(second.env("ROLE") == "bot");
+  CHECK(h.launcher.launch_of("m[n=3]").env("LEVEL") == "m3-x");
+  const auto& first = h.launcher.launch_of("a");
+  CHECK(first.request.argv == Names{"run-bot", "a"});
+  CHECK(first.env("LEVEL") == "agent");
+  CHECK(h.launcher.launch_of("b").request.argv == Names{"run-bot", "b"});
+}
+
 TEST_CASE("env in layers: the file's (parsed once, shared), the agent's, the task's") {
   AgentSpec agent;
   agent.name = "bot";
@@ -226,9 +275,9 @@ TEST_CASE("env in layers: the file's (parsed once, shared), the agent's, the tas
   wf.env = {{"LEVEL", tmpl("file")}, {"FROM", tmpl("${{ params.p }}")}};
   Harness h(std::move(wf));
   // One parse of the file's env for all three tasks.
-  REQUIRE(h.plan.tasks[0].file_env != nullptr);
-  CHECK(h.plan.tasks[1].file_env == h.plan.tasks[0].file_env);
-  CHECK(h.plan.tasks[2].file_env == h.plan.tasks[0].file_env);
+  REQUIRE(h.plan.tasks[0].file_env.identity() != nullptr);
+  CHECK(h.plan.tasks[1].file_env.identity() == h.plan.tasks[0].file_env.identity());
+  CHECK(h.plan.tasks[2].file_env.identity() == h.plan.tasks[0].file_env.identity());
   CHECK(drove(h.start({{"p", "x"}})) == DriveOutcome::succeeded);
   const auto& a = h.launcher.launch_of("a");
   CHECK(a.env("LEVEL") == "file");
@@ -301,4 +350,27 @@ TEST_CASE("a slot's file is emptied for the next attempt unless it was read back
   CHECK(outputs("b", 1) == nlohmann::json::object());  // not b's first attempt's
   CHECK(outputs("c", 0) == nlohmann::json{{"from", "c"}});
   CHECK(outputs("d", 0) == nlohmann::json::object());  // not c's
+}
+
+TEST_CASE("an agent's env and command, parsed once, are checked for each task as its own") {
+  // `b` needs `a`; `c` does not: the agent's env and command, shared, are refused for `c`.
+  for (bool in_command : {false, true}) {
+    CAPTURE(in_command);
+    AgentSpec agent;
+    agent.name = "bot";
+    agent.command.parts = {tmpl(in_command ? "run ${{ tasks.a.outputs.x }}" : "run")};
+    if (!in_command) agent.env = {{"OUT", tmpl("${{ tasks.a.outputs.x }}")}};
+    std::vector<TaskSpec> tasks{task("a", "true"), task("b", ""), task("c", "")};
+    tasks[1].needs = {"a"};
+    tasks[1].agent = tasks[2].agent = "bot";
+    Workflow wf = workflow(tasks);
+    wf.agents = {agent};
+    Workflow without_c = wf;
+    without_c.tasks.pop_back();
+    auto plan = compile(std::move(without_c), {});
+    REQUIRE_MESSAGE(plan.has_value(), wfo::test::error_text(plan));
+    auto refused = compile(std::move(wf), {});
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().message == "task 'c' reads task 'a', which it does not need");
+  }
 }
