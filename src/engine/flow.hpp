@@ -65,10 +65,15 @@ void merge_task_reads(std::vector<TaskRead>& reads);
 /// (check_reference), so that its context holds only that: a context with every param, env
 /// name and output of the tasks it read, built for each of N tasks, was O(N x size) (issue 7).
 struct ContextReads {
-  std::vector<TaskRead> tasks;  ///< merged (merge_task_reads) once compiled
+  std::vector<TaskRead> tasks;  ///< merged (merge_reads) once compiled
   NameReads params;
   NameReads env;
 };
+
+/// Merges what compile() recorded for one node: its task reads as merge_task_reads, its
+/// params and env names sorted and each once (one sort, not a search per read: a task reading
+/// K names was O(K^2)).
+void merge_reads(ContextReads& reads);
 
 /// How one node came from its file.
 struct FlowNode {

@@ -372,18 +372,8 @@ Result<Plan> compile(Workflow workflow, SubflowMap subflows) {
                            std::pair{&h.on_waiting, &plan.hook_on_waiting},
                            std::pair{&h.on_exit, &plan.hook_on_exit}})
     if (auto ok = c.compile_hook(*spec, *out); !ok) return std::unexpected(ok.error());
-  // Each task or name read once, however often: one sort each, not a search per read (a
-  // task reading K tasks was O(K^2)).
-  auto unique = [](auto& v) {
-    std::sort(v.begin(), v.end());
-    v.erase(std::unique(v.begin(), v.end()), v.end());
-  };
   for (auto& node : plan.flow->nodes)
-    if (node.reads) {
-      merge_task_reads(node.reads->tasks);
-      unique(node.reads->params.names);
-      unique(node.reads->env.names);
-    }
+    if (node.reads) merge_reads(*node.reads);
   for (auto& scope : plan.flow->scopes) merge_task_reads(scope.output_reads);
   return plan;
 }

@@ -56,7 +56,7 @@ Result<void> check_task_read(Plan& plan, const Workflow& wf, uint32_t scope,
     read.outputs.names.push_back(path[3]);
   else if (path.size() < 3 || (path[2] != "status" && path[2] != "exit_code"))
     read.outputs.all = true;  // the task whole, its outputs whole, or a name in another case
-  // Merged by compile() at its end (merge_task_reads).
+  // Merged by compile() at its end (merge_reads).
   (reader ? reads_of(flow, *reader).tasks : flow.scopes[scope].output_reads)
       .push_back(std::move(read));
   return {};
@@ -97,6 +97,11 @@ Result<void> check_item_read(const Plan& plan, const Workflow& wf, const expr::R
   return {};
 }
 
+void sort_unique(std::vector<std::string>& names) {
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+}
+
 }  // namespace
 
 void merge_task_reads(std::vector<TaskRead>& reads) {
@@ -114,11 +119,13 @@ void merge_task_reads(std::vector<TaskRead>& reads) {
     ++kept;
   }
   reads.resize(kept);
-  for (TaskRead& r : reads) {
-    std::sort(r.outputs.names.begin(), r.outputs.names.end());
-    r.outputs.names.erase(std::unique(r.outputs.names.begin(), r.outputs.names.end()),
-                          r.outputs.names.end());
-  }
+  for (TaskRead& r : reads) sort_unique(r.outputs.names);
+}
+
+void merge_reads(ContextReads& reads) {
+  merge_task_reads(reads.tasks);
+  sort_unique(reads.params.names);
+  sort_unique(reads.env.names);
 }
 
 Result<void> check_flow_reference(Plan& plan, const Workflow& wf, uint32_t scope,
