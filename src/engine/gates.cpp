@@ -26,6 +26,16 @@ Result<GateUpdate> decide_gate(const RunRecord& run, const std::vector<GateRecor
                                         (it->decided_by ? " by " + *it->decided_by : ""));
     gate = &*it;
   } else if (waiting.empty()) {
+    // The gate decided by a timeout last, as a decision may come just after its deadline.
+    const GateRecord* timed_out = nullptr;
+    for (const auto& g : gates)
+      if (g.decided_by == "timeout" && g.decided_at &&
+          (!timed_out || *g.decided_at >= *timed_out->decided_at))
+        timed_out = &g;
+    std::string why = timed_out ? " (the gate of task '" + timed_out->task_id + "' was " +
+                                      std::string(to_string(timed_out->status)) +
+                                      " by timeout: " + timed_out->comment + ")"
+                                : "";
     bool ended = run.status == RunStatus::succeeded || run.status == RunStatus::failed ||
                  run.status == RunStatus::cancelled;
     if (ended)
@@ -33,8 +43,8 @@ Result<GateUpdate> decide_gate(const RunRecord& run, const std::vector<GateRecor
                                         (run.status == RunStatus::cancelled
                                              ? " was cancelled"
                                              : " has " + std::string(to_string(run.status))) +
-                                        "; nothing waits for a decision");
-    return fail(ErrorKind::usage, "no gate of run " + run.id + " waits for a decision");
+                                        "; nothing waits for a decision" + why);
+    return fail(ErrorKind::usage, "no gate of run " + run.id + " waits for a decision" + why);
   } else if (waiting.size() > 1) {
     std::vector<std::string> ids;
     for (auto* g : waiting) ids.push_back(g->task_id);

@@ -278,7 +278,10 @@ class GateTimeoutTest(WfoTestCase):
         self.assertEqual(self.run_ok("approvals").out, "no gate is waiting for a decision\n")
         r = self.wfo("approve", "tr")
         self.assertEqual(r.code, 2, repr(r))
-        self.assertIn("run tr was cancelled; nothing waits for a decision", r.err)
+        # It says why: the timeout decided the gate just now.
+        self.assertRegex(r.err, "run tr was cancelled; nothing waits for a decision "
+                                r"\(the gate of task 'gate' was rejected by timeout: no decision "
+                                r"by \d{4}-\d\d-\d\dT[0-9:.]+Z\)")
         self.assertEqual(self.decided("tr"), ("rejected", "timeout"))
         self.assertEqual(self.wfo("resume", "tr").code, 1)
         self.assertEqual(self.task_statuses("tr"), {"gate": "failed", "after": "skipped"})
