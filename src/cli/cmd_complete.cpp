@@ -4,7 +4,8 @@
 //
 //   wfo __complete runs [STATUS...]   run ids, newest first (only those STATUSes when given)
 //   wfo __complete tasks ID           the task ids of run ID, in workflow order
-//   wfo __complete gates ID           the tasks of run ID whose gate waits for a decision
+//   wfo __complete gates ID           the tasks of run ID whose gate waits for a person's
+//                                     decision (not past its deadline: a timeout decides it)
 #include <cstdio>
 
 #include "cli/commands.hpp"
@@ -36,8 +37,10 @@ void tasks(SqliteRunStore& store, const std::string& run_id, bool only_waiting_g
   if (!snapshot) return;
   std::vector<std::string> ids;
   if (only_waiting_gates) {
+    SystemTime now = system_now();
     for (const auto& g : snapshot->gates)
-      if (g.status == GateStatus::waiting) ids.push_back(g.task_id);
+      if (g.status == GateStatus::waiting && (!g.deadline || *g.deadline > now))
+        ids.push_back(g.task_id);
   } else {
     for (const auto& t : snapshot->tasks) ids.push_back(t.id);
   }

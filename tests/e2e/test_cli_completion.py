@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import unittest
 
 from wfo_e2e import WFO, SOURCE_DIR, WfoTestCase
@@ -96,6 +97,21 @@ class BashTest(CompletionCase):
         self.assertEqual(self.complete("wfo", "resume", ""), ["r-gate"])
         other = os.path.join(self.dir, "other.db")
         self.assertEqual(self.complete("wfo", "--state", other, "status", ""), [])
+
+    def test_a_gate_past_its_deadline_is_not_offered(self):
+        # Its timeout decides it (`wfo approve` applies it first): a cancelled run's gate
+        # stays waiting in the database until the resume, and was offered.
+        self.write("timed.yaml", """
+            version: 1
+            tasks:
+              soon: {approval: {timeout: 300ms}}
+              later: {approval: {timeout: 1h}}
+            """)
+        self.run_ok("run", "timed.yaml", "--run-id", "r-timed", code=3)
+        self.run_ok("cancel", "r-timed")
+        time.sleep(0.5)
+        self.assertEqual(self.run_ok("__complete", "gates", "r-timed").out, "later\n")
+        self.assertEqual(self.complete("wfo", "approve", "r-timed", "--task", ""), ["later"])
 
     def test_bash_completion_loads_the_installed_file(self):
         if not os.path.exists("/usr/share/bash-completion/bash_completion"):
