@@ -54,21 +54,32 @@ constexpr int k_max_depth = 32;
 /// wfo is built for (issue 7). A file used twice at each level doubles per level, so 18 small
 /// files made 524,287 tasks and 947 MB of plan.
 constexpr size_t k_max_tasks = 1'000'000;
+/// The largest matrix product expanded: exclusions may bring a larger one under
+/// k_max_matrix_instances; beyond this, do not even try.
+constexpr size_t k_max_product = 65536;
 
 struct Expander {
   FlowPlan& flow;
   std::vector<TaskSpec> specs;  ///< the nodes' specs, parallel to flow.nodes
   std::unordered_map<const Workflow*, size_t> sizes;  ///< expanded_size() of each file
 
-  // The tasks `file` expands to through its sub-workflows, each matrix task counted once (a
-  // lower bound), saturating; O(files) in all, so that a tree of files too large is refused
-  // before any of it is made. Below k_max_depth only: deeper is refused by add_subflow.
+  // The instances a matrix task makes, or 1 for a matrix that add_matrix refuses (so that
+  // its own error is the one reported).
+  static size_t matrix_instances(const MatrixSpec& m) {
+    if (matrix_product_size(m) > k_max_product || m.include.size() > k_max_matrix_instances)
+      return 1;
+    return std::clamp<size_t>(expand_matrix(m).size(), 1, k_max_matrix_instances);
+  }
+
+  // The tasks `file` expands to through its sub-workflows (a lower bound: a matrix refused
+  // later counts 1), saturating; each file counted once, so that a tree of files too large is
+  // refused before any of it is made. Below k_max_depth only: deeper is refused by add_subflow.
   size_t expanded_size(const Workflow& file, int depth) {
     if (depth >= k_max_depth) return 0;
     if (auto it = sizes.find(&file); it != sizes.end()) return it->second;
     size_t n = 0;
     for (const TaskSpec& t : file.tasks) {
-      size_t add = 1;
+      size_t add = t.matrix ? matrix_instances(*t.matrix) : 1;
       if (!t.uses.empty())
         if (auto it = flow.subflows.find(subflow_key(file, t.uses)); it != flow.subflows.end())
           add = std::min(SIZE_MAX - 1, expanded_size(it->second, depth + 1)) + 1;
@@ -145,8 +156,6 @@ struct Expander {
 
   Result<void> add_matrix(const Workflow& wf, const TaskSpec& t, uint32_t scope) {
     size_t product = matrix_product_size(*t.matrix);
-    // Exclusions may bring a larger product under the limit; beyond this, do not even try.
-    constexpr size_t k_max_product = 65536;
     if (product > k_max_product) return too_many(wf, t, product);
     // Each include entry is checked against every combination: bounded as the instances are.
     if (t.matrix->include.size() > k_max_matrix_instances)

@@ -156,12 +156,11 @@ class ScaleTest(WfoTestCase):
         self.assertEqual(self.read("out"), "v 0 v7999 w0 w7999\n")
         self.assertEqual(self.task_statuses("m-1"), {"t[0]": "succeeded"})
 
-    def test_a_tree_of_sub_workflows_past_a_million_tasks_is_refused_before_it_is_made(self):
-        # Each file uses the next twice: 20 six-line files made 2,097,149 tasks (25 s and
-        # 3.8 GB to validate). The size of the tree is counted per file first.
-        depth = 20
+    def validate_tree(self, depth, first_task):
+        """Writes files w0..w(depth-1), each with `first_task` as its task `a` and using the
+        next file twice (b, c); validates w0, which must be refused at its first `uses`."""
         for i in reversed(range(depth)):
-            text = f"version: 1\ntasks:\n  a: {{if: 'false', run: 'true'}}\n"
+            text = f"version: 1\ntasks:\n  a: {first_task}\n"
             if i < depth - 1:
                 text += f"  b: {{uses: w{i + 1}.yaml}}\n  c: {{uses: w{i + 1}.yaml}}\n"
             root = self.write(f"w{i}.yaml", text)
@@ -169,8 +168,22 @@ class ScaleTest(WfoTestCase):
         self.assertEqual(r.code, 2, r.err[-2000:])
         self.assertEqual(r.err.splitlines()[0], root + ":4:13: error: the "
                          "workflow expands to more than 1000000 tasks through its sub-workflows")
+        return r
+
+    def test_a_tree_of_sub_workflows_past_a_million_tasks_is_refused_before_it_is_made(self):
+        # Each file uses the next twice: 20 six-line files made 2,097,149 tasks (25 s and
+        # 3.8 GB to validate). The size of the tree is counted per file first.
+        r = self.validate_tree(20, "{if: 'false', run: 'true'}")
         self.assertIn("use each sub-workflow fewer times, or split the work into several runs",
                       r.err)
+
+    def test_a_tree_of_files_with_matrices_is_counted_with_their_instances(self):
+        # With each matrix task counted once, 14 files each with a matrix of 200 instances and
+        # using the next twice passed the count of the tree (49,000 tasks) and were refused
+        # at a `uses` deep in the tree, once about a million tasks were made (34 s). The
+        # root's first `uses` alone makes 1,650,000.
+        values = ", ".join(str(v) for v in range(200))
+        self.validate_tree(14, f"{{matrix: {{n: [{values}]}}, run: 'true'}}")
 
 
 if __name__ == "__main__":
