@@ -86,6 +86,16 @@ struct Compiler {
     return CompiledTemplate{t.text, std::move(*parsed)};
   }
 
+  // `if:` and `until:` may be written without ${{ }}, as in GitHub Actions: `t` wrapped in
+  // them, its marks still on the text as written.
+  static void wrap_condition(Template& t) {
+    if (t.text.find("${{") != std::string::npos) return;
+    t.text = "${{ " + t.text + " }}";
+    t.mark.column -= 4;
+    if (!t.folded_lines.empty())
+      for (FoldedLine& line : t.folded_lines.edit()) line.offset += 4;
+  }
+
   // Checks the references of `t`, compiled for another task, as task `i`'s own (what it may
   // read, what it reads), at the current place.
   Result<void> check_as_own(const CompiledTemplate& t, uint32_t i) const {
@@ -199,8 +209,7 @@ struct Compiler {
         e.file = wf.file;
         return std::unexpected(e);
       }
-      // `if:` may be written without ${{ }}, as in GitHub Actions.
-      if (t.text.find("${{") == std::string::npos) t.text = "${{ " + t.text + " }}", t.mark.column -= 4;
+      wrap_condition(t);
       auto c = compile_template(t, i);
       if (!c) return std::unexpected(c.error());
       task.if_uses_status = c->parsed.uses_status_function();
@@ -241,8 +250,7 @@ struct Compiler {
         e.file = wf.file;
         return std::unexpected(e);
       }
-      // Like `if:`, `until:` may be written without ${{ }}.
-      if (t.text.find("${{") == std::string::npos) t.text = "${{ " + t.text + " }}", t.mark.column -= 4;
+      wrap_condition(t);
       auto c = compile_template(t, i);
       if (!c) return std::unexpected(c.error());
       node.until = std::move(*c);

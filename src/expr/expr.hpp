@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,8 +42,11 @@ class Expression {
  public:
   /// Parses `source`, which starts in the file at `mark` (for error positions). Errors
   /// (ErrorKind::invalid_workflow, with line/column of the offending token): syntax,
-  /// unknown function, wrong argument count, unknown context name.
-  static Result<Expression> parse(std::string_view source, Mark mark);
+  /// unknown function, wrong argument count, unknown context name. `folded` and `start`: for
+  /// a source at byte `start` of a folded block's text, where its lines begin
+  /// (Template::folded_lines), so that the marks are on the file's lines.
+  static Result<Expression> parse(std::string_view source, Mark mark,
+                                  std::span<const FoldedLine> folded = {}, size_t start = 0);
 
   /// Evaluates against `context`, a JSON object with the keys `params`, `env`, `inputs`,
   /// `matrix`, `item`, `run` and `tasks` (each may be absent: reading it gives null, as a

@@ -5,6 +5,8 @@
 
 #include "expr/lexer.hpp"
 
+#include <algorithm>
+
 #include <cmath>
 
 #include "expr/coerce.hpp"
@@ -233,6 +235,19 @@ Mark mark_at(std::string_view text, size_t offset, Mark base) {
   size_t lines = 0;
   for (char c : before) lines += c == '\n' ? 1 : 0;
   return Mark{base.line + to_int(lines), base.indent + to_int(offset - last_newline), base.indent};
+}
+
+Mark mark_at(std::string_view text, size_t offset, Mark base, std::span<const FoldedLine> folded,
+             size_t start) {
+  if (offset > text.size()) offset = text.size();
+  const size_t at = start + offset;
+  // The last line that begins at or before `at`, within the text.
+  auto after = std::upper_bound(folded.begin(), folded.end(), at,
+                                [](size_t o, const FoldedLine& l) { return o < l.offset; });
+  if (after == folded.begin() || std::prev(after)->offset < start)
+    return mark_at(text, offset, base);
+  const FoldedLine& line = *std::prev(after);
+  return mark_at(text.substr(line.offset - start), at - line.offset, line.mark);
 }
 
 }  // namespace wfo::expr

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <expected>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,5 +62,10 @@ std::string describe(const Token& token);
 /// The place of byte `offset` of `text`, which starts in the file at `base`: a newline in the
 /// text advances the line and restarts the column at 1. An unknown `base` (line 0) stays unknown.
 Mark mark_at(std::string_view text, size_t offset, Mark base);
+
+/// As mark_at, for `text` that starts at byte `start` of a folded block's text whose lines
+/// after the first begin at `folded` (Template::folded_lines): from the line `offset` is on.
+Mark mark_at(std::string_view text, size_t offset, Mark base, std::span<const FoldedLine> folded,
+             size_t start);
 
 }  // namespace wfo::expr

@@ -338,33 +338,38 @@ class Parser {
   bool m_uses_status = false;
 };
 
-Error syntax_error(std::string message, std::string_view source, size_t offset, Mark mark) {
-  const Mark at = mark_at(source, offset, mark);
+// `folded` and `start`: as mark_at's (Expression::parse).
+Error syntax_error(std::string message, std::string_view source, size_t offset, Mark mark,
+                   std::span<const FoldedLine> folded = {}, size_t start = 0) {
+  const Mark at = mark_at(source, offset, mark, folded, start);
   return Error{ErrorKind::invalid_workflow, std::move(message), "", at.line, at.column, ""};
 }
 
 }  // namespace
 
-Result<Expression> Expression::parse(std::string_view source, Mark mark) {
+Result<Expression> Expression::parse(std::string_view source, Mark mark,
+                                     std::span<const FoldedLine> folded, size_t start) {
   if (source.size() > k_max_source_bytes)
     return std::unexpected(syntax_error("expression too long", source, 0, mark));
   auto tokens = tokenize(source);
   if (!tokens)
     return std::unexpected(
-        syntax_error(tokens.error().message, source, tokens.error().offset, mark));
+        syntax_error(tokens.error().message, source, tokens.error().offset, mark, folded, start));
   if (tokens->size() == 1)
     return std::unexpected(syntax_error("empty expression", source, 0, mark));
   Parser parser(std::move(*tokens));
   auto root = parser.parse();
   if (!root)
-    return std::unexpected(syntax_error(root.error().message, source, root.error().offset, mark));
+    return std::unexpected(
+        syntax_error(root.error().message, source, root.error().offset, mark, folded, start));
   Expression out;
   out.m_root = std::shared_ptr<const Node>(std::move(*root));
   out.m_uses_status = parser.uses_status();
   out.m_source = std::string(source);
   out.m_mark = mark;
   for (auto& r : parser.references())
-    out.m_references.push_back(Reference{std::move(r.path), mark_at(source, r.offset, mark)});
+    out.m_references.push_back(
+        Reference{std::move(r.path), mark_at(source, r.offset, mark, folded, start)});
   return out;
 }
 

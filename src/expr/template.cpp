@@ -35,8 +35,13 @@ std::optional<size_t> find_close(std::string_view text, size_t from) {
   return std::nullopt;
 }
 
+// The file's place of byte `offset` of `tmpl`'s text.
+Mark template_mark(const Template& tmpl, size_t offset) {
+  return mark_at(tmpl.text, offset, tmpl.mark, tmpl.folded_lines.items(), 0);
+}
+
 std::unexpected<Error> error_at(std::string message, const Template& tmpl, size_t offset) {
-  const Mark at = mark_at(tmpl.text, offset, tmpl.mark);
+  const Mark at = template_mark(tmpl, offset);
   return std::unexpected(
       Error{ErrorKind::invalid_workflow, std::move(message), "", at.line, at.column, ""});
 }
@@ -63,9 +68,13 @@ Result<ParsedTemplate> ParsedTemplate::parse(const Template& tmpl) {
     if (!close) return error_at("unterminated '${{' (close it with '}}')", tmpl, open);
     const std::string_view source = text.substr(begin, *close - begin);
     if (is_blank(source)) return error_at("empty expression", tmpl, open);
-    marked_at = mark_at(text.substr(marked), begin - marked, marked_at);
-    marked = begin;
-    auto expression = Expression::parse(source, marked_at);
+    if (tmpl.folded_lines.empty()) {
+      marked_at = mark_at(text.substr(marked), begin - marked, marked_at);
+      marked = begin;
+    } else {
+      marked_at = template_mark(tmpl, begin);
+    }
+    auto expression = Expression::parse(source, marked_at, tmpl.folded_lines.items(), begin);
     if (!expression) return std::unexpected(std::move(expression.error()));
     out.m_parts.push_back(Part{"", std::move(*expression)});
     pos = *close + k_close.size();
@@ -145,7 +154,8 @@ Result<ParsedTemplate::ShellRender> ParsedTemplate::render_shell(const Value& co
 }
 
 Result<Expression> parse_condition(const Template& tmpl) {
-  if (tmpl.text.find(k_open) == std::string::npos) return Expression::parse(tmpl.text, tmpl.mark);
+  if (tmpl.text.find(k_open) == std::string::npos)
+    return Expression::parse(tmpl.text, tmpl.mark, tmpl.folded_lines.items(), 0);
   auto parsed = ParsedTemplate::parse(tmpl);
   if (!parsed) return std::unexpected(std::move(parsed.error()));
   const Expression* sole = nullptr;

@@ -212,7 +212,7 @@ Result<YNode> read_root(const Reader& r, std::string_view text) {
 
 Result<Workflow> load(std::string_view text, const std::string& file,
                       const std::string& source_dir) {
-  Reader r(file);
+  Reader r(file, text);
   auto root = read_root(r, text);
   if (!root) return std::unexpected(root.error());
   Workflow wf;
@@ -254,7 +254,7 @@ Result<CommandSpec> read_command(const Reader& r, const YNode& v) {
   c.form = CommandSpec::Form::argv;
   for (const auto& item : v.items) {
     if (!item.is_scalar()) return r.fail(item.mark, message);
-    c.parts.push_back(Template{item.value, item.mark});
+    c.parts.push_back(r.scalar_template(item));
   }
   if (c.parts[0].text.empty()) return r.fail(v.items[0].mark, "the program in 'command' is empty");
   return c;

@@ -105,7 +105,41 @@ Result<std::string> Reader::text(const YNode& v, std::string_view key) const {
 
 Result<Template> Reader::templ(const YNode& v, std::string_view key) const {
   if (!v.is_scalar()) return fail(v.mark, quote(key) + " must be a string");
-  return Template{v.value, v.mark};
+  return scalar_template(v);
+}
+
+Template Reader::scalar_template(const YNode& v) const {
+  Template t{v.value, v.mark};
+  if (!v.folded || m_text.empty() || v.mark.line < 1) return t;
+  if (m_line_starts.empty()) {
+    m_line_starts.push_back(0);
+    for (size_t i = 0; i < m_text.size(); ++i)
+      if (m_text[i] == '\n') m_line_starts.push_back(static_cast<uint32_t>(i + 1));
+  }
+  // Each line of the block (indented at least as its first; blank ones are line breaks
+  // only) is in the text as written, after the one before: the first such place is it.
+  const auto indent = static_cast<size_t>(v.mark.indent);
+  std::vector<FoldedLine> lines;
+  size_t pos = 0;
+  for (size_t line = static_cast<size_t>(v.mark.line); line <= m_line_starts.size(); ++line) {
+    size_t begin = m_line_starts[line - 1];
+    size_t end = m_text.find('\n', begin);
+    std::string_view row =
+        m_text.substr(begin, (end == std::string_view::npos ? m_text.size() : end) - begin);
+    if (row.ends_with('\r')) row.remove_suffix(1);
+    size_t spaces = row.find_first_not_of(' ');
+    if (spaces == std::string_view::npos) continue;  // blank
+    if (spaces < indent) break;                      // the block has ended
+    std::string_view content = row.substr(indent);
+    size_t at = v.value.find(content, pos);
+    if (at == std::string::npos) break;
+    if (line > static_cast<size_t>(v.mark.line))
+      lines.push_back(
+          FoldedLine{at, Mark{static_cast<int>(line), static_cast<int>(indent) + 1, 0}});
+    pos = at + content.size();
+  }
+  t.folded_lines = std::move(lines);
+  return t;
 }
 
 Result<Template> Reader::command(const YNode& v, std::string_view key) const {
@@ -229,7 +263,7 @@ Result<TemplateMap> Reader::template_map(const YNode& v, std::string_view key,
     if (e.value.is_null()) {
       out.emplace_back(e.key.value, Template{"", e.value.mark});
     } else if (e.value.is_scalar()) {
-      out.emplace_back(e.key.value, Template{e.value.value, e.value.mark});
+      out.emplace_back(e.key.value, scalar_template(e.value));
     } else {
       return fail(e.value.mark, quote(e.key.value) + " in " + quote(key) +
                                     " must be a string, number or boolean");

@@ -30,7 +30,9 @@ enum class NameRule {
 /// `key` arguments name the value in messages: `'max_attempts' must be an integer`.
 class Reader {
  public:
-  explicit Reader(std::string file) : m_file(std::move(file)) {}
+  /// `text`: the file's text, which must outlive the Reader (read for folded blocks only).
+  explicit Reader(std::string file, std::string_view text = {})
+      : m_file(std::move(file)), m_text(text) {}
 
   const std::string& file() const { return m_file; }
 
@@ -41,6 +43,9 @@ class Reader {
   Result<std::string> text(const YNode& v, std::string_view key) const;
   /// As text(), keeping the scalar's mark for `${{ }}` diagnostics.
   Result<Template> templ(const YNode& v, std::string_view key) const;
+  /// The template of scalar `v`: its text and mark, and for a folded block (`>`) where each
+  /// of its lines begins in the text (Template::folded_lines), found in the file's text.
+  Template scalar_template(const YNode& v) const;
   /// As templ(), and refuses an empty string: `'run' must not be empty`.
   Result<Template> command(const YNode& v, std::string_view key) const;
   /// As text(), and refuses an empty string: `'agent' must not be empty`.
@@ -77,6 +82,8 @@ class Reader {
 
  private:
   std::string m_file;
+  std::string_view m_text;
+  mutable std::vector<uint32_t> m_line_starts;  ///< of m_text, made at the first folded block
 };
 
 /// One allowed key of a mapping and how to read its entry.

@@ -25,7 +25,7 @@ Result<TemplateMap> read_workflow_outputs(const Reader& r, const YNode& v) {
   for (const auto& e : v.entries) {
     if (auto ok = r.name(e.key, "output name"); !ok) return std::unexpected(ok.error());
     if (e.value.is_scalar()) {
-      out.emplace_back(e.key.value, Template{e.value.value, e.value.mark});
+      out.emplace_back(e.key.value, r.scalar_template(e.value));
       continue;
     }
     // The long form of GitHub's `on.workflow_call.outputs`: {value: ..., description: ...}.

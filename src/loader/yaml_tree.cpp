@@ -163,8 +163,9 @@ class TreeBuilder {
         const auto& s = e.data.scalar;
         YNode n;
         n.mark = mark;
-        // (A folded block joins its lines: offsets in its text are not the file's lines.)
-        if (s.style == YAML_LITERAL_SCALAR_STYLE) n.mark = m_columns.block_start(mark);
+        // A folded block joins its lines: the Reader finds where each begins in the text.
+        n.folded = s.style == YAML_FOLDED_SCALAR_STYLE;
+        if (s.style == YAML_LITERAL_SCALAR_STYLE || n.folded) n.mark = m_columns.block_start(mark);
         n.value.assign(reinterpret_cast<const char*>(s.value), s.length);
         // Plain: unquoted, not a block scalar, no tag; only then is `3` an integer.
         n.plain = s.tag == nullptr && s.style == YAML_PLAIN_SCALAR_STYLE;

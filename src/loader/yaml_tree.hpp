@@ -22,6 +22,8 @@ struct YNode {
   /// For a scalar: true when written plain (no quotes, no block style, no tag), so that
   /// `3` is an integer and `"3"` a string.
   bool plain = true;
+  /// For a scalar: true when written as a folded block (`>`); its mark is its first line's.
+  bool folded = false;
   /// 1-based; a null value of a mapping entry carries its key's mark. Next to the one-byte
   /// fields, where it fits without padding: a node is 96 bytes, not 104.
   Mark mark;

@@ -27,10 +27,24 @@ struct Mark {
   int indent = 0;
 };
 
+/// Where a line of a folded block scalar (`run: >`) begins in its text: folding joins the
+/// file's lines with spaces, so offsets in the text no longer count the file's lines.
+struct FoldedLine {
+  size_t offset = 0;  ///< in Template::text, bytes
+  Mark mark;          ///< the same place in the file
+};
+
 /// A string from the file that may hold `${{ expr }}` substitutions (spec: Expressions).
 struct Template {
+  Template() = default;
+  Template(std::string text, Mark mark, SharedVector<FoldedLine> folded_lines = {})
+      : text(std::move(text)), mark(mark), folded_lines(std::move(folded_lines)) {}
+
   std::string text;
   Mark mark;  ///< where the string starts in the file
+  /// A folded block's lines after its first, in order (read by ParsedTemplate::parse for
+  /// the marks of its expressions); empty otherwise.
+  SharedVector<FoldedLine> folded_lines;
 };
 
 /// Ordered name -> template pairs, as `env:` and `with:` are written. Shared by the copies of

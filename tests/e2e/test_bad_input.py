@@ -35,6 +35,8 @@ CASES = [
  ("expression_syntax", "validate", "version: 1\ntasks:\n  a: {run: \"echo ${{ contains( }}\"}\n"),
  ("expression_unknown_param", "validate", "version: 1\nparams:\n  feature: {default: x}\ntasks:\n  a: {run: \"echo ${{ params.featur }}\"}\n"),
  ("expression_in_indented_block", "validate", "version: 1\ntasks:\n  a:\n    run: |2\n        echo one\n        echo ${{ nope( }}\n"),
+ ("condition_in_folded_block", "validate", "version: 1\ntasks:\n  a:\n    if: >\n      true &&\n      params.nope\n    run: x\n"),
+ ("expression_in_folded_block", "validate", "version: 1\nparams:\n  feature: {default: x}\ntasks:\n  a:\n    run: echo\n    env:\n      X: >\n        echo ${{ params.feature }}\n\n        then\n          ${{ 1 }} and ${{ params.featur }}\n"),
  ("expression_in_block", "validate", "version: 1\nparams:\n  feature: {default: x}\ntasks:\n  a:\n    run: |\n      echo ${{ params.feature }}\n\n      echo ${{ 1 }} and ${{ params.featur }}\n"),
  ("top_level_list", "validate", "- a\n- b\n"),
  ("empty_file", "validate", ""),
@@ -97,6 +99,13 @@ EXPECTED = [
     # The third line of a `run: |` block: its line and column in the file.
     ('expression_in_block', 'validate',
      b"flow.yaml:9:29: error: unknown param 'featur' (did you mean 'feature'?)\n        echo ${{ 1 }} and ${{ params.featur }}\n                              ^\n  declare it under 'params:' or fix the name\n"),
+    # A `>` block joins its lines (a blank line is a line break, a deeper one is kept as
+    # written): the error is on the file's line and column, not past the `>`'s line.
+    # An `if:` without ${{ }} (wrapped in them by wfo) over two lines of a `>` block.
+    ('condition_in_folded_block', 'validate',
+     b"flow.yaml:6:7: error: unknown param 'nope'\n        params.nope\n        ^\n  declare it under 'params:' or fix the name\n"),
+    ('expression_in_folded_block', 'validate',
+     b"flow.yaml:12:28: error: unknown param 'featur' (did you mean 'feature'?)\n            ${{ 1 }} and ${{ params.featur }}\n                             ^\n  declare it under 'params:' or fix the name\n"),
     # `|2`: the block's indentation is the line's plus 2, its text's lines start 2 deeper.
     ('expression_in_indented_block', 'validate',
      b"flow.yaml:6:18: error: unknown function 'nope'\n          echo ${{ nope( }}\n                   ^\n"),

@@ -176,3 +176,22 @@ TEST_CASE("parse_condition takes one ${{ }} or a bare expression") {
   CHECK(bad.error().column == 16);
   CHECK_FALSE(parse_condition(Template{"", {1, 1}}));
 }
+
+TEST_CASE("a folded block's expressions are marked on the file's lines") {
+  // The file:            line 4 `run: >`, then at indentation 6:
+  //   echo ${{ params.x }}   (line 5)
+  //   ${{ env.y }} ${{       (line 6)
+  //   tasks.c }}             (line 7: the expression began on line 6)
+  std::string text = "echo ${{ params.x }} ${{ env.y }} ${{ tasks.c }}";
+  Template folded{text, Mark{5, 7, 6}, {{21, Mark{6, 7, 0}}, {38, Mark{7, 7, 0}}}};
+  auto parsed = ParsedTemplate::parse(folded);
+  REQUIRE_MESSAGE(parsed, wfo::test::error_text(parsed));
+  std::vector<std::string> refs;
+  for (const auto& r : parsed->references()) refs.push_back(describe(r));
+  CHECK(refs == std::vector<std::string>{"params/x@5:16", "env/y@6:11", "tasks/c@7:7"});
+  folded.text = "echo ${{ params.x }} ${{ nope( }}";
+  folded.folded_lines = {{21, Mark{6, 7, 0}}};
+  auto bad = ParsedTemplate::parse(folded);
+  REQUIRE_FALSE(bad);
+  CHECK(std::to_string(bad.error().line) + ":" + std::to_string(bad.error().column) == "6:11");
+}
