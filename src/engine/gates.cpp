@@ -26,10 +26,13 @@ Result<GateUpdate> decide_gate(const RunRecord& run, const std::vector<GateRecor
                                         (it->decided_by ? " by " + *it->decided_by : ""));
     gate = &*it;
   } else if (waiting.empty()) {
-    // The gate decided by a timeout last, as a decision may come just after its deadline.
+    // A gate its timeout has just decided (the caller applies passed timeouts at `at`,
+    // first): a decision that comes just after the deadline is told why. Stored times keep
+    // milliseconds, so "just" is the last second; an older timeout is not this call's.
     const GateRecord* timed_out = nullptr;
     for (const auto& g : gates)
       if (g.decided_by == "timeout" && g.decided_at &&
+          *g.decided_at >= request.at - std::chrono::seconds(1) &&
           (!timed_out || *g.decided_at >= *timed_out->decided_at))
         timed_out = &g;
     std::string why = timed_out ? " (the gate of task '" + timed_out->task_id + "' was " +

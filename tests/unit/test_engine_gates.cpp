@@ -202,6 +202,31 @@ TEST_CASE("an ended run has nothing to decide") {
         "run r-1 was cancelled; nothing waits for a decision");
 }
 
+TEST_CASE("nothing waits: a gate its timeout has just decided is named, an older one not") {
+  GateRecord g = gate("deploy");
+  g.deadline = k_now - 2s;
+  g.on_timeout = "reject";
+  // As `wfo approve` applies the passed timeouts at the request's time, first.
+  GateRecord just = decide_timeouts({g}, k_now).at(0).gate;
+  CHECK(refused(run_record(RunStatus::cancelled), {just}, request("bob")).message ==
+        "run r-1 was cancelled; nothing waits for a decision (the gate of task 'deploy' was "
+        "rejected by timeout: no decision by " +
+            format_rfc3339(k_now - 2s) + ")");
+  CHECK(refused(run_record(), {just}, request("bob")).message ==
+        "no gate of run r-1 waits for a decision (the gate of task 'deploy' was rejected by "
+        "timeout: no decision by " +
+            format_rfc3339(k_now - 2s) + ")");
+  // A timeout of an earlier look, then a person's decision of the next gate.
+  g.deadline = k_now - 2h;
+  GateRecord earlier = decide_timeouts({g}, k_now - 1h).at(0).gate;
+  GateRecord next = gate("ship");
+  next.status = GateStatus::rejected;
+  next.decided_by = "carol";
+  next.decided_at = k_now - 1min;
+  CHECK(refused(run_record(), {earlier, next}, request("bob")).message ==
+        "no gate of run r-1 waits for a decision");
+}
+
 TEST_CASE("decide_timeouts decides every waiting gate at or past its deadline, in order") {
   GateRecord late = gate("late");  // due: approved by its on_timeout
   late.deadline = k_now - 1s;
