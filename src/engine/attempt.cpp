@@ -155,17 +155,20 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   };
   // The file's names first, each with the agent's or the task's value where they set it,
   // then theirs that the file does not set: the order of layering (the first error wins).
+  // A fallback to an agent has that agent's env under the task's, not the task's agent's.
+  const CompiledTemplateMap& task_env =
+      kind == AttemptKind::fallback && task.fallback_agent ? task.fallback_env : task.env;
   if (!task.file_env.empty()) {
     std::unordered_map<std::string_view, const CompiledTemplate*> own;
-    own.reserve(task.env.size());
-    for (const auto& [key, value] : task.env) own.emplace(key, &value);
+    own.reserve(task_env.size());
+    for (const auto& [key, value] : task_env) own.emplace(key, &value);
     for (const auto& [key, value] : task.file_env) {
       auto it = own.find(key);
       if (auto ok = set_env(key, it != own.end() ? *it->second : value); !ok)
         return std::unexpected(ok.error());
     }
   }
-  for (const auto& [key, value] : task.env)
+  for (const auto& [key, value] : task_env)
     if (!env.contains(key))
       if (auto ok = set_env(key, value); !ok) return std::unexpected(ok.error());
   // What runs: the task's own command, its fallback, or its compensation.

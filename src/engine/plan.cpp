@@ -274,6 +274,8 @@ struct Compiler {
         if (auto ok = share_command(i, *task.fallback_agent, task.fallback_command); !ok) return ok;
         if (auto ok = share_layers(i, nullptr, spec.fallback->with, task.fallback_with); !ok)
           return ok;
+        if (auto ok = share_layers(i, &task.fallback_agent->env, spec.env, task.fallback_env); !ok)
+          return ok;
       }
     }
     if (spec.compensate) {

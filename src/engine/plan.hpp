@@ -50,6 +50,8 @@ struct CompiledTask {
   const AgentSpec* fallback_agent = nullptr;      ///< `fallback: {agent: ...}`
   SharedVector<CompiledTemplate> fallback_command;  ///< the fallback agent's command parts
   CompiledTemplateMap fallback_with;
+  /// The fallback agent's env, then the task's (over file_env), for a fallback attempt.
+  CompiledTemplateMap fallback_env;
   Box<CompiledTemplate> compensate;  ///< saga step run when the run fails
   /// Resolved: the task's policy, else its agent's, else the workflow default's, else
   /// k_no_retry (max_attempts 1). Points into the Workflow or AgentSpec that owns it, which

@@ -199,6 +199,29 @@ class ContinueFallbackCompensateTest(WfoTestCase):
                          [("failed", "main"), ("failed", "main"), ("succeeded", "fallback")])
         self.assertEqual(self.read("used"), "cache\n")
 
+    def test_a_fallback_agent_runs_with_its_own_env_and_inputs(self):
+        # The fallback agent's env, under the task's and over the file's; not the env of the
+        # task's own agent (before, a fallback agent ran with the task's agent's env).
+        flow = self.write("flow.yaml", """
+            version: 1
+            env: {LEVEL: file, FILE: f}
+            agents:
+              main:
+                command: 'echo "main $LEVEL" >> ledger; exit 1'
+                env: {LEVEL: main, MAIN: m}
+              spare:
+                command: echo "spare ${{ inputs.why }} $LEVEL [$MAIN] $SPARE $FILE $OWN" >> ledger
+                env: {LEVEL: spare, SPARE: s}
+            tasks:
+              t:
+                agent: main
+                env: {OWN: o}
+                fallback: {agent: spare, with: {why: main-failed}}
+            """)
+        run_id = self.run_id_of(self.run_ok("run", flow))
+        self.assertEqual(self.task_statuses(run_id), {"t": "succeeded"})
+        self.assertEqual(self.read("ledger"), "main main\nspare main-failed spare [] s f o\n")
+
     def test_compensation_in_reverse_order_of_completion(self):
         flow = self.write("flow.yaml", """
             version: 1
