@@ -26,15 +26,17 @@ Result<GateUpdate> decide_gate(const RunRecord& run, const std::vector<GateRecor
                                         (it->decided_by ? " by " + *it->decided_by : ""));
     gate = &*it;
   } else if (waiting.empty()) {
-    // A gate its timeout has just decided (the caller applies passed timeouts at `at`,
-    // first): a decision that comes just after the deadline is told why. Stored times keep
-    // milliseconds, so "just" is the last second; an older timeout is not this call's.
+    // The gate decided last, when its timeout decided it (a decision that comes after the
+    // deadline is told why); not when a person decided another gate after it or in the
+    // same millisecond (stored times keep milliseconds).
+    auto later = [](const GateRecord& a, const GateRecord& b) {  // a decided after b
+      if (*a.decided_at != *b.decided_at) return *a.decided_at > *b.decided_at;
+      return a.decided_by != "timeout" && b.decided_by == "timeout";
+    };
     const GateRecord* timed_out = nullptr;
     for (const auto& g : gates)
-      if (g.decided_by == "timeout" && g.decided_at &&
-          *g.decided_at >= request.at - std::chrono::seconds(1) &&
-          (!timed_out || *g.decided_at >= *timed_out->decided_at))
-        timed_out = &g;
+      if (g.decided_at && (!timed_out || later(g, *timed_out))) timed_out = &g;
+    if (timed_out && timed_out->decided_by != "timeout") timed_out = nullptr;
     std::string why = timed_out ? " (the gate of task '" + timed_out->task_id + "' was " +
                                       std::string(to_string(timed_out->status)) +
                                       " by timeout: " + timed_out->comment + ")"

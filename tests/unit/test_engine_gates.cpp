@@ -202,7 +202,7 @@ TEST_CASE("an ended run has nothing to decide") {
         "run r-1 was cancelled; nothing waits for a decision");
 }
 
-TEST_CASE("nothing waits: a gate its timeout has just decided is named, an older one not") {
+TEST_CASE("nothing waits: a gate its timeout decided last is named, not one before a person's") {
   GateRecord g = gate("deploy");
   g.deadline = k_now - 2s;
   g.on_timeout = "reject";
@@ -216,14 +216,22 @@ TEST_CASE("nothing waits: a gate its timeout has just decided is named, an older
         "no gate of run r-1 waits for a decision (the gate of task 'deploy' was rejected by "
         "timeout: no decision by " +
             format_rfc3339(k_now - 2s) + ")");
-  // A timeout of an earlier look, then a person's decision of the next gate.
+  // Applied an hour ago by another command (`wfo status`): still the reason.
   g.deadline = k_now - 2h;
   GateRecord earlier = decide_timeouts({g}, k_now - 1h).at(0).gate;
+  CHECK(refused(run_record(), {earlier}, request("bob")).message ==
+        "no gate of run r-1 waits for a decision (the gate of task 'deploy' was rejected by "
+        "timeout: no decision by " +
+            format_rfc3339(k_now - 2h) + ")");
+  // A person decided the next gate after it, even in the same second: not the reason.
   GateRecord next = gate("ship");
   next.status = GateStatus::rejected;
   next.decided_by = "carol";
-  next.decided_at = k_now - 1min;
-  CHECK(refused(run_record(), {earlier, next}, request("bob")).message ==
+  next.decided_at = k_now;
+  for (const auto& gates : {std::vector<GateRecord>{just, next}, {next, just}})
+    CHECK(refused(run_record(), gates, request("bob")).message ==
+          "no gate of run r-1 waits for a decision");
+  CHECK(refused(run_record(), {next, earlier}, request("bob")).message ==
         "no gate of run r-1 waits for a decision");
 }
 
