@@ -134,8 +134,8 @@ Template Reader::scalar_template(const YNode& v) const {
     size_t at = v.value.find(content, pos);
     if (at == std::string::npos) break;
     if (line > static_cast<size_t>(v.mark.line))
-      lines.push_back(
-          FoldedLine{at, Mark{static_cast<int>(line), static_cast<int>(indent) + 1, 0}});
+      lines.push_back(FoldedLine{at, Mark{static_cast<int>(line), static_cast<int>(indent) + 1,
+                                          static_cast<int>(indent)}});
     pos = at + content.size();
   }
   t.folded_lines = std::move(lines);

@@ -59,11 +59,11 @@ class Columns {
     return Mark{line, static_cast<int>(at - m_line_starts[m.line] + (m.column - chars)) + 1};
   }
 
-  /// Where the text of a literal block scalar whose indicator (`|`) is at `indicator`
-  /// starts: the next line, at the block's indentation, which Mark::indent keeps for the
-  /// lines after: the explicit one (`|2`: the indicator line's own plus 2; YAML 1.2,
+  /// Where the text of a block scalar whose indicator (`|` or `>`) is at `indicator` (or
+  /// its anchor or tag) starts: the next line, at the block's indentation, which Mark::indent keeps
+  /// for the lines after: the explicit one (`|2`: the indicator line's own plus 2; YAML 1.2,
   /// 8.1.1.1), else that of its first line that is not blank. `indicator` itself when no
-  /// line follows.
+  /// line of the block follows (an empty block).
   Mark block_start(Mark indicator) const {
     if (m_starts.empty()) {
       m_starts.push_back(0);
@@ -75,7 +75,16 @@ class Columns {
     size_t header = m_starts[indicator.line - 1];
     size_t own = 0;
     while (header + own < m_text.size() && m_text[header + own] == ' ') ++own;
-    for (size_t at = header + indicator.column; at < m_text.size(); ++at) {
+    // The node starts at its anchor or tag when it has one (`&9 >`): past them to the `|`.
+    size_t indicator_at = header + static_cast<size_t>(indicator.column) - 1;
+    while (indicator_at < m_text.size() &&
+           (m_text[indicator_at] == '&' || m_text[indicator_at] == '!')) {
+      while (indicator_at < m_text.size() && m_text[indicator_at] != ' ' &&
+             m_text[indicator_at] != '\n')
+        ++indicator_at;
+      while (indicator_at < m_text.size() && m_text[indicator_at] == ' ') ++indicator_at;
+    }
+    for (size_t at = indicator_at + 1; at < m_text.size(); ++at) {
       char c = m_text[at];
       if (c >= '1' && c <= '9') {
         int indent = static_cast<int>(own) + (c - '0');
@@ -89,6 +98,8 @@ class Columns {
       if (at >= m_text.size()) break;
       if (m_text[at] == '\n' || m_text[at] == '\r') continue;  // blank: the text's own
       int indent = static_cast<int>(at - m_starts[line]);
+      // Not deeper than the line of the indicator: the next node, and the block is empty.
+      if (indent <= static_cast<int>(own)) break;
       return Mark{indicator.line + 1, indent + 1, indent};
     }
     return indicator;

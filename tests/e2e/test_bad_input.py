@@ -35,6 +35,8 @@ CASES = [
  ("expression_syntax", "validate", "version: 1\ntasks:\n  a: {run: \"echo ${{ contains( }}\"}\n"),
  ("expression_unknown_param", "validate", "version: 1\nparams:\n  feature: {default: x}\ntasks:\n  a: {run: \"echo ${{ params.featur }}\"}\n"),
  ("expression_in_indented_block", "validate", "version: 1\ntasks:\n  a:\n    run: |2\n        echo one\n        echo ${{ nope( }}\n"),
+ ("empty_folded_block", "validate", "version: 1\ntasks:\n  t:\n    run: >\n  u:\n    run: echo\n"),
+ ("anchored_folded_block", "validate", "version: 1\nenv:\n  X: &9 >\n    echo a\n    echo ${{ params.zz }}\ntasks:\n  t: {run: echo}\n"),
  ("condition_in_folded_block", "validate", "version: 1\ntasks:\n  a:\n    if: >\n      true &&\n      params.nope\n    run: x\n"),
  ("expression_in_folded_block", "validate", "version: 1\nparams:\n  feature: {default: x}\ntasks:\n  a:\n    run: echo\n    env:\n      X: >\n        echo ${{ params.feature }}\n\n        then\n          ${{ 1 }} and ${{ params.featur }}\n"),
  ("expression_in_block", "validate", "version: 1\nparams:\n  feature: {default: x}\ntasks:\n  a:\n    run: |\n      echo ${{ params.feature }}\n\n      echo ${{ 1 }} and ${{ params.featur }}\n"),
@@ -101,6 +103,12 @@ EXPECTED = [
      b"flow.yaml:9:29: error: unknown param 'featur' (did you mean 'feature'?)\n        echo ${{ 1 }} and ${{ params.featur }}\n                              ^\n  declare it under 'params:' or fix the name\n"),
     # A `>` block joins its lines (a blank line is a line break, a deeper one is kept as
     # written): the error is on the file's line and column, not past the `>`'s line.
+    # An empty block: at its `>`, not at the next key (a line not deeper than the `>`'s).
+    ('empty_folded_block', 'validate',
+     b"flow.yaml:4:10: error: 'run' must not be empty\n      run: >\n           ^\n"),
+    # An anchor whose name is a digit is not the block's indentation indicator.
+    ('anchored_folded_block', 'validate',
+     b"flow.yaml:5:14: error: unknown param 'zz'\n      echo ${{ params.zz }}\n               ^\n  declare it under 'params:' or fix the name\n"),
     # An `if:` without ${{ }} (wrapped in them by wfo) over two lines of a `>` block.
     ('condition_in_folded_block', 'validate',
      b"flow.yaml:6:7: error: unknown param 'nope'\n        params.nope\n        ^\n  declare it under 'params:' or fix the name\n"),
