@@ -26,10 +26,10 @@ int approvals(const GlobalOptions& g, bool json) {
   // cancelled run's are left to its resume, and not listed: its timeout decides them first.
   bool expired_any = false;
   SystemTime now = system_now();
-  auto past_due = [&](const GateRecord& gate) { return gate.deadline && *gate.deadline <= now; };
   std::unordered_set<std::string> runs_due;  // each run's due gates in one transaction
   for (const auto& [run, gate] : *waiting) {
-    if (run.status == RunStatus::cancelled || !past_due(gate) || !runs_due.insert(run.id).second)
+    if (run.status == RunStatus::cancelled || !gate_due(gate, now) ||
+        !runs_due.insert(run.id).second)
       continue;
     auto expired = expire_due_gates(**store, run.id, {gate}, now, GateLook::show);
     if (!expired) return report(expired.error());
@@ -41,7 +41,7 @@ int approvals(const GlobalOptions& g, bool json) {
   }
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [run, gate] : *waiting) {
-    if (run.status == RunStatus::cancelled && past_due(gate)) continue;
+    if (run.status == RunStatus::cancelled && gate_due(gate, now)) continue;
     nlohmann::json approved_by = nlohmann::json::array();
     for (const auto& d : gate.decisions)
       if (d.approve) approved_by.push_back(d.user);

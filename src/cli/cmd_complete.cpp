@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
+#include "engine/gates.hpp"
 
 namespace wfo::cli {
 namespace {
@@ -39,8 +40,7 @@ void tasks(SqliteRunStore& store, const std::string& run_id, bool only_waiting_g
   if (only_waiting_gates) {
     SystemTime now = system_now();
     for (const auto& g : snapshot->gates)
-      if (g.status == GateStatus::waiting && (!g.deadline || *g.deadline > now))
-        ids.push_back(g.task_id);
+      if (g.status == GateStatus::waiting && !gate_due(g, now)) ids.push_back(g.task_id);
   } else {
     for (const auto& t : snapshot->tasks) ids.push_back(t.id);
   }

@@ -155,21 +155,22 @@ static GateUpdate timeout_update(const GateRecord& g, SystemTime now) {
   return update;
 }
 
-static bool due(const GateRecord& g, SystemTime now) {
+bool gate_due(const GateRecord& g, SystemTime now) {
   return g.status == GateStatus::waiting && g.deadline && *g.deadline <= now;
 }
 
 std::vector<GateUpdate> decide_timeouts(const std::vector<GateRecord>& gates, SystemTime now) {
   std::vector<GateUpdate> out;
   for (const auto& g : gates)
-    if (due(g, now)) out.push_back(timeout_update(g, now));
+    if (gate_due(g, now)) out.push_back(timeout_update(g, now));
   return out;
 }
 
 Result<std::vector<GateUpdate>> expire_due_gates(RunStore& store, const std::string& run_id,
                                                  const std::vector<GateRecord>& gates,
                                                  SystemTime now, GateLook look) {
-  if (std::none_of(gates.begin(), gates.end(), [&](const GateRecord& g) { return due(g, now); }))
+  if (std::none_of(gates.begin(), gates.end(),
+                   [&](const GateRecord& g) { return gate_due(g, now); }))
     return std::vector<GateUpdate>{};
   auto updates = store.update_gates(
       run_id,

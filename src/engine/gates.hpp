@@ -36,6 +36,10 @@ Result<nlohmann::json> check_inputs(const nlohmann::json& inputs_spec,
                                     const std::vector<std::pair<std::string, std::string>>& inputs,
                                     bool approve);
 
+/// True when gate `g` waits and its deadline is at or before `now`: its timeout decides it,
+/// not a person (spec: approval timeout).
+bool gate_due(const GateRecord& g, SystemTime now);
+
 /// The updates that decide every waiting gate of `gates` whose deadline is at or before
 /// `now` by its `on_timeout` (spec: approval timeout; the deciding user is recorded as
 /// `timeout`), in the order of `gates`; empty when none is due. O(gates).
