@@ -231,7 +231,8 @@ Result<LaunchRequest> Engine::Impl::build_request(uint32_t i, int attempt_number
   for (const auto& [name, value] : options.secrets) env["WFO_SECRET_" + env_name(name)] = value;
   req.env = env_lines(env);
   req.base_env = base_env;
-  if (task.workdir) req.workdir = *task.workdir;
+  const AttemptPlace& place = task.place_of(kind == AttemptKind::fallback);
+  if (place.workdir) req.workdir = *place.workdir;
   req.log_path = stem + ".log";
   req.mask = redactor.masker();
   return req;
@@ -294,9 +295,12 @@ Result<void> Engine::Impl::launch(uint32_t i) {
   t.token = started->token;
   t.started_steady = clock.steady_now();
   t.deadline.reset();
-  if (task.timeout && task.timeout->count() > 0) t.deadline = t.started_steady + *task.timeout;
+  const bool fallback = a.kind == AttemptKind::fallback;
+  const std::optional<std::chrono::milliseconds>& timeout = task.place_of(fallback).timeout;
+  if (timeout && timeout->count() > 0) t.deadline = t.started_steady + *timeout;
   running_by_token[t.token] = i;
-  if (task.agent && task.agent->max_parallel) ++agent_running[task.agent->name];
+  if (const AgentSpec* pool = task.pool_agent(fallback); pool && pool->max_parallel)
+    ++agent_running[pool->name];
   count_group_attempt(i, 1);
   t.status = TaskStatus::running;
   Transition tr;

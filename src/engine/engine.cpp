@@ -543,10 +543,9 @@ Result<void> Engine::Impl::start_ready() {
     auto handled = start_flow(i);
     if (!handled) return std::unexpected(handled.error());
     if (!*handled) {
-      const CompiledTask& task = plan.tasks[i];
-      if (task.agent && task.agent->max_parallel &&
-          agent_running[task.agent->name] >= *task.agent->max_parallel)
-        agent_waiting[task.agent->name].push_back(i);  // requeued when the pool frees a slot
+      const AgentSpec* pool = plan.tasks[i].pool_agent(tasks[i].next_kind == AttemptKind::fallback);
+      if (pool && pool->max_parallel && agent_running[pool->name] >= *pool->max_parallel)
+        agent_waiting[pool->name].push_back(i);  // requeued when the pool frees a slot
       else if (auto ok = launch(i); !ok)
         return ok;
     }
@@ -586,12 +585,13 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
     uint32_t task;
     ~ReleaseOutput() { impl.release_output_file(task); }
   } release_output{*this, i};
-  if (task.agent && task.agent->max_parallel) {
-    --agent_running[task.agent->name];
-    requeue_agent(task.agent->name, false);
+  AttemptRecord& a = *t.attempt;
+  const bool fallback = a.kind == AttemptKind::fallback;
+  if (const AgentSpec* pool = task.pool_agent(fallback); pool && pool->max_parallel) {
+    --agent_running[pool->name];
+    requeue_agent(pool->name, false);
   }
   count_group_attempt(i, -1);
-  AttemptRecord& a = *t.attempt;
   a.ended_at = clock.system_now();
   // The log was masked as it was written (the process layer streams it through the
   // redactor's values); $WFO_OUTPUT is the task's own file, masked here.
@@ -646,7 +646,7 @@ Result<void> Engine::Impl::on_ended(const Launcher::Ended& ended) {
   if (t.timed_out)
     return finish_attempt_failed(
         i, AttemptStatus::timed_out,
-        "timed out after " + format_duration_spec(*task.timeout) + log_note,
+        "timed out after " + format_duration_spec(*task.place_of(fallback).timeout) + log_note,
         read_tail(a.log_path, 1 << 20));
   if (ended.signal || ended.exit_code != 0)
     return finish_attempt_failed(i, AttemptStatus::failed,

@@ -293,26 +293,35 @@ struct Compiler {
       task.retry = &*task.agent->retry;
     else if (wf.defaults.retry)
       task.retry = &*wf.defaults.retry;
+    task.place = resolve_place(spec, task.agent);
+    if (task.fallback_agent) task.fallback_place = resolve_place(spec, task.fallback_agent);
+  }
+
+  // The task's own workdir and timeout, else `agent`'s (when there is one), else the file's
+  // folder and `defaults`' timeout (spec: Agents, "a command template with defaults").
+  AttemptPlace resolve_place(const TaskSpec& spec, const AgentSpec* agent) const {
+    AttemptPlace place;
     if (spec.timeout)
-      task.timeout = spec.timeout;
-    else if (task.agent && task.agent->timeout)
-      task.timeout = task.agent->timeout;
+      place.timeout = spec.timeout;
+    else if (agent && agent->timeout)
+      place.timeout = agent->timeout;
     else
-      task.timeout = wf.defaults.timeout;
-    const std::string* own = spec.workdir                        ? &*spec.workdir
-                             : task.agent && task.agent->workdir ? &*task.agent->workdir
-                                                                 : nullptr;
+      place.timeout = wf.defaults.timeout;
+    const std::string* own = spec.workdir              ? &*spec.workdir
+                             : agent && agent->workdir ? &*agent->workdir
+                                                       : nullptr;
     if (own == nullptr) {
       std::shared_ptr<const std::string> unkept;
       std::shared_ptr<const std::string>& normal = source_workdir ? *source_workdir : unkept;
       if (!normal)
         normal = std::make_shared<const std::string>(
             std::filesystem::path(wf.source_dir).lexically_normal().string());
-      task.workdir = normal;
-      return;
+      place.workdir = normal;
+      return place;
     }
-    task.workdir = std::make_shared<const std::string>(
+    place.workdir = std::make_shared<const std::string>(
         (std::filesystem::path(wf.source_dir) / *own).lexically_normal().string());
+    return place;
   }
 
   Result<void> compile_hook(const std::optional<Template>& t,

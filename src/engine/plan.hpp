@@ -28,6 +28,13 @@ struct CompiledTemplate {
 /// (the instances of a matrix, the tasks of one agent) until one is changed (util/box.hpp).
 using CompiledTemplateMap = SharedVector<std::pair<std::string, CompiledTemplate>>;
 
+/// Where a task's attempts run and for how long: `workdir` absolute (one string shared by every
+/// task of a folder), `timeout` in ms (none or 0: no limit).
+struct AttemptPlace {
+  std::shared_ptr<const std::string> workdir;
+  std::optional<std::chrono::milliseconds> timeout;
+};
+
 /// The policy of a task that sets none: one attempt.
 inline const RetryPolicy k_no_retry{};
 
@@ -52,15 +59,31 @@ struct CompiledTask {
   CompiledTemplateMap fallback_with;
   /// The fallback agent's env, then the task's (over file_env), for a fallback attempt.
   CompiledTemplateMap fallback_env;
+  /// Where a fallback to an agent runs and for how long: the task's own `workdir` and
+  /// `timeout`, else the fallback agent's, else the file's folder and `defaults` (as `place`
+  /// for the task's own agent). Set with fallback_agent.
+  Box<AttemptPlace> fallback_place;
   Box<CompiledTemplate> compensate;  ///< saga step run when the run fails
   /// Resolved: the task's policy, else its agent's, else the workflow default's, else
   /// k_no_retry (max_attempts 1). Points into the Workflow or AgentSpec that owns it, which
   /// the Plan keeps (a pointer, not a copy: 112 bytes a task at 100,000 tasks).
   const RetryPolicy* retry = &k_no_retry;
-  std::optional<std::chrono::milliseconds> timeout;
-  /// Absolute. One string shared by every task of a folder (a copy each was 88 bytes a task).
-  std::shared_ptr<const std::string> workdir;
+  /// Resolved: the task's workdir and timeout, else its agent's, else the file's folder and
+  /// `defaults`. The workdir string is shared by every task of a folder (a copy each was 88
+  /// bytes a task).
+  AttemptPlace place;
   bool if_uses_status = false;
+
+  /// The agent whose pool (`max_parallel`) an attempt takes a place in: for a `fallback`
+  /// attempt (`fallback` true) to an agent, that agent; else the task's agent, or nullptr.
+  const AgentSpec* pool_agent(bool fallback) const {
+    return fallback && fallback_agent ? fallback_agent : agent;
+  }
+  /// Where an attempt runs and for how long: fallback_place for a fallback to an agent, else
+  /// place.
+  const AttemptPlace& place_of(bool fallback) const {
+    return fallback && fallback_place ? *fallback_place : place;
+  }
 };
 
 struct FlowPlan;

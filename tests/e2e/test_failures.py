@@ -222,6 +222,62 @@ class ContinueFallbackCompensateTest(WfoTestCase):
         self.assertEqual(self.task_statuses(run_id), {"t": "succeeded"})
         self.assertEqual(self.read("ledger"), "main main\nspare main-failed spare [] s f o\n")
 
+    def test_a_fallback_agent_runs_in_its_own_workdir_with_its_own_timeout(self):
+        # The task's own workdir and timeout win; where it sets none, the fallback agent's
+        # apply, not the task's agent's (before, a fallback agent ran where the task's agent
+        # did, with its timeout).
+        for d in ("main-dir", "spare-dir", "own-dir"):
+            os.mkdir(os.path.join(self.dir, d))
+        flow = self.write("flow.yaml", """
+            version: 1
+            agents:
+              main:
+                command: 'exit 1'
+                workdir: main-dir
+                timeout: 30s
+              spare:
+                command: 'pwd > where; sleep 30'
+                workdir: spare-dir
+                timeout: 300ms
+            tasks:
+              t:
+                agent: main
+                fallback: {agent: spare}
+              u:
+                agent: main
+                workdir: own-dir
+                timeout: 400ms
+                fallback: {agent: spare}
+            """)
+        r = self.wfo("run", flow, "--run-id", "fb")
+        self.assertEqual(r.code, 1, repr(r))
+        self.assertEqual(self.task_statuses("fb"), {"t": "failed", "u": "failed"})
+        self.assertEqual(self.read("spare-dir/where"), os.path.join(self.dir, "spare-dir") + "\n")
+        self.assertEqual(self.read("own-dir/where"), os.path.join(self.dir, "own-dir") + "\n")
+        for task, limit in (("t", "300ms"), ("u", "400ms")):
+            last = self.attempts("fb", task)[-1]
+            self.assertEqual((last["kind"], last["status"], last["reason"]),
+                             ("fallback", "timed_out", "timed out after " + limit))
+
+    def test_a_fallback_agent_takes_a_place_in_its_own_pool(self):
+        # Two fallbacks to an agent of max_parallel 1 run one after the other, though the
+        # tasks' own agent has no limit (before, they took places in that agent's pool).
+        flow = self.write("flow.yaml", """
+            version: 1
+            agents:
+              main:
+                command: 'exit 1'
+              spare:
+                command: 'mkdir lock || echo overlap >> ledger; sleep 0.3; rmdir lock; echo $WFO_TASK_ID >> ledger'
+                max_parallel: 1
+            tasks:
+              a: {agent: main, fallback: {agent: spare}}
+              b: {agent: main, fallback: {agent: spare}}
+            """)
+        run_id = self.run_id_of(self.run_ok("run", flow, "-j", "2"))
+        self.assertEqual(self.task_statuses(run_id), {"a": "succeeded", "b": "succeeded"})
+        self.assertEqual(sorted(self.read("ledger").split()), ["a", "b"])
+
     def test_compensation_in_reverse_order_of_completion(self):
         flow = self.write("flow.yaml", """
             version: 1

@@ -212,6 +212,54 @@ TEST_CASE("an agent's argv command gets its inputs; its pool bounds its attempts
   CHECK(h.clock.elapsed() == std::chrono::milliseconds(300));
 }
 
+TEST_CASE("a fallback to an agent runs in its workdir, with its timeout, in its pool") {
+  AgentSpec main_agent;
+  main_agent.name = "main";
+  main_agent.command.parts = {tmpl("exit 1")};
+  main_agent.workdir = "main";
+  main_agent.timeout = std::chrono::milliseconds(30000);
+  AgentSpec spare;
+  spare.name = "spare";
+  spare.command.parts = {tmpl("./spare.sh")};
+  spare.workdir = "spare";
+  spare.timeout = std::chrono::milliseconds(500);
+  spare.max_parallel = 1;
+  std::vector<TaskSpec> tasks;
+  for (const char* id : {"a", "b"}) {
+    TaskSpec t = task(id, "");
+    t.agent = "main";
+    FallbackSpec fallback;
+    fallback.agent = "spare";
+    t.fallback = fallback;
+    tasks.push_back(t);
+  }
+  tasks[1].workdir = "own";  // the task's own workdir wins over either agent's
+  Workflow wf = workflow(tasks);
+  wf.agents = {main_agent, spare};
+  Harness h(std::move(wf), 4);
+  for (const char* id : {"a", "b"}) {
+    h.launcher.script(id, 1, Script().exits(1).lasts(100ms));
+    h.launcher.script(id, 2, Script().lasts(100ms));
+  }
+  SUBCASE("workdir and pool") {
+    CHECK(drove(h.start()) == DriveOutcome::succeeded);
+    CHECK(h.launcher.launch_of("a", 1).request.workdir == "/work/flow/main");
+    CHECK(h.launcher.launch_of("a", 2).request.workdir == "/work/flow/spare");
+    CHECK(h.launcher.launch_of("b", 1).request.workdir == "/work/flow/own");
+    CHECK(h.launcher.launch_of("b", 2).request.workdir == "/work/flow/own");
+    // The main attempts at once (their agent has no pool), then the fallbacks one by one.
+    CHECK(h.clock.elapsed() == std::chrono::milliseconds(300));
+  }
+  SUBCASE("timeout: the fallback agent's") {
+    h.launcher.script("a", 2, Script().hangs());
+    CHECK(drove(h.start()) == DriveOutcome::failed);
+    auto attempts = h.store.attempts("a");
+    REQUIRE(attempts.size() == 2);
+    CHECK(attempts[1].status == AttemptStatus::timed_out);
+    CHECK(attempts[1].reason == "timed out after 500ms");
+  }
+}
+
 TEST_CASE("a matrix's instances share their compiled maps; an agent's tasks its command") {
   AgentSpec agent;
   agent.name = "bot";
