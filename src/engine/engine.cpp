@@ -263,6 +263,9 @@ Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
   run.cancel_requested = cancel_on_resume ? snapshot.run.cancel_requested : 0;
   t.run = run;
   t.events.push_back(event("run_resumed", UINT32_MAX, "by " + options.user));
+  // The cleanup goes on, and a resume after this one's crash must know it did.
+  cleanup_resumed = snapshot.cleanup_started;
+  if (cleanup_resumed) t.events.push_back(event("cleanup_started", UINT32_MAX, "resumed"));
   return commit(std::move(t));
 }
 
@@ -802,10 +805,12 @@ bool Engine::Impl::cleanup_task(uint32_t i) const {
   const CompiledTask& task = plan.tasks[i];
   const TaskRun& t = tasks[i];
   NodeRole role = plan.flow->nodes[i].role;
-  return task.if_uses_status && t.status == TaskStatus::pending && !t.running && t.failures == 0 &&
-         !t.fallback_used && holder(i) == k_no_node &&
-         (role == NodeRole::task || role == NodeRole::matrix_instance) && !task.spec->approval &&
-         !task.spec->repeat;
+  // A task that began before the stop is not kept; one the dead driver's cleanup had kept,
+  // failed and waits for a retry, is kept again (cleanup_resumed).
+  bool fresh = cleanup_resumed || (t.failures == 0 && !t.fallback_used);
+  return task.if_uses_status && t.status == TaskStatus::pending && !t.running && fresh &&
+         holder(i) == k_no_node && (role == NodeRole::task || role == NodeRole::matrix_instance) &&
+         !task.spec->approval && !task.spec->repeat;
 }
 
 Result<void> Engine::Impl::begin_cleanup() {
@@ -831,6 +836,8 @@ Result<void> Engine::Impl::begin_cleanup() {
     tasks[i].ended_at = clock.system_now();
     tr.tasks.push_back(task_record(i));
   }
+  // With the choice, so that a resume after a crash keeps what this drive kept.
+  tr.events.push_back(event("cleanup_started", UINT32_MAX, std::to_string(kept.size()) + " kept"));
   if (auto ok = commit(std::move(tr)); !ok) return ok;
   for (uint32_t i : cancelled)
     for (uint32_t d : plan.dag.dependents(i)) (void)count_down(d, false);  // cannot fail

@@ -111,6 +111,10 @@ struct Engine::Impl {
   StopMode stop = StopMode::none;
   bool cleanup = false;           ///< begin_cleanup kept tasks: they may be running
   bool cancel_on_resume = false;  ///< recover_and_reset found a cancel its driver left
+  /// recover_and_reset found the cleanup after a stop begun by the dead driver
+  /// (RunSnapshot::cleanup_started): every task left that may run in a cleanup is kept,
+  /// those that failed in it and wait for a retry included.
+  bool cleanup_resumed = false;
   /// 1 for a task kept by a resume after a task that runs again (wait_past_kept); empty
   /// when there is none.
   std::vector<uint8_t> kept_after_redo;

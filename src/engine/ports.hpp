@@ -209,6 +209,11 @@ struct RunSnapshot {
   std::vector<TaskRecord> tasks;  ///< in workflow order
   std::vector<GateRecord> gates;
   std::vector<BreakerRecord> breakers;
+  /// True when the run has not ended, a stop is pending (a cancel asked, or a deadline set),
+  /// and the newest of its events `run_started`, `run_resumed` and `cleanup_started` is
+  /// `cleanup_started`: a drive had begun the cleanup after a cancel or the run's timeout
+  /// (its kept tasks were chosen and the others cancelled) when it stopped.
+  bool cleanup_started = false;
 };
 
 /// One line of the audit trail.

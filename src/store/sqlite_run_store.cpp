@@ -419,6 +419,18 @@ Result<RunSnapshot> SqliteRunStore::load_run(const std::string& run_id, bool wit
     while (b.executeStep())
       snap.breakers.push_back(BreakerRecord{b.getColumn(0).getString(), b.getColumn(1).getInt(),
                                             column_time(b.getColumn(2))});
+    // Asked only of a run with a stop pending: the events have no index (schema k_v3), and
+    // this reads them from the newest back, to the run's last start, resume or cleanup.
+    RunStatus status = snap.run.status;
+    bool open = status == RunStatus::running || status == RunStatus::waiting_approval ||
+                status == RunStatus::interrupted;
+    if (open && (snap.run.cancel_requested > 0 || snap.run.deadline)) {
+      SQLite::Statement e(*m_db,
+                          "SELECT kind FROM events WHERE run_id=?1 AND kind IN ('run_started', "
+                          "'run_resumed', 'cleanup_started') ORDER BY id DESC LIMIT 1");
+      e.bind(1, run_id);
+      snap.cleanup_started = e.executeStep() && e.getColumn(0).getString() == "cleanup_started";
+    }
     return snap;
   } catch (const SQLite::Exception& e) {
     return std::unexpected(state_error(m_path, e.getErrorStr()));

@@ -237,6 +237,41 @@ class CleanupTaskTest(WfoTestCase):
                          {"build": "failed", "deploy": "cancelled", "notify": "succeeded"})
         self.assertFalse(self.exists("deploy.txt"))
 
+    def test_resume_after_the_driver_died_in_a_cleanup_retry_wait_retries_it(self):
+        # A cleanup task that failed in the cleanup and waited for its retry when the driver
+        # died was cancelled by the resume (read as a task that failed before the stop); the
+        # cleanup the man page promises runs to its end. For a cancel and for a timeout.
+        for how in ("cancel", "timeout"):
+            with self.subTest(how=how):
+                run_id = "w-" + how
+                flow = self.write(f"{how}.yaml", f"""
+                    version: 1
+                    {"timeout: 1s" if how == "timeout" else ""}
+                    tasks:
+                      build: {{run: touch {how}.started; sleep 30}}
+                      notify:
+                        needs: build
+                        if: ${{{{ always() }}}}
+                        retry: {{max_attempts: 2, backoff: fixed, delay: 30s}}
+                        run: echo ${{{{ tasks.build.status }}}} >> {how}.notify; test -e {how}.fixed
+                    """)
+                with self.started("run", flow, "--run-id", run_id) as p:
+                    self.assertTrue(wait_for(lambda: self.exists(how + ".started"), timeout=20))
+                    if how == "cancel":
+                        self.run_ok("cancel", run_id)
+                    self.assertTrue(wait_for(
+                        lambda: self.task_statuses(run_id)["notify"] == "retrying", timeout=20))
+                    p.kill()
+                    p.communicate()
+                self.write(how + ".fixed", "")
+                r = self.wfo("resume", run_id, timeout=120)
+                self.assertEqual(r.code, 4 if how == "cancel" else 1, repr(r))
+                build = "cancelled" if how == "cancel" else "failed"
+                self.assertEqual(self.task_statuses(run_id), {"build": build, "notify": "succeeded"})
+                self.assertEqual(self.read(how + ".notify"), f"{build}\n{build}\n")
+                self.assertEqual([(a["number"], a["status"]) for a in self.attempts(run_id, "notify")],
+                                 [(1, "failed"), (2, "succeeded")])
+
     def test_a_cancel_that_comes_while_a_signal_stops_the_run_is_kept_for_the_resume(self):
         # finish_stopped wrote the run with the flag cleared: the resume ran deploy.
         flow = self.write("flow.yaml", """

@@ -308,6 +308,15 @@ class FakeStore : public RunStore {
       for (const auto& [key, a] : m_attempts)
         if (key.first == t.id) t.attempts.push_back(a);
     s.gates = gates;
+    // As SqliteRunStore: the newest of the run's start, resume and cleanup events.
+    bool open = run.status == RunStatus::running || run.status == RunStatus::waiting_approval ||
+                run.status == RunStatus::interrupted;
+    if (open && (run.cancel_requested > 0 || run.deadline))
+      for (auto e = events.rbegin(); e != events.rend(); ++e)
+        if (e->kind == "run_started" || e->kind == "run_resumed" || e->kind == "cleanup_started") {
+          s.cleanup_started = e->kind == "cleanup_started";
+          break;
+        }
     return s;
   }
 

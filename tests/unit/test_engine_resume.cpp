@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -393,6 +394,48 @@ TEST_CASE("a cancel its driver did not carry out is carried out by the resume") 
   CHECK(drove(h.resume()) == DriveOutcome::cancelled);
   CHECK(h.launcher.launched_tasks().empty());
   CHECK(h.store.task("c").status == TaskStatus::cancelled);
+}
+
+TEST_CASE("a resume goes on with the cleanup its dead driver began") {
+  // The cancel stopped a; c (always(), 2 attempts) failed once and waited for its retry when
+  // the driver died. Where that driver had begun the cleanup (its `cleanup_started` event is
+  // newer than the run's start), c was kept and is retried; where not, c failed before the
+  // stop and is cancelled, as a running driver would have done.
+  std::vector<TaskSpec> tasks{task("a"), task("c", "true", {"a"})};
+  tasks[1].if_expr = tmpl("${{ always() }}");
+  tasks[1].retry = retry(2);
+  for (bool begun : {false, true}) {
+    CAPTURE(begun);
+    Harness h(workflow(tasks));
+    RunSnapshot s;
+    s.run.id = "r-1";
+    s.run.status = RunStatus::running;
+    s.run.cancel_requested = 1;
+    s.tasks = {TaskRecord{}, TaskRecord{}};
+    s.tasks[0].id = "a";
+    s.tasks[0].status = TaskStatus::cancelled;
+    s.tasks[1].id = "c";
+    s.tasks[1].status = TaskStatus::retrying;
+    REQUIRE(h.store.create_run(s).has_value());
+    Transition died;
+    died.events.push_back(Event{k_t0, "", 0, "run_started", ""});
+    if (begun) died.events.push_back(Event{k_t0, "", 0, "cleanup_started", "1 kept"});
+    AttemptRecord c1;
+    c1.task_id = "c";
+    c1.number = 1;
+    c1.status = AttemptStatus::failed;
+    c1.exit_code = 1;
+    c1.started_at = k_t0 - 1h;
+    died.attempts.push_back(c1);
+    REQUIRE(h.store.commit("r-1", died).has_value());
+    CHECK(drove(h.resume()) == DriveOutcome::cancelled);
+    CHECK(h.launcher.launched_tasks() == (begun ? Names{"c"} : Names{}));
+    CHECK(h.store.task("c").status == (begun ? TaskStatus::succeeded : TaskStatus::cancelled));
+    // The resume records that the cleanup goes on, for a resume after its own crash.
+    CHECK(h.store.event_kinds("").back() == "run_cancelled");
+    auto kinds = h.store.event_kinds("");
+    CHECK(std::count(kinds.begin(), kinds.end(), "cleanup_started") == (begun ? 3 : 0));
+  }
 }
 
 TEST_CASE("an after gate holds a finished task's result until decided") {

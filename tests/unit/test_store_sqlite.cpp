@@ -665,6 +665,37 @@ TEST_CASE("request_cancel marks the run and records an event") {
   }
 }
 
+TEST_CASE("load_run tells a cleanup begun since the run's last start or resume") {
+  TempDir dir;
+  auto store = open_store(dir.path + "/state.db");
+  RunSnapshot r1 = new_run("r-1");
+  r1.run.deadline.reset();  // a deadline is a stop that may be pending, as a cancel
+  REQUIRE(store->create_run(r1).has_value());
+  REQUIRE(store->create_run(new_run("r-2")).has_value());
+  auto events = [&](const std::string& run, std::vector<std::string> kinds) {
+    Transition t;
+    for (auto& k : kinds) t.events.push_back(Event{k_t0, "", 0, k, ""});
+    REQUIRE(store->commit(run, t).has_value());
+  };
+  auto begun = [&] { return store->load_run("r-1")->cleanup_started; };
+  events("r-1", {"run_started", "cleanup_started"});
+  CHECK_FALSE(begun());  // no stop pending: not asked
+  REQUIRE(store->request_cancel("r-1").has_value());
+  CHECK(begun());
+  events("r-2", {"run_resumed"});  // another run's events do not count
+  CHECK(begun());
+  events("r-1", {"run_resumed"});
+  CHECK_FALSE(begun());
+  events("r-1", {"run_resumed", "cleanup_started", "task_started"});
+  CHECK(begun());
+  Transition ended;  // an ended run has no cleanup to go on with
+  ended.run = *store->load_run_record("r-1");
+  ended.run->status = RunStatus::cancelled;
+  REQUIRE(store->commit("r-1", ended).has_value());
+  CHECK_FALSE(begun());
+  CHECK_FALSE(store->load_run("r-2")->cleanup_started);
+}
+
 TEST_CASE("waiting_gates lists every waiting gate with its run") {
   TempDir dir;
   auto store = open_store(dir.path + "/state.db");
