@@ -244,6 +244,11 @@ Result<void> Engine::Impl::fail_without_running(uint32_t i, std::string reason) 
   release_output_file(i);
   TaskRun& t = tasks[i];
   AttemptRecord& a = *t.attempt;
+  // It took no place in its agent's pool: the place it may have been given (a requeue when
+  // one freed) goes to the next task waiting there, else that one waits for ever.
+  if (const AgentSpec* pool = plan.tasks[i].pool_agent(a.kind == AttemptKind::fallback);
+      pool && pool->max_parallel)
+    requeue_agent(pool->name, false);
   a.ended_at = a.started_at;
   t.status = TaskStatus::running;
   Transition tr;

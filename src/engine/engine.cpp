@@ -139,6 +139,7 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
     t.finish_seq = rec.finish_seq;
     finish_seq = std::max(finish_seq, rec.finish_seq);
     int last_success = 0;
+    const AttemptRecord* last = nullptr;  // of the current budget
     for (const AttemptRecord& a : rec.attempts) {
       t.attempts = std::max(t.attempts, a.number);
       // A compensation cut short (interrupted, or left running by a dead driver) did not
@@ -149,6 +150,7 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
         t.undone = a.status == AttemptStatus::succeeded;
       }
       if (a.number <= t.budget_base) continue;
+      last = &a;
       if (a.kind == AttemptKind::fallback) {
         t.fallback_used = true;
         // Cut short by a Ctrl-C or a dead driver: the resume runs the fallback again (an
@@ -167,6 +169,18 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
       } else if (a.exit_code) {
         t.exit_code = a.exit_code;
       }
+    }
+    // A fallback that was due but had not started (it waited for its agent's pool, or the
+    // driver stopped first): the task's last attempt failed and no retry was scheduled with
+    // it (finish_attempt_failed commits `retrying` with the attempt). The resume runs the
+    // fallback, not the task's own command beyond its budget.
+    bool open = t.status == TaskStatus::pending || t.status == TaskStatus::running;
+    if (open && last && last->kind == AttemptKind::main && !t.fallback_used &&
+        (last->status == AttemptStatus::failed || last->status == AttemptStatus::timed_out) &&
+        plan.has_fallback(*index)) {
+      t.fallback_used = true;
+      t.next_kind = AttemptKind::fallback;
+      t.next_delay_reason = "fallback after " + last->reason;
     }
   }
   for (const GateRecord& g : snapshot.gates) {

@@ -278,6 +278,65 @@ class ContinueFallbackCompensateTest(WfoTestCase):
         self.assertEqual(self.task_statuses(run_id), {"a": "succeeded", "b": "succeeded"})
         self.assertEqual(sorted(self.read("ledger").split()), ["a", "b"])
 
+    def test_an_attempt_that_cannot_start_passes_its_pool_place_on(self):
+        # a and b cannot start (their agent's workdir is missing); before, the place a was
+        # given when c ended was lost, and b waited for ever ("never ran": the scheduler's
+        # fault). The same for fallbacks to that agent (x, y).
+        os.mkdir(os.path.join(self.dir, "sub"))
+        flow = self.write("flow.yaml", """
+            version: 1
+            agents:
+              spare:
+                command: 'echo $WFO_TASK_ID >> ../ledger; sleep 0.3'
+                workdir: missing-dir
+                max_parallel: 1
+            tasks:
+              c: {agent: spare, workdir: sub}
+              a: {agent: spare, priority: -1}
+              b: {agent: spare, priority: -1}
+              x: {run: 'sleep 0.1; exit 1', fallback: {agent: spare}}
+              y: {run: 'sleep 0.1; exit 1', fallback: {agent: spare}}
+            """)
+        r = self.wfo("run", flow, "--run-id", "pool", "-j", "4")
+        self.assertEqual(r.code, 1, repr(r))
+        self.assertEqual(self.task_statuses("pool"), {"c": "succeeded", "a": "failed",
+                                                       "b": "failed", "x": "failed",
+                                                       "y": "failed"})
+        self.assertEqual(self.read("ledger"), "c\n")
+        for task in ("a", "b"):
+            self.assertEqual(self.kinds("pool", task), [("main", "failed")])
+        for task in ("x", "y"):
+            self.assertEqual(self.kinds("pool", task), [("main", "failed"), ("fallback", "failed")])
+            self.assertIn("missing-dir", self.attempts("pool", task)[-1]["reason"])
+
+    def test_a_resume_runs_the_fallback_that_was_due(self):
+        # a's own attempt failed and its fallback waited for spare's pool (d holds it) when
+        # the run was interrupted; the resume ran a's own command again, past max_attempts.
+        flow = self.write("flow.yaml", """
+            version: 1
+            agents:
+              spare:
+                command: 'if [ -e d.once ]; then exit 0; fi; touch d.once; sleep 30'
+                max_parallel: 1
+            tasks:
+              d: {agent: spare}
+              a:
+                run: echo own >> ledger; exit 1
+                fallback: {agent: spare, with: {}}
+            """)
+        with self.started("run", flow, "--run-id", "due", "-j", "2") as p:
+            self.assertTrue(wait_for(lambda: self.exists("d.once") and
+                                     self.kinds("due", "a") == [("main", "failed")], 20))
+            p.send_signal(signal.SIGINT)
+            _, err = p.communicate(timeout=20)
+            self.assertEqual(p.returncode, 130, err)
+        r = self.wfo("resume", "due")
+        self.assertEqual(r.code, 0, repr(r))
+        self.assertEqual(self.read("ledger"), "own\n")
+        self.assertEqual(self.kinds("due", "a"), [("main", "failed"), ("fallback", "succeeded")])
+        self.assertEqual(self.attempts("due", "a")[1]["delay_reason"],
+                         "fallback after exit code 1")
+
     def test_compensation_in_reverse_order_of_completion(self):
         flow = self.write("flow.yaml", """
             version: 1

@@ -438,6 +438,44 @@ TEST_CASE("a resume goes on with the cleanup its dead driver began") {
   }
 }
 
+TEST_CASE("a resume runs the fallback that was due, not the task's own command again") {
+  // a's only attempt failed and its fallback had not started when the driver stopped
+  // (`running` as a dead driver leaves it, `pending` as an interrupt does). A task that was
+  // `retrying` runs its own command again; one without a fallback too.
+  std::vector<TaskSpec> tasks{task("a", "own")};
+  FallbackSpec fallback;
+  fallback.run = tmpl("spare");
+  tasks[0].fallback = fallback;
+  for (TaskStatus left : {TaskStatus::running, TaskStatus::pending, TaskStatus::retrying}) {
+    CAPTURE(to_string(left));
+    Harness h(workflow(tasks));
+    RunSnapshot s;
+    s.run.id = "r-1";
+    s.run.status = RunStatus::interrupted;
+    s.tasks = {TaskRecord{}};
+    s.tasks[0].id = "a";
+    s.tasks[0].status = left;
+    REQUIRE(h.store.create_run(s).has_value());
+    Transition stopped;
+    AttemptRecord a1;
+    a1.task_id = "a";
+    a1.number = 1;
+    a1.status = AttemptStatus::failed;
+    a1.exit_code = 1;
+    a1.reason = "exit code 1";
+    a1.started_at = k_t0 - 1h;
+    stopped.attempts.push_back(a1);
+    REQUIRE(h.store.commit("r-1", stopped).has_value());
+    CHECK(drove(h.resume()) == DriveOutcome::succeeded);
+    auto attempts = h.store.attempts("a");
+    REQUIRE(attempts.size() == 2);
+    bool due = left != TaskStatus::retrying;
+    CHECK(attempts[1].kind == (due ? AttemptKind::fallback : AttemptKind::main));
+    CHECK(h.launcher.launch_of("a", 2).request.argv.back() == (due ? "spare" : "own"));
+    if (due) CHECK(attempts[1].delay_reason == "fallback after exit code 1");
+  }
+}
+
 TEST_CASE("an after gate holds a finished task's result until decided") {
   std::vector<TaskSpec> tasks{task("design"), task("build", "true", {"design"})};
   ApprovalSpec approval;
