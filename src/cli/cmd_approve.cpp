@@ -62,7 +62,8 @@ void add(CLI::App& app, GlobalOptions& g, int* exit_code, bool approve) {
   auto* cmd = app.add_subcommand(approve ? "approve" : "reject",
                                  approve ? "Approve a waiting gate" : "Reject a waiting gate");
   cmd->add_option("id", o->run_id, "The run's id")->required();
-  cmd->add_option("--task", o->task, "The gate's task (needed when several wait)");
+  cmd->add_option("--task", o->task, "The gate's task (needed when several wait)")
+      ->check(not_empty("leave --task out when one gate waits"));
   cmd->add_option("--comment", o->comment, "A comment recorded with the decision");
   cmd->add_option("--input", o->inputs, "A gate input as NAME=VALUE (repeatable)");
   cmd->callback([&g, o, exit_code, approve] { *exit_code = decide(g, *o, approve); });

@@ -96,7 +96,8 @@ int list(const GlobalOptions& g, const ListOptions& o) {
 void register_list(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto o = std::make_shared<ListOptions>();
   auto* cmd = app.add_subcommand("list", "List runs, newest first");
-  cmd->add_option("--status", o->status, "Only runs with this status");
+  cmd->add_option("--status", o->status, "Only runs with this status")
+      ->check(not_empty("leave --status out for runs of every status"));
   cmd->add_option("--limit", o->limit, "At most this many runs")
       ->transform(whole_number(1, 1'000'000'000));
   cmd->add_flag("--json", o->json, "Print an array of runs as JSON");

@@ -45,7 +45,10 @@ int logs(const GlobalOptions& g, const LogsOptions& o) {
   for (const TaskRecord& t : snapshot->tasks) {
     if (!o.task.empty() && t.id != o.task) continue;
     found_task = true;
-    if (t.attempts.empty()) continue;
+    if (t.attempts.empty()) {
+      if (o.attempt && !o.task.empty()) return report(no_such_attempt(t, *o.attempt));
+      continue;
+    }
     const AttemptRecord* chosen = &t.attempts.back();
     if (o.attempt) {
       chosen = nullptr;
@@ -70,7 +73,8 @@ void register_logs(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto o = std::make_shared<LogsOptions>();
   auto* cmd = app.add_subcommand("logs", "Print an attempt's output");
   cmd->add_option("id", o->run_id, "The run's id")->required();
-  cmd->add_option("task", o->task, "The task (default: every task that ran)");
+  cmd->add_option("task", o->task, "The task (default: every task that ran)")
+      ->check(not_empty("leave the task out for every task that ran"));
   cmd->add_option("--attempt", o->attempt, "The attempt number (default: the last)")
       ->transform(whole_number(1, 1'000'000'000));
   cmd->add_flag("-f,--follow", o->follow, "Follow the task's output until it ends");

@@ -53,9 +53,10 @@ void print_plan(const Plan& plan, bool json) {
 
 bool valid_run_id(const std::string& id) {
   return !id.empty() && id.size() <= 128 &&
-         id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+         id.find_first_not_of(
+             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
              std::string::npos &&
-         id[0] != '.' && id[0] != '-';
+         id[0] != '.' && id[0] != '-' && !id.ends_with(".lock");
 }
 
 int run(const GlobalOptions& g, const RunOptions& o) {
@@ -101,7 +102,8 @@ int run(const GlobalOptions& g, const RunOptions& o) {
               {},
               0,
               0,
-              "use at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"});
+              "use at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-' "
+              "nor ending in '.lock' (a run's lock file is named so, as git's refs)"});
   auto store = open_store(g, true);
   if (!store) return report(store.error());
   auto lock = DriverLock::acquire(g, run_id);

@@ -64,6 +64,7 @@ void register_stats(CLI::App& app, GlobalOptions& g, int* exit_code) {
       ->check(not_empty("leave the id out for the newest run"));
   cmd->add_flag("--json", o->json, "Print the figures as JSON");
   cmd->add_option("--metrics", o->metrics_path, "Also write Prometheus metrics to FILE")
+      ->check(report_file())
       ->type_name("FILE");
   cmd->callback([&g, o, exit_code] { *exit_code = stats(g, *o); });
 }

@@ -27,6 +27,11 @@ CLI::Validator whole_number(long long lo, long long hi);
 /// A check that refuses an empty value, "--state: must not be empty; WAY_OUT", so that
 /// `--state "$UNSET"` does not quietly mean the default.
 CLI::Validator not_empty(std::string way_out);
+/// A check of a file a report is written to at the end of a run (`--junit`, `--metrics`), so
+/// that a path it cannot be written to is refused before the run, not after it: not empty,
+/// not a folder, and in a folder that exists. "--junit: no folder 'out' to write
+/// 'out/r.xml' in; create it first".
+CLI::Validator report_file();
 
 /// The hidden `wfo __complete` that feeds the shell completions.
 void register_complete(CLI::App& app, GlobalOptions& g, int* exit_code);

@@ -1,6 +1,7 @@
 // Checks shared by the subcommands' options (cli/commands.hpp).
 
 #include <charconv>
+#include <filesystem>
 #include <string>
 
 #include "cli/commands.hpp"
@@ -30,6 +31,23 @@ CLI::Validator not_empty(std::string way_out) {
         return text.empty() ? "must not be empty; " + way_out : std::string();
       },
       "");
+}
+
+CLI::Validator report_file() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        namespace fs = std::filesystem;
+        if (text.empty()) return "must not be empty; leave the option out for no report";
+        std::error_code ec;
+        if (fs::is_directory(text, ec))
+          return "'" + text + "' is a folder; name a file in it, e.g. '" +
+                 (fs::path(text) / "report").string() + "'";
+        fs::path folder = fs::path(text).parent_path();
+        if (!folder.empty() && !fs::is_directory(folder, ec))
+          return "no folder '" + folder.string() + "' to write '" + text + "' in; create it first";
+        return {};
+      },
+      "FILE");
 }
 
 }  // namespace wfo::cli

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cli/commands.hpp"
 #include "cli/github.hpp"
 #include "cli/log_tail.hpp"
 #include "cli/terminal_view.hpp"
@@ -158,9 +159,11 @@ void add_output_options(CLI::App& cmd, OutputOptions& o) {
       },
       "Print only errors and the final result");
   cmd.add_option("--junit", o.junit_path, "Write a JUnit XML report to FILE at the end")
+      ->check(report_file())
       ->type_name("FILE");
   cmd.add_option("--metrics", o.metrics_path,
                  "Write Prometheus metrics (text exposition) to FILE at the end")
+      ->check(report_file())
       ->type_name("FILE");
 }
 

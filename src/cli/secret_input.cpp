@@ -44,6 +44,12 @@ Result<std::vector<std::pair<std::string, std::string>>> collect_secrets(
       if (eq == std::string::npos || eq == 0)
         return fail(ErrorKind::usage, secret_file + ":" + std::to_string(line_no) +
                                           ": expected NAME=VALUE (the value is not shown)");
+      // A process's environment cannot hold a NUL: the task got the value cut short there.
+      if (line.find('\0') != std::string::npos)
+        return fail(ErrorKind::usage,
+                    secret_file + ":" + std::to_string(line_no) +
+                        ": a NUL byte in the line (the value is not shown)",
+                    "an environment variable cannot hold one; remove it from the file");
       from_file[line.substr(0, eq)] = line.substr(eq + 1);
     }
   }

@@ -105,6 +105,17 @@ Result<RunRecord> select_run(SQLite::Database& db, const std::string& path,
 // the file's mode (SQLite gives -wal and -shm the database file's permissions).
 Result<void> prepare_path(const std::string& path, bool create) {
   struct stat st {};
+  // A device or a pipe: SQLite would write a journal beside it (/dev/null-journal).
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    return std::unexpected(Error{ErrorKind::state,
+                                 "state database '" + path + "' is not a file but " +
+                                     (S_ISDIR(st.st_mode) ? "a folder" : "a device or a pipe"),
+                                 {},
+                                 0,
+                                 0,
+                                 S_ISDIR(st.st_mode)
+                                     ? "name a file in it, e.g. --state " + path + "/state.db"
+                                     : "point --state / WFO_STATE at a file"});
   if (::stat(path.c_str(), &st) == 0) return {};
   if (!create)
     return std::unexpected(Error{ErrorKind::state, "no state database at '" + path + "'", {}, 0, 0,
@@ -574,6 +585,9 @@ Result<std::vector<std::pair<RunRecord, GateRecord>>> SqliteRunStore::waiting_ga
     while (st.executeStep()) ids.push_back(st.getColumn(0).getString());
     for (const auto& id : ids) {
       auto run = load_run_record(id);
+      // A gate whose run is gone is not listed; a database that cannot be read is an error
+      // (a damaged file said "no gate is waiting").
+      if (!run && run.error().kind != ErrorKind::usage) return std::unexpected(run.error());
       if (!run) continue;
       for (auto& g : read_gates(id))
         if (g.status == GateStatus::waiting) out.emplace_back(*run, std::move(g));

@@ -282,7 +282,22 @@ class BadInputTest(WfoTestCase):
                       "  run 'wfo --help' for usage\n"))
         cases.append((["run", flow, "--run-id", "r" * 129],
                       f"wfo: error: invalid run id '{'r' * 129}'\n  use at most 128 letters, digits, "
-                      "'_', '.' and '-', not starting with '.' or '-'\n"))
+                      "'_', '.' and '-', not starting with '.' or '-' nor ending in '.lock' (a "
+                      "run's lock file is named so, as git's refs)\n"))
+        # A run's lock file is runs/ID.lock: the run 'a.lock' clashed with the run 'a'.
+        cases.append((["run", flow, "--run-id", "a.lock"],
+                      "wfo: error: invalid run id 'a.lock'\n  use at most 128 letters, digits, "
+                      "'_', '.' and '-', not starting with '.' or '-' nor ending in '.lock' (a "
+                      "run's lock file is named so, as git's refs)\n"))
+        # An empty value was taken as the option left out (approve chose the only gate).
+        for args, err in ((["approve", "r-1", "--task", ""],
+                           "--task: must not be empty; leave --task out when one gate waits"),
+                          (["list", "--status", ""],
+                           "--status: must not be empty; leave --status out for runs of every "
+                           "status"),
+                          (["logs", "r-1", ""],
+                           "task: must not be empty; leave the task out for every task that ran")):
+            cases.append((args, f"wfo: error: {err}\n  run 'wfo --help' for usage\n"))
         for args, err in cases:
             r = self.wfo(*args)
             self.assertEqual((r.code, r.err), (2, err))
@@ -297,6 +312,7 @@ class BadInputTest(WfoTestCase):
               a:
                 retry: {max_attempts: 10, delay: 1ms}
                 run: echo "attempt $WFO_ATTEMPT"; exit 1
+              after: {needs: a, run: 'true'}
             """)
         self.run_ok("run", flow, "--run-id", "z1", code=1)
         self.assertEqual(self.run_ok("logs", "z1", "a", "--attempt", "010").out, "attempt 10\n")
@@ -306,6 +322,11 @@ class BadInputTest(WfoTestCase):
             r = self.wfo("logs", "z1", "a", "--attempt", "11", *follow)
             self.assertEqual((r.code, r.out, r.err), (2, "", "wfo: error: task 'a' has no attempt "
                                                              "11\n  it has 10 attempt(s)\n"))
+        # A task that never ran has no attempt either (without -f: nothing printed, exit 0).
+        for follow in ([], ["-f"]):
+            r = self.wfo("logs", "z1", "after", "--attempt", "1", *follow)
+            self.assertEqual((r.code, r.out, r.err), (2, "", "wfo: error: task 'after' has no "
+                                                             "attempt 1\n  it has 0 attempt(s)\n"))
         self.run_ok("run", self.write("ok.yaml", "version: 1\ntasks:\n  b: {run: 'true'}\n"))
         self.assertEqual(len(json.loads(self.run_ok("list", "--limit", "01", "--json").out)), 1)
 
@@ -365,6 +386,35 @@ class BadInputTest(WfoTestCase):
         self.assertEqual(r.code, 5)
         self.assertEqual(r.err, f"wfo: error: state database '{self.state}' has schema version 7; "
                                 "this wfo reads version 4\n  upgrade wfo, or point --state at another database\n")
+
+    def test_a_state_path_that_is_not_a_file_is_refused(self):
+        # SQLite opened a pipe or a device and wrote its journal beside it (/dev/null-journal).
+        fifo = os.path.join(self.dir, "fifo")
+        os.mkfifo(fifo)
+        for path, err in ((fifo, "not a file but a device or a pipe\n  point --state / "
+                                 "WFO_STATE at a file\n"),
+                          (self.dir, f"not a file but a folder\n  name a file in it, e.g. "
+                                     f"--state {self.dir}/state.db\n")):
+            for args in (["list"], ["run", self.write("flow.yaml", "version: 1\ntasks:\n"
+                                                                   "  a: {run: touch ran}\n")]):
+                r = self.wfo("--state", path, *args, timeout=20)
+                self.assertEqual((r.code, r.err), (5, f"wfo: error: state database '{path}' is "
+                                                      + err), args)
+        self.assertEqual(sorted(os.listdir(self.dir)), ["fifo", "flow.yaml"])
+
+    def test_approvals_on_a_damaged_database_is_an_error(self):
+        # A damaged runs table read as "no gate is waiting" (exit 0).
+        flow = self.write("flow.yaml", "version: 1\ntasks:\n  review: {approval: {}}\n")
+        self.run_ok("run", flow, "--run-id", "g1", code=3)
+        self.assertIn("g1 review", self.run_ok("approvals").out)
+        with open(self.state, "r+b") as f:  # page 2 of 2 KiB: the runs table's root
+            f.seek(2048)
+            f.write(b"\xff" * 2048)
+        for args in (["approvals"], ["approvals", "--json"]):
+            r = self.wfo(*args)
+            self.assertEqual((r.code, r.out, r.err), (5, "", (
+                f"wfo: error: state database '{self.state}': database disk image is malformed\n"
+                "  check the file, or point --state / WFO_STATE at another database\n")))
 
     def test_another_programs_database_is_left_untouched(self):
         # A mistyped --state once turned another program's database to WAL mode and added

@@ -137,11 +137,28 @@ class JunitTest(WfoTestCase):
                          ("2", "0", "0"))
         self.assertEqual([c.get("name") for c in suite.iter("testcase")], ["a", "b"])
 
-    def test_unwritable_report_is_an_error_but_the_run_stands(self):
-        flow = self.write("flow.yaml", "version: 1\ntasks:\n  a: {run: 'true'}\n")
-        r = self.wfo("run", flow, "--junit", os.path.join(self.dir, "missing", "r.xml"))
+    def test_a_report_path_that_cannot_be_written_is_refused_before_the_run(self):
+        # Before, the run went on and the report was found unwritable at its end (exit 0).
+        flow = self.write("flow.yaml", "version: 1\ntasks:\n  a: {run: touch ran}\n")
+        missing = os.path.join(self.dir, "missing")
+        for option in ("--junit", "--metrics"):
+            r = self.wfo("run", flow, option, os.path.join(missing, "r.xml"))
+            self.assertEqual((r.code, r.err), (2, (
+                f"wfo: error: {option}: no folder '{missing}' to write '{missing}/r.xml' in; "
+                "create it first\n  run 'wfo --help' for usage\n")))
+            r = self.wfo("run", flow, option, self.dir)
+            self.assertEqual((r.code, r.err), (2, (
+                f"wfo: error: {option}: '{self.dir}' is a folder; name a file in it, e.g. "
+                f"'{self.dir}/report'\n  run 'wfo --help' for usage\n")))
+        self.assertFalse(self.exists("ran"))
+        self.assertFalse(os.path.exists(self.state))
+
+    def test_a_report_that_cannot_be_written_at_the_end_is_an_error_but_the_run_stands(self):
+        flow = self.write("flow.yaml", "version: 1\ntasks:\n  a: {run: rmdir out}\n")
+        os.mkdir(os.path.join(self.dir, "out"))
+        r = self.wfo("run", flow, "--junit", os.path.join(self.dir, "out", "r.xml"))
         self.assertEqual(r.code, 0, repr(r))
-        self.assertRegex(r.err, r"wfo: error: .*missing/r\.xml")
+        self.assertRegex(r.err, r"wfo: error: .*out/r\.xml")
 
 
 if __name__ == "__main__":

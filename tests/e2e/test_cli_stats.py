@@ -157,8 +157,10 @@ class StatsTest(WfoTestCase):
         self.run_ok("stats", "s1", "--metrics", again)
         missing = os.path.join(self.dir, "missing", "m.prom")
         r = self.wfo("stats", "s1", "--metrics", missing)
-        self.assertEqual((r.code, r.err), (2, f"wfo: error: cannot write '{missing}': No such file "
-                                              "or directory\n  check the path given to --metrics\n"))
+        folder = os.path.dirname(missing)
+        self.assertEqual((r.code, r.err), (2, f"wfo: error: --metrics: no folder '{folder}' to write "
+                                              f"'{missing}' in; create it first\n"
+                                              "  run 'wfo --help' for usage\n"))
         with open(self.metrics) as a, open(again) as b:
             self.assertEqual(a.read(), b.read())
 

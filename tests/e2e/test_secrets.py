@@ -125,6 +125,18 @@ class SecretTest(WfoTestCase):
         self.assertEqual(r.code, 1, repr(r))  # `fail` still fails, but the resume ran it
         self.assertEqual([a["exit_code"] for a in self.attempts("sf", "fail")], [3, 3])
 
+    def test_a_nul_byte_in_the_secret_file_is_refused(self):
+        # The task got the value cut short at the NUL, and the run went on.
+        flow = self.write("flow.yaml", self.FLOW)
+        secrets = os.path.join(self.dir, "nul.env")
+        with open(secrets, "wb") as f:
+            f.write(b"# team secrets\ntoken=abcd\0efgh\n")
+        r = self.wfo("run", flow, "--secret-file", secrets)
+        self.assertEqual((r.code, r.out, r.err), (2, "", (
+            f"wfo: error: {secrets}:2: a NUL byte in the line (the value is not shown)\n"
+            "  an environment variable cannot hold one; remove it from the file\n")))
+        self.assertFalse(os.path.exists(self.state))
+
     def test_secret_refused_from_command_line_file_and_templates(self):
         flow = self.write("flow.yaml", self.FLOW)
         r = self.wfo("run", flow, "-p", f"token={SECRET}")
