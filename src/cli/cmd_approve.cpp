@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/follow.hpp"
 #include "engine/gates.hpp"
 
 namespace wfo::cli {
@@ -51,8 +52,13 @@ int decide(const GlobalOptions& g, const DecideOptions& o, bool approve) {
   } else {
     std::fprintf(stderr, "wfo: task '%s' of run %s %s by %s\n", gate.task_id.c_str(),
                  o.run_id.c_str(), approve ? "approved" : "rejected", request.user.c_str());
-    std::fprintf(stderr, "  continue with: wfo resume %s%s\n", o.run_id.c_str(),
-                 state_arg(g).c_str());
+    // A driver that waits for the decision (`wfo run --wait`) goes on by itself; a resume
+    // now would be refused as the run is being driven.
+    if (run_is_driven(state_dir(state_path(g)), o.run_id))
+      std::fprintf(stderr, "  the process driving the run goes on with it\n");
+    else
+      std::fprintf(stderr, "  continue with: wfo resume %s%s\n", o.run_id.c_str(),
+                   state_arg(g).c_str());
   }
   return k_exit_succeeded;
 }

@@ -132,7 +132,9 @@ Result<DriverLock> DriverLock::acquire(const GlobalOptions& g, const std::string
   std::string path = dir + "/" + run_id + ".lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
-    return fail(ErrorKind::state, "cannot open lock '" + path + "': " + std::strerror(errno));
+    return fail(ErrorKind::state, "cannot open lock '" + path + "': " + std::strerror(errno),
+                "wfo keeps each run's lock and files in '" + dir +
+                    "': make it a folder this user can write to");
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     // The holder writes "pid N on host H" just after taking the lock: until it has, the file
     // is empty or names its dead predecessor, so read again for a moment (at most 200 ms).

@@ -402,6 +402,18 @@ class BadInputTest(WfoTestCase):
                                                       + err), args)
         self.assertEqual(sorted(os.listdir(self.dir)), ["fifo", "flow.yaml"])
 
+    def test_a_runs_folder_that_is_a_file_names_the_way_out(self):
+        flow = self.write("flow.yaml", "version: 1\ntasks:\n  a: {run: touch ran}\n")
+        runs = os.path.join(os.path.dirname(self.state), "runs")
+        os.makedirs(os.path.dirname(self.state))
+        self.write(runs, "")
+        r = self.wfo("run", flow, "--run-id", "l1")
+        self.assertEqual((r.code, r.err), (5, (
+            f"wfo: error: cannot open lock '{runs}/l1.lock': Not a directory\n"
+            f"  wfo keeps each run's lock and files in '{runs}': make it a folder this user can "
+            "write to\n")))
+        self.assertFalse(self.exists("ran"))
+
     def test_approvals_on_a_damaged_database_is_an_error(self):
         # A damaged runs table read as "no gate is waiting" (exit 0).
         flow = self.write("flow.yaml", "version: 1\ntasks:\n  review: {approval: {}}\n")

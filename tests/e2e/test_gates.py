@@ -307,7 +307,9 @@ class GateWaitInputsTest(WfoTestCase):
         self.assertTrue(wait_for(lambda: os.path.exists(os.path.join(self.dir, "waiting")), 20))
         self.assertEqual(self.read("waiting"), "gate|go?|wfo approve w --task gate\n")
         self.assertEqual(self.run_status("w"), "waiting_approval")
-        self.run_ok("approve", "w")
+        # Not "continue with: wfo resume w": that would be refused while the run is driven.
+        self.assertEqual(self.run_ok("approve", "w").err.splitlines()[1:],
+                         ["  the process driving the run goes on with it"])
         out, err = p.communicate(timeout=60)  # released by the approval, not by a timeout
         self.assertEqual(p.returncode, 0, err)
         self.assertTrue(os.path.exists(os.path.join(self.dir, "after")))
