@@ -15,6 +15,10 @@ inline Error state_error(const std::string& path, const std::string& what) {
     hint = "another process holds a write lock on it; try again when it is done";
   else if (what == "attempt to write a readonly database")
     hint = "make the file and its folder writable, or point --state / WFO_STATE at another one";
+  else if (what == "unable to open database file")
+    hint =
+        "make the file and its folder writable (SQLite keeps its -wal and -shm files "
+        "beside it), or point --state / WFO_STATE at another database";
   else if (what == "disk I/O error")
     hint = "fix the disk (space, errors), then resume the run: what was committed is kept";
   return Error{ErrorKind::state, "state database '" + path + "': " + what, {}, 0, 0,

@@ -6,6 +6,7 @@ import json
 import os
 import random
 import sqlite3
+import subprocess
 import unittest
 
 from wfo_e2e import WfoTestCase
@@ -413,6 +414,23 @@ class BadInputTest(WfoTestCase):
             f"  wfo keeps each run's lock and files in '{runs}': make it a folder this user can "
             "write to\n")))
         self.assertFalse(self.exists("ran"))
+
+    def test_a_state_folder_that_cannot_be_written_names_the_way_out(self):
+        flow = self.write("flow.yaml", "version: 1\ntasks:\n  a: {run: 'true'}\n")
+        self.run_ok("run", flow)
+        folder = os.path.dirname(self.state)
+        # Root ignores permission bits: the folder is made immutable, where the file system
+        # lets it be.
+        if subprocess.run(["chattr", "+i", folder], capture_output=True).returncode != 0:
+            self.skipTest("chattr +i is not available here")
+        try:
+            r = self.wfo("list")
+        finally:
+            subprocess.run(["chattr", "-i", folder], check=True)
+        self.assertEqual((r.code, r.err), (5, (
+            f"wfo: error: state database '{self.state}': unable to open database file\n"
+            "  make the file and its folder writable (SQLite keeps its -wal and -shm files "
+            "beside it), or point --state / WFO_STATE at another database\n")))
 
     def test_approvals_on_a_damaged_database_is_an_error(self):
         # A damaged runs table read as "no gate is waiting" (exit 0).
