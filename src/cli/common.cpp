@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -131,10 +132,16 @@ Result<DriverLock> DriverLock::acquire(const GlobalOptions& g, const std::string
   std::filesystem::create_directories(dir, ec);
   std::string path = dir + "/" + run_id + ".lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return fail(ErrorKind::state, "cannot open lock '" + path + "': " + std::strerror(errno),
-                "wfo keeps each run's lock and files in '" + dir +
-                    "': make it a folder this user can write to");
+  if (fd < 0) {
+    int error = errno;
+    // A run named ID.lock (an id wfo allowed before 2026-12-07) keeps its files there.
+    std::string hint = error == EISDIR ? "run " + run_id + ".lock keeps its files there; choose " +
+                                             "another --run-id"
+                                       : "wfo keeps each run's lock and files in '" + dir +
+                                             "': make it a folder this user can write to";
+    return fail(ErrorKind::state, "cannot open lock '" + path + "': " + std::strerror(error),
+                std::move(hint));
+  }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     // The holder writes "pid N on host H" just after taking the lock: until it has, the file
     // is empty or names its dead predecessor, so read again for a moment (at most 200 ms).

@@ -171,16 +171,25 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
       }
     }
     // A fallback that was due but had not started (it waited for its agent's pool, or the
-    // driver stopped first): the task's last attempt failed and no retry was scheduled with
-    // it (finish_attempt_failed commits `retrying` with the attempt). The resume runs the
-    // fallback, not the task's own command beyond its budget.
+    // driver stopped first): the task's last attempt failed and no retry is left for it.
+    // The resume runs the fallback, not the task's own command beyond its budget. The retry
+    // policy decides again as finish_attempt_failed did: a `retrying` task reads `pending`
+    // once a resume's recovery has written it so, and that resume may have stopped too.
     bool open = t.status == TaskStatus::pending || t.status == TaskStatus::running;
     if (open && last && last->kind == AttemptKind::main && !t.fallback_used &&
         (last->status == AttemptStatus::failed || last->status == AttemptStatus::timed_out) &&
         plan.has_fallback(*index)) {
-      t.fallback_used = true;
-      t.next_kind = AttemptKind::fallback;
-      t.next_delay_reason = "fallback after " + last->reason;
+      const RetryPolicy& policy = *plan.tasks[*index].retry;
+      bool retry_left = t.failures < policy.max_attempts &&
+                        !retry_reason(policy, FailureFacts{last->exit_code,
+                                                           last->status == AttemptStatus::timed_out,
+                                                           read_tail(last->log_path, 1 << 20)})
+                             .empty();
+      if (!retry_left) {
+        t.fallback_used = true;
+        t.next_kind = AttemptKind::fallback;
+        t.next_delay_reason = "fallback after " + last->reason;
+      }
     }
   }
   for (const GateRecord& g : snapshot.gates) {
@@ -219,9 +228,11 @@ void Engine::Impl::load(const RunSnapshot& snapshot) {
 Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
   Transition t;
   std::vector<std::string> handles;
+  std::vector<uint32_t> cut;  // the tasks whose attempt the dead driver left running
   for (const TaskRecord& rec : snapshot.tasks)
     for (const AttemptRecord& a : rec.attempts)
       if (a.status == AttemptStatus::running) {
+        if (auto k = plan.find(rec.id)) cut.push_back(*k);
         handles.push_back(a.handle);
         AttemptRecord done = a;
         done.status = AttemptStatus::interrupted;
@@ -280,6 +291,15 @@ Result<void> Engine::Impl::recover_and_reset(const RunSnapshot& snapshot) {
   // The cleanup goes on, and a resume after this one's crash must know it did.
   cleanup_resumed = snapshot.cleanup_started;
   if (cleanup_resumed) t.events.push_back(event("cleanup_started", UINT32_MAX, "resumed"));
+  // A stop the dead driver had to carry out and had not got to its cleanup (a cancel, or
+  // the run's deadline past) stops what was running first, as a live driver does: those
+  // tasks are not kept for the cleanup, though their attempt now reads interrupted.
+  bool stop_pending =
+      cancel_on_resume || (snapshot.run.deadline && *snapshot.run.deadline <= clock.system_now());
+  if (stop_pending && !cleanup_resumed) {
+    std::sort(cut.begin(), cut.end());
+    stopped_before_cleanup = std::move(cut);
+  }
   return commit(std::move(t));
 }
 
@@ -821,7 +841,9 @@ bool Engine::Impl::cleanup_task(uint32_t i) const {
   NodeRole role = plan.flow->nodes[i].role;
   // A task that began before the stop is not kept; one the dead driver's cleanup had kept,
   // failed and waits for a retry, is kept again (cleanup_resumed).
-  bool fresh = cleanup_resumed || (t.failures == 0 && !t.fallback_used);
+  bool fresh = cleanup_resumed || (t.failures == 0 && !t.fallback_used &&
+                                   !std::binary_search(stopped_before_cleanup.begin(),
+                                                       stopped_before_cleanup.end(), i));
   return task.if_uses_status && t.status == TaskStatus::pending && !t.running && fresh &&
          holder(i) == k_no_node && (role == NodeRole::task || role == NodeRole::matrix_instance) &&
          !task.spec->approval && !task.spec->repeat;

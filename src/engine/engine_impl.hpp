@@ -115,6 +115,10 @@ struct Engine::Impl {
   /// (RunSnapshot::cleanup_started): every task left that may run in a cleanup is kept,
   /// those that failed in it and wait for a retry included.
   bool cleanup_resumed = false;
+  /// recover_and_reset found a stop pending whose cleanup had not begun: the tasks, sorted,
+  /// whose attempt the dead driver left running. A live driver stops those before its
+  /// cleanup, so they are not kept (cleanup_task).
+  std::vector<uint32_t> stopped_before_cleanup;
   /// 1 for a task kept by a resume after a task that runs again (wait_past_kept); empty
   /// when there is none.
   std::vector<uint8_t> kept_after_redo;

@@ -414,6 +414,13 @@ class BadInputTest(WfoTestCase):
             f"  wfo keeps each run's lock and files in '{runs}': make it a folder this user can "
             "write to\n")))
         self.assertFalse(self.exists("ran"))
+        # A run named l2.lock (an id older wfo allowed) has its folder where l2's lock goes.
+        os.remove(runs)
+        os.makedirs(os.path.join(runs, "l2.lock"))
+        r = self.wfo("run", flow, "--run-id", "l2")
+        self.assertEqual((r.code, r.err), (5, (
+            f"wfo: error: cannot open lock '{runs}/l2.lock': Is a directory\n"
+            "  run l2.lock keeps its files there; choose another --run-id\n")))
 
     def test_a_state_folder_that_cannot_be_written_names_the_way_out(self):
         flow = self.write("flow.yaml", "version: 1\ntasks:\n  a: {run: 'true'}\n")

@@ -272,6 +272,30 @@ class CleanupTaskTest(WfoTestCase):
                 self.assertEqual([(a["number"], a["status"]) for a in self.attempts(run_id, "notify")],
                                  [(1, "failed"), (2, "succeeded")])
 
+    def test_a_task_the_stop_was_stopping_when_the_driver_died_is_not_run_again(self):
+        # c (always()) was running at the cancel, which stops every running attempt; the
+        # driver died while c's group took its time to end. The resume kept c as a task that
+        # had not started (its attempt read interrupted) and ran it again (from a review).
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              c:
+                if: ${{ always() }}
+                run: "trap 'touch term' TERM; echo run >> ledger; sleep 1; sleep 1; sleep 1; sleep 1; sleep 1"
+            """)
+        with self.started("run", flow, "--run-id", "st") as p:
+            self.assertTrue(wait_for(lambda: self.exists("ledger"), timeout=20))
+            self.run_ok("cancel", "st")
+            self.assertTrue(wait_for(lambda: self.exists("term"), timeout=20))
+            p.kill()
+            p.communicate()
+        r = self.wfo("resume", "st", timeout=120)
+        self.assertEqual(r.code, 4, repr(r))
+        self.assertEqual(self.read("ledger"), "run\n")
+        self.assertEqual(self.task_statuses("st"), {"c": "cancelled"})
+        self.assertEqual([a["status"] for a in self.attempts("st", "c")], ["interrupted"])
+        self.assertEqual(pids_with_env("WFO_RUN_ID=st"), [])
+
     def test_a_cancel_that_comes_while_a_signal_stops_the_run_is_kept_for_the_resume(self):
         # finish_stopped wrote the run with the flag cleared: the resume ran deploy.
         flow = self.write("flow.yaml", """

@@ -3,6 +3,7 @@ pools and circuit breakers, hooks (issue 3), through the real binary."""
 import json
 import os
 import signal
+import sqlite3
 import textwrap
 import time
 import unittest
@@ -336,6 +337,35 @@ class ContinueFallbackCompensateTest(WfoTestCase):
         self.assertEqual(self.kinds("due", "a"), [("main", "failed"), ("fallback", "succeeded")])
         self.assertEqual(self.attempts("due", "a")[1]["delay_reason"],
                          "fallback after exit code 1")
+
+    def test_a_retry_left_is_run_before_the_fallback_after_two_interrupted_drives(self):
+        # a waited for its retry when the run was interrupted, and again when the resume was
+        # (b ran first at -j1); the second resume read a `pending` with a failed attempt as a
+        # fallback due, and never ran the retry (from the review of 386504a).
+        flow = self.write("flow.yaml", """
+            version: 1
+            tasks:
+              b: {run: 'if [ -e go ]; then exit 0; fi; sleep 30'}
+              a: {run: exit 1, retry: {max_attempts: 2, delay: 2s}, fallback: {run: 'true'}}
+            """)
+        with self.started("run", flow, "--run-id", "rl", "-j", "2") as p:
+            def retrying():
+                try:
+                    return self.task_statuses("rl").get("a") == "retrying"
+                except sqlite3.Error:  # not made yet
+                    return False
+            self.assertTrue(wait_for(retrying, 20))
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(timeout=20), 130)
+        with self.started("resume", "rl", "-j", "1") as p:
+            self.assertTrue(wait_for(lambda: len(self.attempts("rl", "b")) == 2, 20))
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(timeout=20), 130)
+        self.write("go", "")
+        r = self.wfo("resume", "rl")
+        self.assertEqual(r.code, 0, repr(r))
+        self.assertEqual(self.kinds("rl", "a"), [("main", "failed"), ("main", "failed"),
+                                                 ("fallback", "succeeded")])
 
     def test_compensation_in_reverse_order_of_completion(self):
         flow = self.write("flow.yaml", """

@@ -438,42 +438,81 @@ TEST_CASE("a resume goes on with the cleanup its dead driver began") {
   }
 }
 
+TEST_CASE("a task running when its driver died in a stop is kept only if the cleanup ran it") {
+  // c (always()) was running when the driver died with a cancel to carry out. Before the
+  // cleanup began, the stop was stopping c: a live driver cancels it, and so does the
+  // resume. In the cleanup, c was a kept task: it runs again.
+  std::vector<TaskSpec> tasks{task("c")};
+  tasks[0].if_expr = tmpl("${{ always() }}");
+  for (bool begun : {false, true}) {
+    CAPTURE(begun);
+    Harness h(workflow(tasks));
+    RunSnapshot s;
+    s.run.id = "r-1";
+    s.run.status = RunStatus::running;
+    s.run.cancel_requested = 1;
+    s.tasks = {TaskRecord{}};
+    s.tasks[0].id = "c";
+    s.tasks[0].status = TaskStatus::running;
+    REQUIRE(h.store.create_run(s).has_value());
+    Transition died;
+    died.events.push_back(Event{k_t0, "", 0, "run_started", ""});
+    if (begun) died.events.push_back(Event{k_t0, "", 0, "cleanup_started", "1 kept"});
+    AttemptRecord c1;
+    c1.task_id = "c";
+    c1.number = 1;
+    c1.status = AttemptStatus::running;
+    c1.handle = "pgid:4242";
+    c1.started_at = k_t0 - 1h;
+    died.attempts.push_back(c1);
+    REQUIRE(h.store.commit("r-1", died).has_value());
+    CHECK(drove(h.resume()) == DriveOutcome::cancelled);
+    CHECK(h.launcher.launched_tasks() == (begun ? Names{"c"} : Names{}));
+    CHECK(h.store.task("c").status == (begun ? TaskStatus::succeeded : TaskStatus::cancelled));
+    CHECK(h.store.attempts("c")[0].status == AttemptStatus::interrupted);
+  }
+}
+
 TEST_CASE("a resume runs the fallback that was due, not the task's own command again") {
   // a's only attempt failed and its fallback had not started when the driver stopped
   // (`running` as a dead driver leaves it, `pending` as an interrupt does). A task that was
-  // `retrying` runs its own command again; one without a fallback too.
+  // `retrying` runs its own command again, and so does one with a retry left that reads
+  // `pending` (a resume's recovery wrote it so, and that resume stopped too).
   std::vector<TaskSpec> tasks{task("a", "own")};
   FallbackSpec fallback;
   fallback.run = tmpl("spare");
   tasks[0].fallback = fallback;
-  for (TaskStatus left : {TaskStatus::running, TaskStatus::pending, TaskStatus::retrying}) {
-    CAPTURE(to_string(left));
-    Harness h(workflow(tasks));
-    RunSnapshot s;
-    s.run.id = "r-1";
-    s.run.status = RunStatus::interrupted;
-    s.tasks = {TaskRecord{}};
-    s.tasks[0].id = "a";
-    s.tasks[0].status = left;
-    REQUIRE(h.store.create_run(s).has_value());
-    Transition stopped;
-    AttemptRecord a1;
-    a1.task_id = "a";
-    a1.number = 1;
-    a1.status = AttemptStatus::failed;
-    a1.exit_code = 1;
-    a1.reason = "exit code 1";
-    a1.started_at = k_t0 - 1h;
-    stopped.attempts.push_back(a1);
-    REQUIRE(h.store.commit("r-1", stopped).has_value());
-    CHECK(drove(h.resume()) == DriveOutcome::succeeded);
-    auto attempts = h.store.attempts("a");
-    REQUIRE(attempts.size() == 2);
-    bool due = left != TaskStatus::retrying;
-    CHECK(attempts[1].kind == (due ? AttemptKind::fallback : AttemptKind::main));
-    CHECK(h.launcher.launch_of("a", 2).request.argv.back() == (due ? "spare" : "own"));
-    if (due) CHECK(attempts[1].delay_reason == "fallback after exit code 1");
-  }
+  for (int max_attempts : {1, 2})
+    for (TaskStatus left : {TaskStatus::running, TaskStatus::pending, TaskStatus::retrying}) {
+      CAPTURE(to_string(left));
+      CAPTURE(max_attempts);
+      tasks[0].retry = retry(max_attempts);
+      Harness h(workflow(tasks));
+      RunSnapshot s;
+      s.run.id = "r-1";
+      s.run.status = RunStatus::interrupted;
+      s.tasks = {TaskRecord{}};
+      s.tasks[0].id = "a";
+      s.tasks[0].status = left;
+      REQUIRE(h.store.create_run(s).has_value());
+      Transition stopped;
+      AttemptRecord a1;
+      a1.task_id = "a";
+      a1.number = 1;
+      a1.status = AttemptStatus::failed;
+      a1.exit_code = 1;
+      a1.reason = "exit code 1";
+      a1.started_at = k_t0 - 1h;
+      stopped.attempts.push_back(a1);
+      REQUIRE(h.store.commit("r-1", stopped).has_value());
+      CHECK(drove(h.resume()) == DriveOutcome::succeeded);
+      auto attempts = h.store.attempts("a");
+      REQUIRE(attempts.size() == 2);
+      bool due = left != TaskStatus::retrying && max_attempts == 1;
+      CHECK(attempts[1].kind == (due ? AttemptKind::fallback : AttemptKind::main));
+      CHECK(h.launcher.launch_of("a", 2).request.argv.back() == (due ? "spare" : "own"));
+      if (due) CHECK(attempts[1].delay_reason == "fallback after exit code 1");
+    }
 }
 
 TEST_CASE("an after gate holds a finished task's result until decided") {
