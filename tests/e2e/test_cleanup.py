@@ -178,6 +178,16 @@ class CleanupTaskTest(WfoTestCase):
             "a": "cancelled", "b": "cancelled", "c": "cancelled", "k1": "succeeded",
             "k2": "succeeded"})
 
+    def kill_in_the_cancel(self, flow, run_id, started, stopping):
+        """Runs `flow`; once the file `started` exists, cancels the run, and once `stopping`
+        exists, kills wfo (SIGKILL), leaving the stop half done for a resume."""
+        with self.started("run", flow, "--run-id", run_id) as p:
+            self.assertTrue(wait_for(lambda: self.exists(started), timeout=20))
+            self.run_ok("cancel", run_id)
+            self.assertTrue(wait_for(lambda: self.exists(stopping), timeout=20))
+            p.kill()
+            p.communicate()
+
     def test_resume_after_the_driver_died_in_the_cleanup_finishes_the_cancel(self):
         # The resume forgot the cancel: it kept the cancelled tasks and said "succeeded".
         flow = self.write("flow.yaml", """
@@ -192,12 +202,7 @@ class CleanupTaskTest(WfoTestCase):
                   if [ -e notify.txt ]; then echo "again ${{ tasks.build.status }}" >> notify.txt
                   else echo "notify ${{ tasks.build.status }}" > notify.txt; sleep 30; fi
             """)
-        with self.started("run", flow, "--run-id", "k-1") as p:
-            self.assertTrue(wait_for(lambda: self.exists("build.started"), timeout=20))
-            self.run_ok("cancel", "k-1")
-            self.assertTrue(wait_for(lambda: self.exists("notify.txt"), timeout=20))
-            p.kill()
-            p.communicate()
+        self.kill_in_the_cancel(flow, "k-1", "build.started", "notify.txt")
         r = self.wfo("resume", "k-1", timeout=120)
         self.assertEqual(r.code, 4, repr(r))
         self.assertTrue(r.err.endswith("wfo: run k-1 cancelled\n"), r.err)
@@ -283,12 +288,7 @@ class CleanupTaskTest(WfoTestCase):
                 if: ${{ always() }}
                 run: "trap 'touch term' TERM; echo run >> ledger; sleep 1; sleep 1; sleep 1; sleep 1; sleep 1"
             """)
-        with self.started("run", flow, "--run-id", "st") as p:
-            self.assertTrue(wait_for(lambda: self.exists("ledger"), timeout=20))
-            self.run_ok("cancel", "st")
-            self.assertTrue(wait_for(lambda: self.exists("term"), timeout=20))
-            p.kill()
-            p.communicate()
+        self.kill_in_the_cancel(flow, "st", "ledger", "term")
         r = self.wfo("resume", "st", timeout=120)
         self.assertEqual(r.code, 4, repr(r))
         self.assertEqual(self.read("ledger"), "run\n")
