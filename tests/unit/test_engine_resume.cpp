@@ -31,6 +31,41 @@ std::vector<TaskSpec> gated_tasks() {
   return tasks;
 }
 
+// Leaves run r-1 in `h`'s store as a driver that died or stopped left it: the run `left`
+// with the cancel asked `cancels` times, the tasks (id, status) in order, then one commit of
+// task `attempt.task_id`'s attempt 1 (`attempt`, started an hour before k_t0) and of run-level
+// events of the kinds `events`.
+void left_by_a_driver(Harness& h, RunStatus left, int cancels,
+                      const std::vector<std::pair<std::string, TaskStatus>>& tasks,
+                      AttemptRecord attempt, const std::vector<std::string>& events) {
+  RunSnapshot s;
+  s.run.id = "r-1";
+  s.run.status = left;
+  s.run.cancel_requested = cancels;
+  for (const auto& [id, status] : tasks) {
+    s.tasks.emplace_back();
+    s.tasks.back().id = id;
+    s.tasks.back().status = status;
+  }
+  REQUIRE(h.store.create_run(s).has_value());
+  Transition t;
+  for (const auto& kind : events) t.events.push_back(Event{k_t0, "", 0, kind, ""});
+  attempt.number = 1;
+  attempt.started_at = k_t0 - std::chrono::hours(1);
+  t.attempts.push_back(std::move(attempt));
+  REQUIRE(h.store.commit("r-1", t).has_value());
+}
+
+// An attempt of `task` in state `status`; one that failed exited 1.
+AttemptRecord attempt_of(std::string task, AttemptStatus status) {
+  AttemptRecord a;
+  a.task_id = std::move(task);
+  a.status = status;
+  if (status == AttemptStatus::failed) a.exit_code = 1, a.reason = "exit code 1";
+  if (status == AttemptStatus::running) a.handle = "pgid:4242";
+  return a;
+}
+
 }  // namespace
 
 TEST_CASE("a before gate parks the run while independent tasks still run") {
@@ -407,27 +442,10 @@ TEST_CASE("a resume goes on with the cleanup its dead driver began") {
   for (bool begun : {false, true}) {
     CAPTURE(begun);
     Harness h(workflow(tasks));
-    RunSnapshot s;
-    s.run.id = "r-1";
-    s.run.status = RunStatus::running;
-    s.run.cancel_requested = 1;
-    s.tasks = {TaskRecord{}, TaskRecord{}};
-    s.tasks[0].id = "a";
-    s.tasks[0].status = TaskStatus::cancelled;
-    s.tasks[1].id = "c";
-    s.tasks[1].status = TaskStatus::retrying;
-    REQUIRE(h.store.create_run(s).has_value());
-    Transition died;
-    died.events.push_back(Event{k_t0, "", 0, "run_started", ""});
-    if (begun) died.events.push_back(Event{k_t0, "", 0, "cleanup_started", "1 kept"});
-    AttemptRecord c1;
-    c1.task_id = "c";
-    c1.number = 1;
-    c1.status = AttemptStatus::failed;
-    c1.exit_code = 1;
-    c1.started_at = k_t0 - 1h;
-    died.attempts.push_back(c1);
-    REQUIRE(h.store.commit("r-1", died).has_value());
+    left_by_a_driver(h, RunStatus::running, 1,
+                     {{"a", TaskStatus::cancelled}, {"c", TaskStatus::retrying}},
+                     attempt_of("c", AttemptStatus::failed),
+                     begun ? Names{"run_started", "cleanup_started"} : Names{"run_started"});
     CHECK(drove(h.resume()) == DriveOutcome::cancelled);
     CHECK(h.launcher.launched_tasks() == (begun ? Names{"c"} : Names{}));
     CHECK(h.store.task("c").status == (begun ? TaskStatus::succeeded : TaskStatus::cancelled));
@@ -447,25 +465,9 @@ TEST_CASE("a task running when its driver died in a stop is kept only if the cle
   for (bool begun : {false, true}) {
     CAPTURE(begun);
     Harness h(workflow(tasks));
-    RunSnapshot s;
-    s.run.id = "r-1";
-    s.run.status = RunStatus::running;
-    s.run.cancel_requested = 1;
-    s.tasks = {TaskRecord{}};
-    s.tasks[0].id = "c";
-    s.tasks[0].status = TaskStatus::running;
-    REQUIRE(h.store.create_run(s).has_value());
-    Transition died;
-    died.events.push_back(Event{k_t0, "", 0, "run_started", ""});
-    if (begun) died.events.push_back(Event{k_t0, "", 0, "cleanup_started", "1 kept"});
-    AttemptRecord c1;
-    c1.task_id = "c";
-    c1.number = 1;
-    c1.status = AttemptStatus::running;
-    c1.handle = "pgid:4242";
-    c1.started_at = k_t0 - 1h;
-    died.attempts.push_back(c1);
-    REQUIRE(h.store.commit("r-1", died).has_value());
+    left_by_a_driver(h, RunStatus::running, 1, {{"c", TaskStatus::running}},
+                     attempt_of("c", AttemptStatus::running),
+                     begun ? Names{"run_started", "cleanup_started"} : Names{"run_started"});
     CHECK(drove(h.resume()) == DriveOutcome::cancelled);
     CHECK(h.launcher.launched_tasks() == (begun ? Names{"c"} : Names{}));
     CHECK(h.store.task("c").status == (begun ? TaskStatus::succeeded : TaskStatus::cancelled));
@@ -488,23 +490,8 @@ TEST_CASE("a resume runs the fallback that was due, not the task's own command a
       CAPTURE(max_attempts);
       tasks[0].retry = retry(max_attempts);
       Harness h(workflow(tasks));
-      RunSnapshot s;
-      s.run.id = "r-1";
-      s.run.status = RunStatus::interrupted;
-      s.tasks = {TaskRecord{}};
-      s.tasks[0].id = "a";
-      s.tasks[0].status = left;
-      REQUIRE(h.store.create_run(s).has_value());
-      Transition stopped;
-      AttemptRecord a1;
-      a1.task_id = "a";
-      a1.number = 1;
-      a1.status = AttemptStatus::failed;
-      a1.exit_code = 1;
-      a1.reason = "exit code 1";
-      a1.started_at = k_t0 - 1h;
-      stopped.attempts.push_back(a1);
-      REQUIRE(h.store.commit("r-1", stopped).has_value());
+      left_by_a_driver(h, RunStatus::interrupted, 0, {{"a", left}},
+                       attempt_of("a", AttemptStatus::failed), {});
       CHECK(drove(h.resume()) == DriveOutcome::succeeded);
       auto attempts = h.store.attempts("a");
       REQUIRE(attempts.size() == 2);
